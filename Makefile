@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 NODE_TOOLS := tests/emulators/node_modules/.installed
 
-.PHONY: env demo test lint typecheck docs lock clean
+.PHONY: env demo test lint typecheck docs lock clean bench bench-transfer
 
 $(VENV)/.installed: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(VENV)/.installed: pyproject.toml requirements/dev.txt
 	touch $@
 
 env: $(VENV)/.installed
+
+# Azurite (the Azure Blob emulator) comes from npm, pinned by its lock file.
+$(NODE_TOOLS): tests/emulators/package.json tests/emulators/package-lock.json
+	cd tests/emulators && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock: $(BIN)/uv
@@ -28,8 +33,11 @@ lint: env
 typecheck: env
 	$(BIN)/mypy
 
-test: env
+test: env $(NODE_TOOLS)
 	$(BIN)/pytest
+
+bench-transfer: env
+	$(BIN)/python bench/transfer.py
 
 clean:
 	rm -rf $(VENV) .airflow-home demo-output

@@ -1,0 +1,76 @@
+"""
+Errors of the EmpirioLabs provider, each carrying the API's own code and message.
+
+The class says what the caller can do about it: retry (rate limit, server), fix the request
+(validation), fix the account (authentication, credits), or stop (not found). No error text ever
+holds the API key: the hook scrubs it before an error is built.
+"""
+
+from __future__ import annotations
+
+
+class EmpirioLabsError(Exception):
+    """
+    An error of the EmpirioLabs API or of talking to it.
+
+    :param message: what happened, in the API's words where it gave any.
+    :param status_code: the HTTP status, when a response came back.
+    :param code: the API's error code (``insufficient_credits``, ``rate_limit_exceeded``, ...).
+    :param retry_after: seconds the API asked to wait before trying again.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        parts = [f"HTTP {self.status_code}" if self.status_code else None, self.code]
+        prefix = " ".join(p for p in parts if p)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class EmpirioLabsRequestError(EmpirioLabsError, ValueError):
+    """The request breaks a documented rule; it was refused locally and never sent."""
+
+
+class EmpirioLabsValidationError(EmpirioLabsError):
+    """The API rejected the request as invalid (400/422). Retrying the same request cannot help."""
+
+
+class EmpirioLabsAuthenticationError(EmpirioLabsError):
+    """The API key is missing, malformed or unknown (401/403): fix the connection's password."""
+
+
+class EmpirioLabsInsufficientCreditsError(EmpirioLabsError):
+    """The account has too few credits for the request (402): top up, then run again."""
+
+
+class EmpirioLabsNotFoundError(EmpirioLabsError):
+    """Unknown id, or a job past the API's 1-hour retention (404)."""
+
+
+class EmpirioLabsRateLimitError(EmpirioLabsError):
+    """The account's requests-per-minute budget is spent (429); ``retry_after`` says for how long."""
+
+
+class EmpirioLabsServerError(EmpirioLabsError):
+    """The API failed (5xx), or its answer could not be read."""
+
+
+class EmpirioLabsSubmissionUnknownError(EmpirioLabsError):
+    """
+    A job submission may or may not have been accepted (for instance a read timeout after sending).
+
+    Submitting again could pay twice, so this is never retried: the account's usage history or
+    the EmpirioLabs dashboard tells whether a job was created.
+    """

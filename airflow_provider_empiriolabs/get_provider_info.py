@@ -1,0 +1,81 @@
+"""
+What Airflow learns about this provider: its components and the connection form, declared as data.
+
+Airflow reads this module when it lists providers and builds the connection form, so it imports
+nothing heavy; the hook reads the same form data for ``get_ui_field_behaviour()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_empiriolabs import __version__
+
+CONNECTION_TYPE = "empiriolabs"
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port", "login"],
+    "relabeling": {"host": "Base URL", "password": "API key"},
+    "placeholders": {
+        "host": "https://api.empiriolabs.ai",
+        "password": "sk-empiriolabs-...",
+        "timeout": "30",
+        "requests_per_minute": "50",
+    },
+}
+
+CONN_FIELDS: dict[str, Any] = {
+    "timeout": {
+        "label": "Request timeout (seconds)",
+        "description": "Per-request timeout of every call to the API.",
+        "schema": {"type": ["number", "null"], "minimum": 1},
+    },
+    "requests_per_minute": {
+        "label": "Requests per minute",
+        "description": (
+            "The account's request budget, shared by all its keys and jobs (EmpirioLabs allows 50). "
+            "Lower it when other systems use the same account."
+        ),
+        "schema": {"type": ["integer", "null"], "minimum": 1},
+    },
+}
+
+_PACKAGE = "airflow_provider_empiriolabs"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """The provider info dict, validated by Airflow against its ``provider_info.schema.json``."""
+    return {
+        "package-name": "airflow-provider-empiriolabs",
+        "name": "EmpirioLabs",
+        "description": "Generate videos with the EmpirioLabs API (HappyHorse 1.1) from Airflow.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "EmpirioLabs",
+                "external-doc-url": "https://docs.empiriolabs.ai",
+                "tags": ["service"],
+            }
+        ],
+        "operators": [{"integration-name": "EmpirioLabs", "python-modules": [f"{_PACKAGE}.operators.empiriolabs"]}],
+        "sensors": [{"integration-name": "EmpirioLabs", "python-modules": [f"{_PACKAGE}.sensors.empiriolabs"]}],
+        "hooks": [{"integration-name": "EmpirioLabs", "python-modules": [f"{_PACKAGE}.hooks.empiriolabs"]}],
+        "triggers": [{"integration-name": "EmpirioLabs", "python-modules": [f"{_PACKAGE}.triggers.empiriolabs"]}],
+        "transfers": [
+            {
+                "source-integration-name": "EmpirioLabs",
+                "target-integration-name": "Common IO",
+                "python-module": f"{_PACKAGE}.transfers.empiriolabs_to_object_storage",
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": CONNECTION_TYPE,
+                "hook-class-name": f"{_PACKAGE}.hooks.empiriolabs.EmpirioLabsHook",
+                "hook-name": "EmpirioLabs",
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+                "conn-fields": CONN_FIELDS,
+            }
+        ],
+        "extra-links": [f"{_PACKAGE}.links.empiriolabs.EmpirioLabsJobLink"],
+    }

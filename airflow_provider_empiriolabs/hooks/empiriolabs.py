@@ -1,0 +1,558 @@
+"""
+The EmpirioLabs hook: the connection, typed calls, and the one retry policy of the provider.
+
+Every call is described once (method, path, body, parser) and run either synchronously, in a
+worker, or asynchronously, in the triggerer's event loop. What may be retried differs for one
+call only: the POST that creates a job is billed as soon as the API accepts it, so it is retried
+only when the request provably did not get in.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+
+import httpx
+import tenacity
+from airflow.sdk import BaseHook
+
+from airflow_provider_empiriolabs import __version__
+from airflow_provider_empiriolabs.exceptions import (
+    EmpirioLabsAuthenticationError,
+    EmpirioLabsError,
+    EmpirioLabsInsufficientCreditsError,
+    EmpirioLabsNotFoundError,
+    EmpirioLabsRateLimitError,
+    EmpirioLabsServerError,
+    EmpirioLabsSubmissionUnknownError,
+    EmpirioLabsValidationError,
+)
+from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
+from airflow_provider_empiriolabs.models import AccountUsage, Job, SubmittedJob, UploadedFile, VideoRequest
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.empiriolabs.ai"
+DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_REQUESTS_PER_MINUTE = 50
+DEFAULT_MAX_ATTEMPTS = 6
+MAX_RETRY_WAIT_SECONDS = 120.0
+
+# ---------------------------------------------------------------------------------------------
+# The retry policy: defined here, and only here.
+# ---------------------------------------------------------------------------------------------
+
+
+class wait_retry_after(tenacity.wait.wait_base):
+    """
+    Wait as long as the API's ``Retry-After`` asked, else fall back to exponential backoff with jitter.
+
+    :param fallback: the wait used when the API said nothing.
+    :param cap: never wait longer than this many seconds for one retry.
+    """
+
+    def __init__(self, fallback: tenacity.wait.wait_base, cap: float = MAX_RETRY_WAIT_SECONDS) -> None:
+        self.fallback = fallback
+        self.cap = cap
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(error, EmpirioLabsError) and error.retry_after is not None:
+            return min(max(error.retry_after, 0.0), self.cap)
+        return min(self.fallback(retry_state), self.cap)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a read (GET) may simply be repeated: network trouble, 429 or 5xx."""
+    return isinstance(error, (httpx.TransportError, EmpirioLabsRateLimitError, EmpirioLabsServerError))
+
+
+def was_not_accepted(error: BaseException) -> bool:
+    """
+    Whether a job submission provably did not get in, so that sending it again cannot bill twice.
+
+    True only when no connection was made (refused, DNS, connect timeout, no free pooled
+    connection) or the API answered 429 or 503 before accepting anything. A read timeout or a
+    500 leaves the outcome unknown: never retried.
+    """
+    if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return True
+    if isinstance(error, EmpirioLabsRateLimitError):
+        return True
+    return isinstance(error, EmpirioLabsServerError) and error.status_code == 503
+
+
+def retry_policy(*, creates_job: bool, max_attempts: int, log: Any) -> dict[str, Any]:
+    """
+    Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying``: the provider's retry policy.
+
+    :param creates_job: the call is the billed POST (see :func:`was_not_accepted`).
+    :param max_attempts: attempts in all, the first included.
+    :param log: where to say that a retry is coming, and why.
+    """
+
+    def say_why(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "EmpirioLabs request failed (%s); retrying in %.1f s (attempt %d of %d)",
+            error,
+            wait,
+            state.attempt_number + 1,
+            max_attempts,
+        )
+
+    return {
+        "retry": tenacity.retry_if_exception(was_not_accepted if creates_job else is_transient),
+        "wait": wait_retry_after(tenacity.wait_exponential_jitter(initial=1, max=60, jitter=1)),
+        "stop": tenacity.stop_after_attempt(max_attempts),
+        "before_sleep": say_why,
+        "reraise": True,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Responses to errors.
+# ---------------------------------------------------------------------------------------------
+
+_ERRORS_BY_STATUS: dict[int, type[EmpirioLabsError]] = {
+    400: EmpirioLabsValidationError,
+    401: EmpirioLabsAuthenticationError,
+    402: EmpirioLabsInsufficientCreditsError,
+    403: EmpirioLabsAuthenticationError,
+    404: EmpirioLabsNotFoundError,
+    409: EmpirioLabsValidationError,
+    422: EmpirioLabsValidationError,
+    429: EmpirioLabsRateLimitError,
+}
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or an HTTP date), else ``X-RateLimit-Reset``."""
+    value = response.headers.get("retry-after")
+    if value:
+        try:
+            return max(float(value), 0.0)
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value) if value.strip() else None
+            if when is not None:
+                return max(when.timestamp() - time.time(), 0.0)
+    reset = response.headers.get("x-ratelimit-reset")
+    if reset and response.status_code == 429:
+        try:
+            seconds = float(reset)
+        except ValueError:
+            return None
+        # Either seconds from now or a Unix time: whichever is plausible.
+        return max(seconds - time.time(), 0.0) if seconds > 1e9 else max(seconds, 0.0)
+    return None
+
+
+def _error_for(response: httpx.Response, secret: str) -> EmpirioLabsError:
+    """Build the typed error for a non-2xx answer from the API's envelope, without the key."""
+    code: str | None = None
+    message: str | None = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        error = body.get("error")
+        if isinstance(error, Mapping):
+            code = error.get("code") or error.get("type")
+            message = error.get("message")
+        elif isinstance(error, str):
+            message = error
+        code = code or body.get("code")
+        message = message or body.get("message") or body.get("detail")
+    if not message:
+        message = response.reason_phrase or "no message"
+    text = str(message)
+    if secret:
+        text = text.replace(secret, "***")
+    status = response.status_code
+    cls = _ERRORS_BY_STATUS.get(status, EmpirioLabsServerError if status >= 500 else EmpirioLabsError)
+    return cls(
+        text,
+        status_code=status,
+        code=str(code) if code else None,
+        retry_after=_retry_after(response),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The hook.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """What the hook needs from the connection. The key is kept out of ``repr``."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
+
+    @classmethod
+    def from_connection(cls, conn: Connection) -> ApiSettings:
+        extra = conn.extra_dejson
+
+        def option(name: str) -> Any:
+            return extra.get(name, extra.get(f"extra__{CONNECTION_TYPE}__{name}"))
+
+        host = (conn.host or "").strip().rstrip("/")
+        if host and "://" not in host:
+            host = f"{conn.schema or 'https'}://{host}"
+        if host and conn.port and host.count(":") < 2:
+            host = f"{host}:{conn.port}"
+        if not conn.password:
+            raise EmpirioLabsAuthenticationError(
+                f"connection {conn.conn_id!r} has no API key: put it in the connection's password"
+            )
+        return cls(
+            base_url=host or DEFAULT_BASE_URL,
+            api_key=conn.password,
+            timeout=float(option("timeout") or DEFAULT_TIMEOUT_SECONDS),
+            requests_per_minute=int(option("requests_per_minute") or DEFAULT_REQUESTS_PER_MINUTE),
+        )
+
+
+@dataclass(frozen=True)
+class _Call(Generic[T]):
+    """One API call, described once and run by the sync or the async path."""
+
+    method: str
+    path: str
+    parse: Callable[[Any], T]
+    json: Mapping[str, Any] | None = None
+    params: Mapping[str, Any] | None = None
+    files: Callable[[], Mapping[str, Any]] | None = None
+    creates_job: bool = False
+
+
+class EmpirioLabsHook(BaseHook):
+    """
+    Talks to the EmpirioLabs API with the key in the connection's password.
+
+    Synchronous methods serve workers; ``a``-prefixed ones serve the triggerer. Both share the
+    request descriptions, the error mapping and the retry policy, so a trigger and an operator
+    can never disagree about what a call means.
+
+    :param empiriolabs_conn_id: the Airflow connection (type ``empiriolabs``).
+    :param timeout: per-request timeout in seconds; overrides the connection's ``timeout`` extra.
+    :param max_attempts: attempts per call, the first included, for calls that may be retried.
+    """
+
+    conn_name_attr = "empiriolabs_conn_id"
+    default_conn_name = "empiriolabs_default"
+    conn_type = CONNECTION_TYPE
+    hook_name = "EmpirioLabs"
+
+    def __init__(
+        self,
+        empiriolabs_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
+        super().__init__()
+        self.empiriolabs_conn_id = empiriolabs_conn_id
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self._settings: ApiSettings | None = None
+        self._client: httpx.Client | None = None
+        self._async_client: httpx.AsyncClient | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(empiriolabs_conn_id={self.empiriolabs_conn_id!r})"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The connection form: the same data the provider info declares."""
+        return {
+            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
+            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
+            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
+        }
+
+    # -- settings and clients -----------------------------------------------------------------
+
+    def _with_overrides(self, settings: ApiSettings) -> ApiSettings:
+        if self.timeout is None:
+            return settings
+        return ApiSettings(settings.base_url, settings.api_key, self.timeout, settings.requests_per_minute)
+
+    @property
+    def settings(self) -> ApiSettings:
+        """The connection's settings, read once (synchronously: not for the triggerer)."""
+        if self._settings is None:
+            conn = self.get_connection(self.empiriolabs_conn_id)
+            self._settings = self._with_overrides(ApiSettings.from_connection(conn))
+        return self._settings
+
+    async def asettings(self) -> ApiSettings:
+        """The connection's settings, read once without blocking the event loop."""
+        if self._settings is None:
+            conn = await self.aget_connection(self.empiriolabs_conn_id)
+            self._settings = self._with_overrides(ApiSettings.from_connection(conn))
+        return self._settings
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL, scheme included (``http`` only for a local simulator)."""
+        return self.settings.base_url
+
+    @staticmethod
+    def _client_options(settings: ApiSettings) -> dict[str, Any]:
+        return {
+            "base_url": settings.base_url,
+            "headers": {
+                "Authorization": f"Bearer {settings.api_key}",
+                "User-Agent": user_agent(),
+                "Accept": "application/json",
+            },
+            "timeout": httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
+            "follow_redirects": False,
+        }
+
+    def get_conn(self) -> httpx.Client:
+        """The synchronous HTTP client, built once per hook."""
+        if self._client is None:
+            self._client = httpx.Client(**self._client_options(self.settings))
+        return self._client
+
+    async def aget_conn(self) -> httpx.AsyncClient:
+        """The asynchronous HTTP client, built once per hook."""
+        if self._async_client is None:
+            self._async_client = httpx.AsyncClient(**self._client_options(await self.asettings()))
+        return self._async_client
+
+    def close(self) -> None:
+        """Close the synchronous client's connections."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close the asynchronous client's connections."""
+        if self._async_client is not None:
+            await self._async_client.aclose()
+            self._async_client = None
+
+    # -- running a call -------------------------------------------------------------------------
+
+    def _finish(self, call: _Call[T], response: httpx.Response, secret: str) -> T:
+        if response.status_code >= 400:
+            error = _error_for(response, secret)
+            if call.creates_job and isinstance(error, EmpirioLabsServerError) and not was_not_accepted(error):
+                raise EmpirioLabsSubmissionUnknownError(
+                    f"the API answered {error} to the job submission, so whether a job was created is "
+                    "unknown; it is not sent again (that could pay twice): check the account's usage",
+                    status_code=error.status_code,
+                    code=error.code,
+                ) from None
+            raise error
+        try:
+            return call.parse(response.json())
+        except ValueError as err:
+            if call.creates_job:
+                raise EmpirioLabsSubmissionUnknownError(
+                    f"the API accepted the job submission (HTTP {response.status_code}) but its answer "
+                    f"could not be read ({err}); it is not sent again: check the account's usage",
+                    status_code=response.status_code,
+                ) from None
+            raise EmpirioLabsServerError(
+                f"unreadable answer to {call.method} {call.path}: {err}", status_code=response.status_code
+            ) from None
+
+    def _unknown_outcome(self, call: _Call[Any], error: httpx.TransportError) -> EmpirioLabsError:
+        return EmpirioLabsSubmissionUnknownError(
+            f"the job submission was sent but no answer came back ({type(error).__name__}); whether a job "
+            "was created is unknown, so it is not sent again (that could pay twice): check the account's usage"
+        )
+
+    def _run(self, call: _Call[T]) -> T:
+        client = self.get_conn()
+        secret = self.settings.api_key
+
+        def attempt() -> T:
+            request = client.build_request(
+                call.method,
+                call.path,
+                json=call.json,
+                params=call.params,
+                files=call.files() if call.files else None,
+            )
+            try:
+                response = client.send(request)
+            except httpx.TransportError as error:
+                if call.creates_job and not was_not_accepted(error):
+                    raise self._unknown_outcome(call, error) from None
+                raise
+            return self._finish(call, response, secret)
+
+        policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
+        return tenacity.Retrying(**policy)(attempt)
+
+    async def _arun(self, call: _Call[T]) -> T:
+        client = await self.aget_conn()
+        secret = (await self.asettings()).api_key
+
+        async def attempt() -> T:
+            request = client.build_request(
+                call.method,
+                call.path,
+                json=call.json,
+                params=call.params,
+                files=call.files() if call.files else None,
+            )
+            try:
+                response = await client.send(request)
+            except httpx.TransportError as error:
+                if call.creates_job and not was_not_accepted(error):
+                    raise self._unknown_outcome(call, error) from None
+                raise
+            return self._finish(call, response, secret)
+
+        policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
+        return await tenacity.AsyncRetrying(**policy)(attempt)
+
+    # -- the calls --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _submit_call(request: VideoRequest) -> _Call[str]:
+        return _Call(
+            "POST",
+            "/v1/videos/generations",
+            lambda body: SubmittedJob.from_api(body).job_id,
+            json=request.to_payload(),
+            creates_job=True,
+        )
+
+    @staticmethod
+    def _job_call(job_id: str) -> _Call[Job]:
+        if not job_id or "/" in job_id:
+            raise ValueError(f"job_id: {job_id!r} is not a job id")
+        return _Call("GET", f"/v1/jobs/{job_id}", Job.from_api)
+
+    @staticmethod
+    def _models_call() -> _Call[list[dict[str, Any]]]:
+        def parse(body: Any) -> list[dict[str, Any]]:
+            items = body.get("data", body.get("models")) if isinstance(body, Mapping) else body
+            if not isinstance(items, list):
+                raise ValueError("expected a list of models")
+            return [item for item in items if isinstance(item, dict)]
+
+        return _Call("GET", "/v1/models", parse)
+
+    @staticmethod
+    def _model_call(model_id: str) -> _Call[dict[str, Any]]:
+        def parse(body: Any) -> dict[str, Any]:
+            if not isinstance(body, dict):
+                raise ValueError("expected a JSON object for a model")
+            return body
+
+        return _Call("GET", f"/v1/models/{model_id}", parse)
+
+    @staticmethod
+    def _usage_call(limit: int, model: str | None, since: str | None) -> _Call[AccountUsage]:
+        params = {"limit": limit, "model": model, "from": since}
+        return _Call(
+            "GET",
+            "/v1/account/usage",
+            AccountUsage.from_api,
+            params={k: v for k, v in params.items() if v is not None},
+        )
+
+    @staticmethod
+    def _upload_call(content: bytes | IO[bytes], filename: str, content_type: str) -> _Call[UploadedFile]:
+        def files() -> Mapping[str, Any]:
+            if not isinstance(content, bytes):
+                content.seek(0)  # a retry sends the whole file again
+            return {"file": (filename, content, content_type)}
+
+        return _Call("POST", "/v1/files/upload", UploadedFile.model_validate, files=files)
+
+    def submit_video(self, request: VideoRequest) -> str:
+        """Submit a video generation and return the new job's id. Billed once accepted."""
+        return self._run(self._submit_call(request))
+
+    async def asubmit_video(self, request: VideoRequest) -> str:
+        """Async :meth:`submit_video`."""
+        return await self._arun(self._submit_call(request))
+
+    def get_job(self, job_id: str) -> Job:
+        """The job's current state, outputs and error."""
+        return self._run(self._job_call(job_id))
+
+    async def aget_job(self, job_id: str) -> Job:
+        """Async :meth:`get_job`."""
+        return await self._arun(self._job_call(job_id))
+
+    def list_models(self) -> list[dict[str, Any]]:
+        """The model catalog."""
+        return self._run(self._models_call())
+
+    async def alist_models(self) -> list[dict[str, Any]]:
+        """Async :meth:`list_models`."""
+        return await self._arun(self._models_call())
+
+    def get_model(self, model_id: str) -> dict[str, Any]:
+        """One model's parameter schema (``supported_parameters``, ``pricing_rows``)."""
+        return self._run(self._model_call(model_id))
+
+    async def aget_model(self, model_id: str) -> dict[str, Any]:
+        """Async :meth:`get_model`."""
+        return await self._arun(self._model_call(model_id))
+
+    def get_account_usage(self, limit: int = 25, model: str | None = None, since: str | None = None) -> AccountUsage:
+        """
+        The credit balance and the latest usage events, each with its cost in USD.
+
+        :param limit: how many events.
+        :param model: only this model's events.
+        :param since: only events from this ISO-8601 time on.
+        """
+        return self._run(self._usage_call(limit, model, since))
+
+    async def aget_account_usage(
+        self, limit: int = 25, model: str | None = None, since: str | None = None
+    ) -> AccountUsage:
+        """Async :meth:`get_account_usage`."""
+        return await self._arun(self._usage_call(limit, model, since))
+
+    def upload_file(self, content: bytes | IO[bytes], filename: str, content_type: str) -> UploadedFile:
+        """
+        Upload an image, audio or video file; its ``path`` can then be used as a request's image.
+
+        :param content: the bytes, or a binary file object (streamed, rewound for a retry).
+        :param filename: the name the API stores it under.
+        :param content_type: e.g. ``image/png``.
+        """
+        return self._run(self._upload_call(content, filename, content_type))
+
+    async def aupload_file(self, content: bytes | IO[bytes], filename: str, content_type: str) -> UploadedFile:
+        """Async :meth:`upload_file`."""
+        return await self._arun(self._upload_call(content, filename, content_type))
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap authenticated GET (the model catalog), as the API's docs suggest to check a key."""
+        try:
+            models = self.list_models()
+        except Exception as error:
+            return False, str(error)
+        finally:
+            self.close()
+        return True, f"Connected to {self.settings.base_url}: {len(models)} models available"
+
+
+def user_agent() -> str:
+    """Names the provider and its version, so EmpirioLabs can tell Airflow traffic apart."""
+    return f"airflow-provider-empiriolabs/{__version__} httpx/{httpx.__version__}"
