@@ -410,6 +410,31 @@ class Job(BaseModel):
             cost_usd=cost,
         )
 
+    def summary(
+        self, *, model: str | None = None, resolution: str | None = None, seconds: float | None = None
+    ) -> dict[str, Any]:
+        """
+        The small, JSON-safe result a task returns: what downstream tasks and people need.
+
+        The cost is the API's own figure when it gave one, else the price table's for the
+        billed seconds (or the requested ones).
+
+        :param model: the model the job ran, to price it.
+        :param resolution: the resolution requested, to price it.
+        :param seconds: the duration requested, used when the API did not report billed seconds.
+        """
+        video_seconds = self.billable_seconds if self.billable_seconds is not None else seconds
+        cost = self.cost_usd
+        if cost is None and model is not None:
+            cost = estimate_cost_usd(model, resolution, video_seconds)
+        return {
+            "job_id": self.job_id,
+            "status": self.raw_status,
+            "output_urls": list(self.output_urls),
+            "video_seconds": video_seconds,
+            "cost_usd": cost,
+        }
+
 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):

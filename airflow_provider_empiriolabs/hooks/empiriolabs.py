@@ -309,6 +309,10 @@ class EmpirioLabsHook(BaseHook):
         """The API's base URL, scheme included (``http`` only for a local simulator)."""
         return self.settings.base_url
 
+    def job_url(self, job_id: str) -> str:
+        """Where the job lives in the API: what the task's "EmpirioLabs job" link opens."""
+        return f"{self.base_url}/v1/jobs/{job_id}"
+
     @staticmethod
     def _client_options(settings: ApiSettings) -> dict[str, Any]:
         return {

@@ -1,0 +1,339 @@
+"""
+The operator that generates a video: validate, estimate, submit once, then (optionally) wait.
+
+Every accepted request is billed, so this operator is built around never submitting twice for
+one task: the job id is written to Airflow's task state store the moment the API accepts the
+request, and every later try of the task reattaches to that job instead of paying again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator, ResumableJobMixin, conf
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider_empiriolabs.exceptions import (
+    EmpirioLabsAuthenticationError,
+    EmpirioLabsInsufficientCreditsError,
+    EmpirioLabsNotFoundError,
+    EmpirioLabsRequestError,
+    EmpirioLabsSubmissionUnknownError,
+    EmpirioLabsValidationError,
+)
+from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
+from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, Job, JobStatus, VideoRequest
+from airflow_provider_empiriolabs.triggers.empiriolabs import (
+    EmpirioLabsJobTrigger,
+    job_from_event,
+    raise_for_failed_job,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+#: Errors after which running the task again cannot help: fail without Airflow retries.
+_FINAL_ERRORS = (
+    EmpirioLabsRequestError,
+    EmpirioLabsValidationError,
+    EmpirioLabsAuthenticationError,
+    EmpirioLabsInsufficientCreditsError,
+    EmpirioLabsSubmissionUnknownError,
+)
+
+#: Stand-ins for templated values when a DAG is parsed, chosen so that only the literal values
+#: can make validation fail.
+_PARSE_TIME_STAND_INS: dict[str, Any] = {"prompt": "a stand-in prompt", "seed": None, "extra_params": None}
+
+
+def _is_template(value: Any) -> bool:
+    """Whether a value is only known at run time: Jinja text, an XComArg, or a list holding one."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, (list, tuple)):
+        return any(_is_template(item) for item in value)
+    if isinstance(value, dict):
+        return any(_is_template(item) for item in value.values())
+    return not isinstance(value, (int, float, bool, type(None)))
+
+
+class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
+    """
+    Generate a video with an EmpirioLabs model (HappyHorse 1.1 by default).
+
+    Literal arguments are validated when the DAG is parsed, rendered ones before anything is sent:
+    a request the API would reject is never sent, and one whose estimate exceeds ``max_cost_usd``
+    is refused. The job id is pushed to XCom (key ``job_id``) before any waiting.
+
+    :param prompt: what to film, 1 to 2,500 characters. Templated.
+    :param model: model id. Templated. Other video models get a passthrough (see ``extra_params``).
+    :param mode: ``auto``, ``t2v``, ``i2v`` or ``r2v``. Templated.
+    :param images: image URLs or uploaded paths (1 for i2v, 1 to 9 for r2v). Templated.
+    :param aspect_ratio: 16:9, 9:16, 1:1, 4:3 or 3:4.
+    :param resolution: 720p or 1080p.
+    :param duration: seconds of video, 3 to 15.
+    :param seed: 0 to 2147483647. Templated.
+    :param watermark: whether the video carries a watermark.
+    :param generate_audio: whether the model adds native audio.
+    :param template: a template slug.
+    :param extend_from: ``{"job_id": ...}`` or ``{"video_url": ...}``.
+    :param extra_params: further body fields, for other models' own parameters. Templated.
+    :param empiriolabs_conn_id: the Airflow connection of the account. Templated.
+    :param wait_for_completion: wait for the video and return its summary; else return the job id.
+    :param deferrable: wait in the triggerer, freeing the worker slot.
+    :param poll_interval: seconds between polls while waiting.
+    :param timeout: how long to wait for the job, in seconds or as a timedelta.
+    :param max_cost_usd: refuse, before sending, a request whose estimated cost exceeds this.
+    :param hook_params: keyword arguments for :class:`EmpirioLabsHook` (for instance ``timeout``).
+    """
+
+    template_fields: Sequence[str] = (
+        "prompt",
+        "images",
+        "seed",
+        "model",
+        "mode",
+        "empiriolabs_conn_id",
+        "extra_params",
+    )
+    operator_extra_links = (EmpirioLabsJobLink(),)
+    ui_color = "#f5d0fe"
+
+    #: Where the job id is kept across tries. Renaming it breaks reattachment of tasks in flight.
+    external_id_key = "empiriolabs_job_id"
+
+    def __init__(
+        self,
+        *,
+        prompt: str,
+        model: str = HAPPYHORSE_MODEL,
+        mode: str | None = None,
+        images: list[str] | str | None = None,
+        aspect_ratio: str | None = None,
+        resolution: str | None = None,
+        duration: float | None = None,
+        seed: int | str | None = None,
+        watermark: bool | None = None,
+        generate_audio: bool | None = None,
+        template: str | None = None,
+        extend_from: dict[str, str] | None = None,
+        extra_params: dict[str, Any] | None = None,
+        empiriolabs_conn_id: str = EmpirioLabsHook.default_conn_name,
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 15.0,
+        timeout: float | timedelta = 3600.0,
+        max_cost_usd: float | None = None,
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.prompt = prompt
+        self.model = model
+        self.mode = mode
+        self.images = images
+        self.aspect_ratio = aspect_ratio
+        self.resolution = resolution
+        self.duration = duration
+        self.seed = seed
+        self.watermark = watermark
+        self.generate_audio = generate_audio
+        self.template = template
+        self.extend_from = extend_from
+        self.extra_params = extra_params
+        self.empiriolabs_conn_id = empiriolabs_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+        self.max_cost_usd = max_cost_usd
+        self.hook_params = hook_params or {}
+        self._job_id: str | None = None
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval: must be more than 0 seconds (got {poll_interval!r})")
+        if self.timeout <= 0:
+            raise ValueError(f"timeout: must be more than 0 seconds (got {timeout!r})")
+        if max_cost_usd is not None and max_cost_usd < 0:
+            raise ValueError(f"max_cost_usd: must be 0 or more (got {max_cost_usd!r})")
+        self._check_literals()
+
+    # -- the request ------------------------------------------------------------------------------
+
+    def _request_fields(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt,
+            "model": self.model,
+            "mode": self.mode,
+            "images": self.images,
+            "aspect_ratio": self.aspect_ratio,
+            "resolution": self.resolution,
+            "duration": self.duration,
+            "seed": self.seed,
+            "watermark": self.watermark,
+            "generate_audio": self.generate_audio,
+            "template": self.template,
+            "extend_from": self.extend_from,
+            "extra_params": self.extra_params,
+        }
+
+    def _check_literals(self) -> None:
+        """Refuse, when the DAG is parsed, what the literal arguments already get wrong."""
+        fields = self._request_fields()
+        if _is_template(fields["model"]):
+            return  # which rules apply depends on the model
+        for name, value in list(fields.items()):
+            if not _is_template(value):
+                continue
+            if name == "images":
+                # The count is unknown; assume the one the mode wants, so only other rules can fail.
+                mode = fields["mode"]
+                count = {"i2v": 1, "r2v": 9}.get(mode if isinstance(mode, str) else "", 0)
+                fields[name] = [f"https://stand-in.invalid/{n}.png" for n in range(count)]
+            elif name == "mode":
+                fields[name] = None
+            else:
+                fields[name] = _PARSE_TIME_STAND_INS.get(name)
+        self._build_request(fields)
+
+    @staticmethod
+    def _build_request(fields: dict[str, Any]) -> VideoRequest:
+        return VideoRequest.build(**fields)
+
+    @cached_property
+    def request(self) -> VideoRequest:
+        """The rendered request, validated; a task fails here, before anything is sent."""
+        try:
+            request = self._build_request(self._request_fields())
+        except EmpirioLabsRequestError as error:
+            raise AirflowFailException(str(error)) from None
+        estimate = request.estimated_cost_usd()
+        if self.max_cost_usd is not None and (estimate is None or estimate > self.max_cost_usd):
+            shown = "unknown (no price for this model)" if estimate is None else f"${estimate:.2f}"
+            raise AirflowFailException(
+                f"max_cost_usd: the estimated cost {shown} exceeds the limit of ${self.max_cost_usd:.2f}; "
+                "nothing was sent"
+            )
+        return request
+
+    @cached_property
+    def hook(self) -> EmpirioLabsHook:
+        return EmpirioLabsHook(self.empiriolabs_conn_id, **self.hook_params)
+
+    # -- execution ----------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        _ = self.request  # validate before the task state store or the API is touched
+        try:
+            return self.execute_resumable(context)
+        except _FINAL_ERRORS as error:
+            raise AirflowFailException(str(error)) from None
+
+    def submit_job(self, context: Context) -> str:
+        request = self.request
+        estimate = request.estimated_cost_usd()
+        self.log.info(
+            "Submitting %s, %s, %g s of video: estimated cost %s",
+            request.model,
+            request.resolution or "720p",
+            request.billed_seconds,
+            "unknown (no price for this model)" if estimate is None else f"${estimate:.2f}",
+        )
+        job_id = self.hook.submit_video(request)
+        self._job_id = job_id
+        self.log.info("EmpirioLabs accepted the request: job %s", job_id)
+        self._push_job(job_id, context)
+        return job_id
+
+    def _push_job(self, job_id: str, context: Context) -> None:
+        context["ti"].xcom_push(key="job_id", value=job_id)
+        context["ti"].xcom_push(key="job_url", value=self.hook.job_url(job_id))
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        """The stored job's status class; a job that failed for good fails the task (no new job)."""
+        try:
+            job = self.hook.get_job(str(external_id))
+        except EmpirioLabsNotFoundError:
+            raise AirflowFailException(
+                f"EmpirioLabs job {external_id} of an earlier try is gone (the API keeps jobs 1 hour after "
+                "they finish); it was billed, so no new job is submitted. Its outputs may still be listed in "
+                "the account's usage history."
+            ) from None
+        if job.status is JobStatus.FAILED and not (job.error and job.error.is_transient()):
+            raise_for_failed_job(job)
+        self._job_id = job.job_id
+        self.log.info("Reattaching to EmpirioLabs job %s of an earlier try (%s)", job.job_id, job.raw_status)
+        self._push_job(job.job_id, context)
+        return job.status.value
+
+    def is_job_active(self, status: str) -> bool:
+        return JobStatus(status) is JobStatus.RUNNING
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return JobStatus(status) is JobStatus.SUCCEEDED
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> Any:
+        """Wait for the job: once synchronously, then in the triggerer or here. Returns the result."""
+        job_id = str(external_id)
+        if not self.wait_for_completion:
+            return job_id
+        end_time = time.time() + self.timeout
+        job = self.hook.get_job(job_id)
+        while not job.status.is_terminal():
+            if self.deferrable:
+                self.defer(
+                    trigger=EmpirioLabsJobTrigger(
+                        job_id=job_id,
+                        empiriolabs_conn_id=self.empiriolabs_conn_id,
+                        poll_interval=self.poll_interval,
+                        end_time=end_time,
+                        hook_params=self.hook_params,
+                    ),
+                    method_name="execute_complete",
+                    timeout=None,  # the trigger owns the deadline and reports it
+                )
+            if time.time() >= end_time:
+                raise AirflowException(f"timed out after {self.timeout:g} s waiting for EmpirioLabs job {job_id}")
+            self.log.info(
+                "EmpirioLabs job %s: %s%s",
+                job_id,
+                job.raw_status,
+                "" if job.progress is None else f", {job.progress:.0%}",
+            )
+            time.sleep(min(self.poll_interval, max(end_time - time.time(), 0)))
+            job = self.hook.get_job(job_id)
+        return self._result(job)
+
+    def get_job_result(self, external_id: Any, context: Context) -> Any:
+        if not self.wait_for_completion:
+            return str(external_id)
+        return self._result(self.hook.get_job(str(external_id)))
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger fired: the summary on success, an error naming the job otherwise."""
+        return self._result(job_from_event(event))
+
+    def _result(self, job: Job) -> dict[str, Any]:
+        raise_for_failed_job(job)
+        summary = job.summary(model=self.model, resolution=self.resolution, seconds=self.request.billed_seconds)
+        self.log.info(
+            "EmpirioLabs job %s %s: %d output(s), %s s of video, cost %s",
+            job.job_id,
+            job.raw_status,
+            len(job.output_urls),
+            summary["video_seconds"],
+            "unknown" if summary["cost_usd"] is None else f"${summary['cost_usd']:.2f}",
+        )
+        return summary
+
+    def on_kill(self) -> None:
+        # No cancel endpoint is documented: the job keeps running (and is billed). Say which one.
+        self.log.warning(
+            "Task killed; EmpirioLabs job %s keeps running (the API has no cancel endpoint) and a retry "
+            "of this task reattaches to it",
+            self._job_id or "(not submitted yet)",
+        )

@@ -1,0 +1,103 @@
+"""
+The sensor that waits for an EmpirioLabs job submitted elsewhere (for instance a mapped submit task).
+
+It never submits. Deferrable, it pokes once (a finished job needs no triggerer round trip) and
+then waits in the triggerer with an absolute deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk.exceptions import AirflowSensorTimeout
+
+from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+from airflow_provider_empiriolabs.triggers.empiriolabs import (
+    EmpirioLabsJobTrigger,
+    job_from_event,
+    raise_for_failed_job,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class EmpirioLabsJobSensor(BaseSensorOperator):
+    """
+    Wait until an EmpirioLabs job finishes; return its summary (job id, status, output URLs, cost).
+
+    A failed job fails the task (without retries when a retry could not help); ``timeout`` ends
+    the wait as a sensor timeout, which ``soft_fail`` turns into a skip.
+
+    :param job_id: the job to wait for. Templated.
+    :param empiriolabs_conn_id: the Airflow connection of the account. Templated.
+    :param deferrable: wait in the triggerer, freeing the worker slot.
+    :param poll_interval: seconds between polls (the sensor's ``poke_interval``).
+    :param hook_params: keyword arguments for :class:`EmpirioLabsHook`.
+    """
+
+    template_fields: Sequence[str] = ("job_id", "empiriolabs_conn_id")
+    ui_color = "#f5d0fe"
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        empiriolabs_conn_id: str = EmpirioLabsHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float | timedelta = 15.0,
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("poke_interval", poll_interval)
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.empiriolabs_conn_id = empiriolabs_conn_id
+        self.deferrable = deferrable
+        self.hook_params = hook_params or {}
+
+    @cached_property
+    def hook(self) -> EmpirioLabsHook:
+        return EmpirioLabsHook(self.empiriolabs_conn_id, **self.hook_params)
+
+    def poke(self, context: Context) -> PokeReturnValue | bool:
+        job = self.hook.get_job(self.job_id)
+        if not job.status.is_terminal():
+            self.log.info(
+                "EmpirioLabs job %s: %s%s",
+                job.job_id,
+                job.raw_status,
+                "" if job.progress is None else f", {job.progress:.0%}",
+            )
+            return False
+        raise_for_failed_job(job)
+        return PokeReturnValue(is_done=True, xcom_value=job.summary())
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        done = self.poke(context)
+        if isinstance(done, PokeReturnValue):
+            return done.xcom_value
+        self.defer(
+            trigger=EmpirioLabsJobTrigger(
+                job_id=self.job_id,
+                empiriolabs_conn_id=self.empiriolabs_conn_id,
+                poll_interval=float(self.poke_interval),
+                end_time=time.time() + float(self.timeout),
+                hook_params=self.hook_params,
+            ),
+            method_name="execute_complete",
+            timeout=None,  # the trigger owns the deadline and reports it
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger fired; a timeout becomes a sensor timeout (``soft_fail`` honoured)."""
+        if isinstance(event, dict) and event.get("status") == "timeout":
+            raise AirflowSensorTimeout(str(event.get("message")))
+        return job_from_event(event).summary()

@@ -1,0 +1,155 @@
+"""
+The trigger that waits for an EmpirioLabs job in the triggerer, holding no worker slot.
+
+It only reads (never submits: a trigger can be rebuilt and re-run after a triggerer restart), its
+kwargs carry no secret and an absolute deadline, so a restart neither duplicates a job nor extends
+the wait. The event it sends is read back by :func:`job_from_event`, shared by the operator and the
+sensor, so both treat every outcome the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import httpx
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_empiriolabs.exceptions import (
+    EmpirioLabsError,
+    EmpirioLabsRateLimitError,
+    EmpirioLabsServerError,
+)
+from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+from airflow_provider_empiriolabs.models import Job, JobStatus
+
+EventStatus = Literal["success", "failed", "timeout", "error"]
+
+
+class EmpirioLabsJobTrigger(BaseTrigger):
+    """
+    Poll one job until it is terminal or the deadline passes, then fire one event.
+
+    Transient trouble (429, 5xx, network) keeps it polling until the deadline, waiting as long as
+    the API's ``Retry-After`` asks; anything else ends it with an ``error`` event.
+
+    :param job_id: the job to wait for.
+    :param empiriolabs_conn_id: the Airflow connection of the account.
+    :param poll_interval: seconds between polls.
+    :param end_time: the deadline as a Unix timestamp (absolute, so a restarted trigger keeps it).
+    :param hook_params: keyword arguments for :class:`EmpirioLabsHook` (for instance ``timeout``).
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        empiriolabs_conn_id: str = EmpirioLabsHook.default_conn_name,
+        poll_interval: float = 15.0,
+        end_time: float | None = None,
+        hook_params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.empiriolabs_conn_id = empiriolabs_conn_id
+        self.poll_interval = poll_interval
+        self.end_time = end_time
+        self.hook_params = hook_params or {}
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "job_id": self.job_id,
+                "empiriolabs_conn_id": self.empiriolabs_conn_id,
+                "poll_interval": self.poll_interval,
+                "end_time": self.end_time,
+                "hook_params": self.hook_params,
+            },
+        )
+
+    def _seconds_left(self) -> float:
+        return float("inf") if self.end_time is None else self.end_time - time.time()
+
+    def _event(self, status: EventStatus, message: str, job: Job | None = None) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "job_id": self.job_id,
+                "message": message,
+                "job": job.model_dump(mode="json") if job else None,
+            }
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = EmpirioLabsHook(self.empiriolabs_conn_id, **self.hook_params)
+        try:
+            while True:
+                if self._seconds_left() <= 0:
+                    yield self._event("timeout", f"timed out waiting for EmpirioLabs job {self.job_id}")
+                    return
+                wait = self.poll_interval
+                try:
+                    job = await hook.aget_job(self.job_id)
+                except (EmpirioLabsRateLimitError, EmpirioLabsServerError, httpx.TransportError) as error:
+                    retry_after = getattr(error, "retry_after", None)
+                    wait = max(wait, retry_after or 0.0)
+                    self.log.warning("EmpirioLabs job %s: poll failed (%s); still waiting", self.job_id, error)
+                except EmpirioLabsError as error:
+                    yield self._event("error", f"EmpirioLabs job {self.job_id}: {error}")
+                    return
+                else:
+                    if job.status.is_terminal():
+                        yield self._event(
+                            "success" if job.status.is_success() else "failed",
+                            f"EmpirioLabs job {self.job_id} {job.raw_status}"
+                            + (f": {job.error.message}" if job.error else ""),
+                            job,
+                        )
+                        return
+                    self.log.info("EmpirioLabs job %s: %s%s", self.job_id, job.raw_status, _percent(job))
+                await asyncio.sleep(max(min(wait, self._seconds_left()), 0.0))
+        finally:
+            await hook.aclose()
+
+
+def _percent(job: Job) -> str:
+    return "" if job.progress is None else f", {job.progress:.0%}"
+
+
+def raise_for_failed_job(job: Job) -> None:
+    """
+    Raise for a job that failed: without retries when a new job would fail the same way.
+
+    Content-policy, validation and credit failures are final (``AirflowFailException``); a failure
+    of the service that was not billed (``model_unavailable``...) may be retried as a new job.
+    """
+    if job.status is not JobStatus.FAILED:
+        return
+    error = job.error
+    text = f"EmpirioLabs job {job.job_id} {job.raw_status}" + (
+        f": {error.code + ': ' if error.code else ''}{error.message}" if error else ""
+    )
+    if error is not None and error.is_transient():
+        raise AirflowException(text + " (transient, not billed: a retry submits a new job)")
+    raise AirflowFailException(text)
+
+
+def job_from_event(event: dict[str, Any] | None) -> Job:
+    """
+    Read a trigger event back: the finished job on success, an exception for every other outcome.
+
+    :param event: the event's payload as the trigger sent it.
+    """
+    if not isinstance(event, dict) or event.get("status") not in {"success", "failed", "timeout", "error"}:
+        raise AirflowException(f"unexpected event from the EmpirioLabs trigger: {event!r}")
+    status, message = event["status"], str(event.get("message") or "")
+    if status in {"timeout", "error"}:
+        raise AirflowException(message)
+    job = Job.model_validate(event.get("job"))
+    raise_for_failed_job(job)
+    if not job.status.is_success():
+        raise AirflowException(f"EmpirioLabs job {job.job_id} is not finished ({job.raw_status})")
+    return job
