@@ -1,0 +1,1019 @@
+"""
+Copy EmpirioLabs outputs to durable storage (S3, GCS, Azure Blob, local files), streaming.
+
+Output URLs die after 7 days and job state after 1 hour: a video that is not copied somewhere
+durable is lost, and it was paid for. :class:`EmpirioLabsToObjectStorageOperator` is that copy.
+
+The storage side goes only through Airflow's ``ObjectStoragePath`` and the filesystems the
+Airflow providers register (``amazon`` for ``s3://``, ``google`` for ``gs://``,
+``microsoft-azure`` for ``abfs://``); nothing here imports a storage library, and nothing heavier
+than ``airflow.sdk`` is imported when a DAG file is parsed: httpx, tenacity, the hook and the
+storage filesystems load when the task runs.
+
+How a copy stays safe:
+
+* the body streams in fixed-size chunks straight into ``ObjectStoragePath.open("wb")`` on a
+  temporary name next to the final one, so memory stays flat whatever the video's size;
+* a broken download resumes with ``Range`` (or restarts when the server ignores it), a bounded
+  number of times with exponential backoff; an expired URL (403/404/410) is replaced by a fresh
+  one from the job, while the API still retains it;
+* the byte count is checked against the announced length, the temporary object's size is read
+  back, and only then is the object moved to its final name; a crash, kill or truncated download
+  never leaves a partial object there, and leftover temporary objects are removed by the next run.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from urllib.parse import urlsplit
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsError
+
+if TYPE_CHECKING:
+    import httpx
+    from airflow.providers.openlineage.extractors import OperatorLineage
+    from airflow.sdk import Context, ObjectStoragePath
+
+__all__ = [
+    "DEFAULT_ALLOWED_CONTENT_TYPES",
+    "DEFAULT_MAX_SIZE_BYTES",
+    "DEFAULT_OBJECT_NAME",
+    "CopyResult",
+    "EmpirioLabsDestinationConflictError",
+    "EmpirioLabsDownloadError",
+    "EmpirioLabsOutputExpiredError",
+    "EmpirioLabsOutputTooLargeError",
+    "EmpirioLabsToObjectStorageOperator",
+    "EmpirioLabsTransferError",
+    "EmpirioLabsUnexpectedContentTypeError",
+    "EmpirioLabsUnsafeUrlError",
+    "IfExists",
+    "StreamingCopier",
+    "redact_url",
+]
+
+MiB = 1024 * 1024
+
+#: What to do when an object already exists at the final name.
+#:
+#: * ``skip_identical`` (default): keep it if it holds exactly the same bytes (SHA-256), fail if not;
+#: * ``fail``: fail whatever it holds;
+#: * ``replace``: replace it.
+IfExists = Literal["skip_identical", "fail", "replace"]
+
+DEFAULT_OBJECT_NAME = "{job_id}/{index}.mp4"
+DEFAULT_MAX_SIZE_BYTES = 2 * 1024 * MiB
+DEFAULT_ALLOWED_CONTENT_TYPES: tuple[str, ...] = ("video/*", "application/octet-stream")
+DEFAULT_CHUNK_SIZE = 1 * MiB
+DEFAULT_WRITE_BLOCK_SIZE = 16 * MiB
+DEFAULT_ASSET_ALIAS = "empiriolabs_videos"
+
+#: Marks temporary objects: ``.<final name>.<token>.partial`` beside the final object.
+TEMP_SUFFIX = ".partial"
+
+# Statuses after which a signed URL is dead but the job may hold a fresh one.
+_EXPIRED_STATUSES = frozenset({403, 404, 410})
+_RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]+")
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------
+
+
+class EmpirioLabsTransferError(EmpirioLabsError):
+    """Copying an output to storage failed; nothing was left at the final name."""
+
+
+class EmpirioLabsUnsafeUrlError(EmpirioLabsTransferError, ValueError):
+    """An output URL is not http(s), or is plain http while the API connection is https."""
+
+
+class EmpirioLabsOutputTooLargeError(EmpirioLabsTransferError):
+    """The output is larger than ``max_size_bytes``: raise the limit if the size is expected."""
+
+
+class EmpirioLabsUnexpectedContentTypeError(EmpirioLabsTransferError):
+    """The output URL answered with something that is not a video (an HTML error page, JSON...)."""
+
+
+class EmpirioLabsOutputExpiredError(EmpirioLabsTransferError):
+    """The output URL is dead (403/404/410) and no fresh one could be had from the job."""
+
+
+class EmpirioLabsDownloadError(EmpirioLabsTransferError):
+    """The download kept failing (or ended short) after every allowed attempt."""
+
+
+class EmpirioLabsDestinationConflictError(EmpirioLabsTransferError):
+    """A different object already exists at the final name and ``if_exists`` forbids replacing it."""
+
+
+class _RetryableDownloadError(Exception):
+    """A download attempt failed in a way another attempt may fix (network, 5xx, short body)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# URL hygiene: signed URLs are credentials and never reach a log whole.
+# ---------------------------------------------------------------------------------------------
+
+
+def redact_url(url: object) -> str:
+    """
+    Return ``url`` without its query string, fragment and user info, for logs and errors.
+
+    A signed output URL's query (``expires``, ``signature``) is what grants access: it must never
+    be logged, so every URL the transfer mentions goes through here first.
+
+    :param url: a URL (``str`` or ``httpx.URL``).
+    """
+    parts = urlsplit(str(url))
+    if not parts.scheme:
+        return str(url).split("?", 1)[0].split("#", 1)[0]
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def _redact_text(text: str) -> str:
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+
+
+class _RedactUrlsFilter(logging.Filter):
+    """Strips query strings from URLs in records of the ``httpx`` logger (it logs every request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_url(a) if type(a).__name__ == "URL" or (isinstance(a, str) and "://" in a) else a
+                for a in record.args
+            )
+        if isinstance(record.msg, str) and "://" in record.msg:
+            record.msg = _redact_text(record.msg)
+        return True
+
+
+@contextlib.contextmanager
+def _redacted_http_logs() -> Any:
+    httpx_logger = logging.getLogger("httpx")
+    redactor = _RedactUrlsFilter()
+    httpx_logger.addFilter(redactor)
+    try:
+        yield
+    finally:
+        httpx_logger.removeFilter(redactor)
+
+
+def check_output_url(url: str, *, allow_plain_http: bool | Callable[[], bool]) -> None:
+    """
+    Refuse anything but http(s); plain http only when the API connection itself is plain http.
+
+    The API hands out https URLs; a plain-http one is only legitimate against a local simulator,
+    and ``file://``, ``ftp://`` and friends are never followed (they could read the worker's disk).
+
+    :param url: the output URL to check.
+    :param allow_plain_http: whether plain http is acceptable (or a callable deciding it lazily,
+        so the connection is only read when an http URL actually shows up).
+    """
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "https":
+        return
+    if scheme == "http":
+        allowed = allow_plain_http() if callable(allow_plain_http) else allow_plain_http
+        if allowed:
+            return
+        raise EmpirioLabsUnsafeUrlError(
+            f"refusing plain-http output URL {redact_url(url)}: plain http is only followed when the "
+            "EmpirioLabs connection's own base URL is plain http (a local simulator)"
+        )
+    raise EmpirioLabsUnsafeUrlError(
+        f"refusing output URL with scheme {scheme or '(none)'!r}: only http(s) URLs are followed"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The copy routine
+# ---------------------------------------------------------------------------------------------
+
+
+def storage_uri(path: ObjectStoragePath) -> str:
+    """``scheme://bucket/key`` of a path, without the connection id ``str(path)`` would embed."""
+    if path.protocol in ("file", "local", ""):
+        return f"file://{path.path}"
+    return f"{path.protocol}://{path.bucket}/{path.key}"
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    """
+    One copied output.
+
+    :param uri: the object's URI (``s3://bucket/key``, ``file:///path``...), without connection id.
+    :param size: bytes in the object.
+    :param sha256: hex SHA-256 of the bytes downloaded (of the existing object when skipped).
+    :param skipped: an identical object was already there and was kept.
+    :param seconds: wall time of the copy.
+    :param attempts: HTTP requests made for the body (1 when nothing went wrong).
+    :param source: the source URL without its query string.
+    """
+
+    uri: str
+    size: int
+    sha256: str
+    skipped: bool
+    seconds: float
+    attempts: int
+    source: str
+
+
+@dataclass
+class _Download:
+    url: str
+    out: Any = None
+    written: int = 0
+    total: int | None = None
+    hasher: Any = field(default_factory=hashlib.sha256)
+    validator: str | None = None
+    requests: int = 0
+    refreshes: int = 0
+
+
+class StreamingCopier:
+    """
+    Streams one HTTP(S) URL into one ObjectStoragePath, safely (see the module docstring).
+
+    Shared by the operator and ``bench/transfer.py``, so the benchmark measures the real thing.
+
+    :param client: the httpx client for the downloads. It must not carry the EmpirioLabs API key:
+        output URLs are signed and may point at a CDN that has no business seeing the key.
+    :param if_exists: what to do with an object already at the final name (see :data:`IfExists`).
+    :param max_size_bytes: refuse outputs larger than this, before writing anything when the
+        server announces the length, else as soon as the body exceeds it.
+    :param allowed_content_types: media types accepted (``type/*`` wildcards allowed); anything
+        else is an error page, not a video.
+    :param chunk_size: bytes read from the network per write; bounds the copy's own memory.
+    :param write_block_size: block size for the storage file (multipart part size on S3).
+        Smaller means less memory, larger means fewer requests. At least 5 MiB for S3.
+    :param max_attempts: HTTP attempts per output, the first included, before giving up.
+    :param retry_backoff_seconds: first wait between attempts; doubles each time, capped at 30 s.
+    :param progress_interval_seconds: how often a long copy logs its progress.
+    :param max_url_refreshes: how many times an expired URL may be swapped for a fresh one.
+    :param allow_plain_http: whether plain-http URLs may be followed (see :func:`check_output_url`).
+    :param log: where progress goes (a stdlib or structlog logger; the operator passes its own).
+    """
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        if_exists: IfExists = "skip_identical",
+        max_size_bytes: int = DEFAULT_MAX_SIZE_BYTES,
+        allowed_content_types: Sequence[str] = DEFAULT_ALLOWED_CONTENT_TYPES,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        write_block_size: int = DEFAULT_WRITE_BLOCK_SIZE,
+        max_attempts: int = 5,
+        retry_backoff_seconds: float = 1.0,
+        progress_interval_seconds: float = 15.0,
+        max_url_refreshes: int = 2,
+        allow_plain_http: bool | Callable[[], bool] = False,
+        log: Any = None,
+    ) -> None:
+        _check_if_exists(if_exists)
+        if max_size_bytes <= 0 or chunk_size <= 0 or write_block_size <= 0:
+            raise ValueError("max_size_bytes, chunk_size and write_block_size must be positive")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.client = client
+        self.if_exists = if_exists
+        self.max_size_bytes = max_size_bytes
+        self.allowed_content_types = tuple(t.strip().lower() for t in allowed_content_types)
+        self.chunk_size = chunk_size
+        self.write_block_size = write_block_size
+        self.max_attempts = max_attempts
+        self.retry_backoff_seconds = retry_backoff_seconds
+        self.progress_interval_seconds = progress_interval_seconds
+        self.max_url_refreshes = max_url_refreshes
+        self.allow_plain_http = allow_plain_http
+        self.log: Any = log or logging.getLogger(__name__)
+
+    # -- public -------------------------------------------------------------------------------
+
+    def copy(
+        self,
+        url: str,
+        destination: ObjectStoragePath,
+        *,
+        refresh_url: Callable[[], str] | None = None,
+    ) -> CopyResult:
+        """
+        Copy ``url`` to ``destination``; return what was done.
+
+        :param url: the output's (signed) URL.
+        :param destination: the final object. It is never written directly: the bytes go to a
+            temporary sibling that is moved here once complete and verified.
+        :param refresh_url: returns a fresh URL for the same output when this one answers
+            403/404/410 (the operator passes a re-fetch of the job); ``None`` when the job is unknown.
+        """
+        check_output_url(url, allow_plain_http=self.allow_plain_http)
+        started = time.monotonic()
+        uri = storage_uri(destination)
+        source = redact_url(url)
+        self.log.info("Copying %s to %s", source, uri)
+
+        existing_size = self._existing_size(destination)
+        if existing_size is not None and self.if_exists == "fail":
+            raise EmpirioLabsDestinationConflictError(
+                f"{uri} already exists ({existing_size:,} bytes) and if_exists='fail'"
+            )
+        if destination.protocol in ("file", "local"):
+            destination.parent.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temps(destination)
+
+        temp = destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}"
+        state = _Download(url=url)
+        try:
+            self._download(state, temp, destination, existing_size, refresh_url, started)
+            sha = state.hasher.hexdigest()
+            temp_size = temp.size()
+            if temp_size != state.written:
+                raise EmpirioLabsTransferError(
+                    f"read-back size of the temporary object for {uri} is {temp_size:,} bytes, "
+                    f"but {state.written:,} were written"
+                )
+
+            existing_size = self._existing_size(destination)
+            if existing_size is not None and self.if_exists != "replace":
+                if self.if_exists == "skip_identical" and self._same_content(
+                    destination, existing_size, state.written, sha
+                ):
+                    self._delete_quietly(temp)
+                    elapsed = time.monotonic() - started
+                    self.log.info("%s already holds identical bytes (sha256 %s): kept", uri, sha)
+                    return CopyResult(uri, existing_size, sha, True, elapsed, state.requests, source)
+                raise EmpirioLabsDestinationConflictError(
+                    f"{uri} already exists with different content ({existing_size:,} bytes) and "
+                    f"if_exists={self.if_exists!r}; the new output ({state.written:,} bytes, sha256 {sha}) "
+                    "was not written"
+                )
+
+            # The one step that touches the final name: a rename on local disk, a server-side
+            # copy then delete on object stores; either way the object appears whole or not at all.
+            destination.fs.mv(temp.path, destination.path)
+            final_size = destination.size()
+            if final_size != state.written:
+                raise EmpirioLabsTransferError(
+                    f"read-back size of {uri} is {final_size:,} bytes, but {state.written:,} were copied"
+                )
+        except BaseException:
+            self._discard(state.out)
+            self._delete_quietly(temp)
+            raise
+
+        elapsed = time.monotonic() - started
+        self.log.info(
+            "Copied %s to %s: %.1f MB in %.1f s (%.1f MB/s), sha256 %s, %d request(s)",
+            source,
+            uri,
+            state.written / 1e6,
+            elapsed,
+            state.written / 1e6 / max(elapsed, 1e-9),
+            sha,
+            state.requests,
+        )
+        return CopyResult(uri, state.written, sha, False, elapsed, state.requests, source)
+
+    # -- download -----------------------------------------------------------------------------
+
+    def _download(
+        self,
+        state: _Download,
+        temp: ObjectStoragePath,
+        destination: ObjectStoragePath,
+        existing_size: int | None,
+        refresh_url: Callable[[], str] | None,
+        started: float,
+    ) -> None:
+        import tenacity
+
+        def say_why(retry_state: tenacity.RetryCallState) -> None:
+            outcome = retry_state.outcome
+            error = outcome.exception() if outcome is not None else None
+            self.log.warning(
+                "Download of %s interrupted at %.1f MB (%s); attempt %d of %d in %.1f s",
+                redact_url(state.url),
+                state.written / 1e6,
+                error,
+                retry_state.attempt_number + 1,
+                self.max_attempts,
+                retry_state.upcoming_sleep,
+            )
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=tenacity.wait_exponential(multiplier=self.retry_backoff_seconds, max=30),
+            retry=tenacity.retry_if_exception_type(_RetryableDownloadError),
+            before_sleep=say_why,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self._attempt(state, temp, destination, existing_size, refresh_url, started)
+        except _RetryableDownloadError as err:
+            raise EmpirioLabsDownloadError(
+                f"download of {redact_url(state.url)} failed after {state.requests} attempt(s), "
+                f"{state.written:,} bytes in: {err}"
+            ) from None
+        out, state.out = state.out, None
+        out.close()  # completes the upload of the temporary object
+
+    def _attempt(
+        self,
+        state: _Download,
+        temp: ObjectStoragePath,
+        destination: ObjectStoragePath,
+        existing_size: int | None,
+        refresh_url: Callable[[], str] | None,
+        started: float,
+    ) -> None:
+        import httpx
+
+        headers = {"Accept-Encoding": "identity"}
+        if state.written:
+            headers["Range"] = f"bytes={state.written}-"
+            if state.validator:
+                headers["If-Range"] = state.validator
+        state.requests += 1
+        try:
+            with self.client.stream("GET", state.url, headers=headers) as response:
+                self._check_status(state, response, refresh_url)
+                self._start_or_resume(state, response, temp, destination, existing_size)
+                self._pump(state, response, destination, started)
+        except httpx.TransportError as err:
+            raise _RetryableDownloadError(f"{type(err).__name__}: {_redact_text(str(err))}") from None
+        if state.total is not None and state.written < state.total:
+            raise _RetryableDownloadError(f"body ended at {state.written:,} of {state.total:,} bytes")
+
+    def _check_status(self, state: _Download, response: httpx.Response, refresh_url: Callable[[], str] | None) -> None:
+        status = response.status_code
+        if status in (200, 206):
+            return
+        if status == 416 and state.total is not None and state.written >= state.total:
+            return  # everything is already here
+        if status in _EXPIRED_STATUSES:
+            if refresh_url is None:
+                raise EmpirioLabsOutputExpiredError(
+                    f"output URL {redact_url(state.url)} answered HTTP {status} (expired or gone) and no "
+                    "job_id was given to fetch a fresh one",
+                    status_code=status,
+                )
+            if state.refreshes >= self.max_url_refreshes:
+                raise EmpirioLabsOutputExpiredError(
+                    f"output URL {redact_url(state.url)} still answers HTTP {status} after "
+                    f"{state.refreshes} fresh URL(s) from the job",
+                    status_code=status,
+                )
+            state.refreshes += 1
+            self.log.warning(
+                "Output URL %s answered HTTP %d: fetching the job again for a fresh URL",
+                redact_url(state.url),
+                status,
+            )
+            new_url = refresh_url()
+            check_output_url(new_url, allow_plain_http=self.allow_plain_http)
+            state.url = new_url
+            raise _RetryableDownloadError(f"HTTP {status}; got a fresh URL from the job")
+        if status in _RETRYABLE_STATUSES:
+            raise _RetryableDownloadError(f"HTTP {status}")
+        raise EmpirioLabsTransferError(f"output URL {redact_url(state.url)} answered HTTP {status}", status_code=status)
+
+    def _start_or_resume(
+        self,
+        state: _Download,
+        response: httpx.Response,
+        temp: ObjectStoragePath,
+        destination: ObjectStoragePath,
+        existing_size: int | None,
+    ) -> None:
+        if response.status_code == 416:
+            return
+        if state.written and response.status_code == 206:
+            match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+            if match and int(match.group(1)) == state.written:
+                self.log.info("Resuming %s at %.1f MB", redact_url(state.url), state.written / 1e6)
+                return
+        if state.written:
+            # The server ignored Range (or answered another range): start over from byte 0.
+            self.log.info("Server did not resume %s: restarting from byte 0", redact_url(state.url))
+            self._discard(state.out)
+            state.out, state.written, state.hasher = None, 0, hashlib.sha256()
+
+        self._check_content_type(response, state)
+        total = _announced_length(response)
+        if total is not None and total > self.max_size_bytes:
+            raise EmpirioLabsOutputTooLargeError(
+                f"output {redact_url(state.url)} is {total:,} bytes, over max_size_bytes="
+                f"{self.max_size_bytes:,}; nothing was written"
+            )
+        if (
+            existing_size is not None
+            and self.if_exists == "skip_identical"
+            and total is not None
+            and total != existing_size
+        ):
+            raise EmpirioLabsDestinationConflictError(
+                f"{storage_uri(destination)} already exists with a different size ({existing_size:,} "
+                f"bytes, the output has {total:,}) and if_exists='skip_identical'; nothing was written"
+            )
+        state.total = total
+        state.validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
+        if state.validator and state.validator.startswith("W/"):
+            state.validator = None  # a weak validator cannot guard a byte range
+        if state.out is None:
+            state.out = temp.open("wb", block_size=self.write_block_size)
+
+    def _check_content_type(self, response: httpx.Response, state: _Download) -> None:
+        raw = response.headers.get("Content-Type", "")
+        media_type = raw.split(";", 1)[0].strip().lower()
+        for allowed in self.allowed_content_types:
+            if media_type == allowed or (
+                allowed.endswith("/*") and media_type.startswith(allowed[:-1]) and len(media_type) > len(allowed) - 1
+            ):
+                return
+        raise EmpirioLabsUnexpectedContentTypeError(
+            f"output {redact_url(state.url)} has content type {media_type or '(none)'!r}, expected one of "
+            f"{list(self.allowed_content_types)}; nothing was written"
+        )
+
+    def _pump(self, state: _Download, response: httpx.Response, destination: ObjectStoragePath, started: float) -> None:
+        if response.status_code == 416:
+            return
+        out = state.out
+        hasher = state.hasher
+        next_report = time.monotonic() + self.progress_interval_seconds
+        for chunk in response.iter_bytes(self.chunk_size):
+            size = len(chunk)
+            if state.written + size > self.max_size_bytes:
+                raise EmpirioLabsOutputTooLargeError(
+                    f"output {redact_url(state.url)} exceeded max_size_bytes={self.max_size_bytes:,} "
+                    "while downloading; nothing was written"
+                )
+            if state.total is not None and state.written + size > state.total:
+                raise EmpirioLabsTransferError(
+                    f"output {redact_url(state.url)} sent more than its announced {state.total:,} bytes"
+                )
+            out.write(chunk)
+            hasher.update(chunk)
+            state.written += size
+            now = time.monotonic()
+            if now >= next_report:
+                next_report = now + self.progress_interval_seconds
+                self._report(state, destination, now - started)
+
+    def _report(self, state: _Download, destination: ObjectStoragePath, elapsed: float) -> None:
+        done = state.written / 1e6
+        rate = done / max(elapsed, 1e-9)
+        if state.total:
+            self.log.info(
+                "%s: %.1f of %.1f MB (%d%%), %.1f MB/s",
+                storage_uri(destination),
+                done,
+                state.total / 1e6,
+                100 * state.written // state.total,
+                rate,
+            )
+        else:
+            self.log.info("%s: %.1f MB, %.1f MB/s", storage_uri(destination), done, rate)
+
+    # -- storage helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _existing_size(path: ObjectStoragePath) -> int | None:
+        try:
+            if not path.exists():
+                return None
+            return int(path.size())
+        except FileNotFoundError:
+            return None
+
+    def _same_content(self, path: ObjectStoragePath, size: int, new_size: int, new_sha: str) -> bool:
+        if size != new_size:
+            return False
+        hasher = hashlib.sha256()
+        with path.open("rb", block_size=self.write_block_size) as existing:
+            while chunk := existing.read(self.chunk_size):
+                hasher.update(chunk)
+        return hasher.hexdigest() == new_sha
+
+    def _remove_stale_temps(self, destination: ObjectStoragePath) -> None:
+        """Delete temporary objects an earlier, killed run left beside the final name."""
+        prefix = f".{destination.name}."
+        try:
+            siblings = [p for p in destination.parent.iterdir() if p.name.startswith(prefix)]
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for stale in siblings:
+            if stale.name.endswith(TEMP_SUFFIX):
+                self.log.info("Removing %s left by an interrupted copy", storage_uri(stale))
+                self._delete_quietly(stale)
+
+    def _delete_quietly(self, path: ObjectStoragePath) -> None:
+        try:
+            if path.exists():
+                path.unlink()
+        except FileNotFoundError:
+            pass
+        except Exception:
+            self.log.warning("Could not remove temporary object %s", storage_uri(path), exc_info=True)
+
+    @staticmethod
+    def _discard(out: Any) -> None:
+        """Abandon a storage file being written, without committing it where that is possible."""
+        if out is None:
+            return
+        with contextlib.suppress(Exception):
+            discard = getattr(out, "discard", None)
+            if callable(discard):
+                discard()  # aborts a multipart upload (s3fs, gcsfs) instead of committing it
+                return
+        with contextlib.suppress(Exception):
+            out.close()
+
+
+def _announced_length(response: httpx.Response) -> int | None:
+    """The full size of the output: the total of a Content-Range, else Content-Length."""
+    match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+    if match and match.group(3) != "*":
+        return int(match.group(3))
+    length = response.headers.get("Content-Length")
+    if length is not None and length.strip().isdigit() and response.status_code == 200:
+        return int(length)
+    return None
+
+
+def _check_if_exists(value: str) -> None:
+    allowed = get_args(IfExists)
+    if value not in allowed:
+        raise ValueError(f"if_exists must be one of {list(allowed)}, got {value!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The operator
+# ---------------------------------------------------------------------------------------------
+
+
+class EmpirioLabsToObjectStorageOperator(BaseOperator):
+    """
+    Copy the outputs of an EmpirioLabs job to durable storage, streaming, and verified.
+
+    Give ``job_id`` (the job is fetched for its current output URLs, and fetched again should a
+    URL have expired), or ``output_urls`` (for instance the generate operator's XCom summary), or
+    both. Each output lands at ``destination`` / ``object_name``. Returns the destination URIs
+    and emits them as Airflow asset events (through ``asset_alias``) and as OpenLineage datasets.
+
+    Storage goes through ``ObjectStoragePath``: install the provider extra for the scheme
+    (``amazon`` for ``s3://``, ``google`` for ``gs://``, ``azure`` for ``abfs://``; ``file://``
+    needs nothing). It is imported when the task runs, never when the DAG file is parsed.
+
+    :param destination: where outputs go, an ObjectStoragePath URL such as
+        ``s3://bucket/videos/`` (templated).
+    :param dest_conn_id: Airflow connection for the destination (``aws``, ``google_cloud_platform``,
+        ``wasb`` ...); ``None`` for ``file://`` or the filesystem's own default credentials.
+    :param job_id: the EmpirioLabs job whose outputs to copy (templated). Also lets an expired
+        URL be replaced while the API still retains the job (1 hour after completion).
+    :param output_urls: output URLs to copy, when they come from elsewhere (templated). A list,
+        a single URL, a rendered list/JSON string, or a summary mapping with ``output_urls``
+        (and ``job_id``, used unless ``job_id`` is given).
+    :param object_name: name of each object under ``destination``, a ``str.format`` template
+        with ``{job_id}``, ``{index}``, ``{filename}`` (last segment of the URL path), ``{stem}``
+        and ``{ext}`` (templated, so Jinja works too). Default ``{job_id}/{index}.mp4``.
+    :param if_exists: what to do when an object is already at the final name:
+        ``skip_identical`` (default: keep it if it holds the same bytes, fail on different ones,
+        so a rerun is harmless but nothing is silently clobbered), ``fail`` or ``replace``.
+    :param empiriolabs_conn_id: the EmpirioLabs connection: used to fetch the job, and its base
+        URL decides whether plain-http output URLs may be followed (only for an http simulator).
+    :param max_size_bytes: refuse an output larger than this (default 2 GiB, far above a 15 s
+        1080p video), so a wrong URL cannot fill the bucket.
+    :param allowed_content_types: accepted media types; an HTML or JSON error page is not a video.
+    :param chunk_size: bytes per network read and storage write; bounds the copy's memory.
+    :param write_block_size: storage block size (the multipart part size on S3; at least 5 MiB
+        there). Larger blocks mean fewer requests, smaller ones less memory.
+    :param max_attempts: HTTP attempts per output before giving up on a broken download.
+    :param retry_backoff_seconds: first wait between attempts; doubles each time (capped at 30 s).
+    :param request_timeout_seconds: network timeout for each read (not for the whole download).
+    :param progress_interval_seconds: how often a long copy logs MB copied and MB/s.
+    :param asset_alias: name of the AssetAlias the destination URIs are emitted through (added to
+        ``outlets``), so downstream DAGs can be scheduled on the videos; ``None`` to emit nothing.
+    """
+
+    template_fields: Sequence[str] = ("job_id", "output_urls", "destination", "object_name", "dest_conn_id")
+    ui_color = "#e6f0ff"
+
+    def __init__(
+        self,
+        *,
+        destination: str,
+        dest_conn_id: str | None = None,
+        job_id: str | None = None,
+        output_urls: Sequence[str] | str | Mapping[str, Any] | None = None,
+        object_name: str = DEFAULT_OBJECT_NAME,
+        if_exists: IfExists = "skip_identical",
+        empiriolabs_conn_id: str = "empiriolabs_default",
+        max_size_bytes: int = DEFAULT_MAX_SIZE_BYTES,
+        allowed_content_types: Sequence[str] = DEFAULT_ALLOWED_CONTENT_TYPES,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        write_block_size: int = DEFAULT_WRITE_BLOCK_SIZE,
+        max_attempts: int = 5,
+        retry_backoff_seconds: float = 1.0,
+        request_timeout_seconds: float = 60.0,
+        progress_interval_seconds: float = 15.0,
+        asset_alias: str | None = DEFAULT_ASSET_ALIAS,
+        **kwargs: Any,
+    ) -> None:
+        if asset_alias:
+            from airflow.sdk import AssetAlias
+
+            outlets = kwargs.pop("outlets", None)
+            outlets = [] if outlets is None else list(outlets) if isinstance(outlets, (list, tuple)) else [outlets]
+            if not any(isinstance(o, AssetAlias) and o.name == asset_alias for o in outlets):
+                outlets.append(AssetAlias(asset_alias))
+            kwargs["outlets"] = outlets
+        super().__init__(**kwargs)
+        if not job_id and not output_urls:
+            raise ValueError("give job_id (the job is fetched for its output URLs) or output_urls")
+        if not destination:
+            raise ValueError("destination is required, e.g. 's3://bucket/videos/' or 'file:///data/videos/'")
+        _check_if_exists(if_exists)
+        if max_size_bytes <= 0:
+            raise ValueError("max_size_bytes must be positive")
+        self.destination = destination
+        self.dest_conn_id = dest_conn_id
+        self.job_id = job_id
+        self.output_urls = output_urls
+        self.object_name = object_name
+        self.if_exists = if_exists
+        self.empiriolabs_conn_id = empiriolabs_conn_id
+        self.max_size_bytes = max_size_bytes
+        self.allowed_content_types = tuple(allowed_content_types)
+        self.chunk_size = chunk_size
+        self.write_block_size = write_block_size
+        self.max_attempts = max_attempts
+        self.retry_backoff_seconds = retry_backoff_seconds
+        self.request_timeout_seconds = request_timeout_seconds
+        self.progress_interval_seconds = progress_interval_seconds
+        self.asset_alias = asset_alias
+        self._results: list[CopyResult] = []
+
+    # -- execution ------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> list[str]:
+        """Copy every output; return the destination URIs in output order."""
+        import httpx
+
+        from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+
+        hook = EmpirioLabsHook(empiriolabs_conn_id=self.empiriolabs_conn_id)
+        job_id, urls = self._resolve_sources(hook)
+        root = self._destination_root()
+        targets = [root / self._object_name(job_id, index, url) for index, url in enumerate(urls)]
+        if len({storage_uri(t) for t in targets}) != len(targets):
+            raise ValueError(f"object_name {self.object_name!r} gives several outputs the same name; include {{index}}")
+
+        plain_http: list[bool] = []
+
+        def allow_plain_http() -> bool:
+            if not plain_http:  # read the connection once, and only if an http URL shows up
+                plain_http.append(urlsplit(hook.base_url).scheme.lower() == "http")
+            return plain_http[0]
+
+        def check_request(request: httpx.Request) -> None:  # every request, redirects included
+            check_output_url(str(request.url), allow_plain_http=allow_plain_http)
+
+        timeout = httpx.Timeout(self.request_timeout_seconds, connect=min(self.request_timeout_seconds, 15.0))
+        self._results = []
+        with (
+            _redacted_http_logs(),
+            httpx.Client(
+                timeout=timeout,
+                follow_redirects=True,
+                headers={"User-Agent": _user_agent()},
+                event_hooks={"request": [check_request]},
+            ) as client,
+        ):
+            copier = StreamingCopier(
+                client,
+                if_exists=self.if_exists,
+                max_size_bytes=self.max_size_bytes,
+                allowed_content_types=self.allowed_content_types,
+                chunk_size=self.chunk_size,
+                write_block_size=self.write_block_size,
+                max_attempts=self.max_attempts,
+                retry_backoff_seconds=self.retry_backoff_seconds,
+                progress_interval_seconds=self.progress_interval_seconds,
+                allow_plain_http=allow_plain_http,
+                log=self.log,
+            )
+            for index, (url, target) in enumerate(zip(urls, targets, strict=True)):
+                refresh = self._refresher(hook, job_id, index) if job_id else None
+                result = copier.copy(url, target, refresh_url=refresh)
+                self._results.append(result)
+                self._emit_asset_event(context, result, job_id, index)
+
+        uris = [r.uri for r in self._results]
+        copied = sum(not r.skipped for r in self._results)
+        self.log.info(
+            "%d output(s) in place (%d copied, %d identical already there): %s",
+            len(uris),
+            copied,
+            len(uris) - copied,
+            ", ".join(uris),
+        )
+        return uris
+
+    def _resolve_sources(self, hook: Any) -> tuple[str | None, list[str]]:
+        job_id = str(self.job_id).strip() if self.job_id else None
+        urls: list[str] = []
+        if self.output_urls:
+            summary_job_id, urls = _parse_output_urls(self.output_urls)
+            job_id = job_id or summary_job_id
+        if not urls:
+            if not job_id:
+                raise ValueError("output_urls is empty and no job_id was given: nothing to copy")
+            job = self._fetch_job(hook, job_id)
+            urls = list(job.output_urls)
+            if not urls:
+                raise EmpirioLabsTransferError(f"job {job_id} succeeded but lists no output URL")
+        self.log.info("Job %s: %d output(s) to copy", job_id or "(unknown)", len(urls))
+        return job_id, urls
+
+    @staticmethod
+    def _fetch_job(hook: Any, job_id: str) -> Any:
+        from airflow_provider_empiriolabs.exceptions import EmpirioLabsNotFoundError
+
+        try:
+            job = hook.get_job(job_id)
+        except EmpirioLabsNotFoundError:
+            raise EmpirioLabsOutputExpiredError(
+                f"job {job_id} is unknown or past the API's retention (1 hour after completion): "
+                "its output URLs can no longer be fetched from the job; pass output_urls from the "
+                "generate task's XCom instead (they stay valid 7 days)",
+                status_code=404,
+            ) from None
+        if not job.status.is_success():
+            raise EmpirioLabsTransferError(
+                f"job {job_id} is {job.raw_status!r}, not finished successfully: nothing to copy yet "
+                "(run this after the generate operator or sensor)"
+            )
+        return job
+
+    def _refresher(self, hook: Any, job_id: str, index: int) -> Callable[[], str]:
+        def refresh() -> str:
+            job = self._fetch_job(hook, job_id)
+            if index >= len(job.output_urls):
+                raise EmpirioLabsOutputExpiredError(
+                    f"job {job_id} now lists {len(job.output_urls)} output(s); output {index} is gone"
+                )
+            return str(job.output_urls[index])
+
+        return refresh
+
+    def _destination_root(self) -> ObjectStoragePath:
+        from airflow.sdk import ObjectStoragePath
+
+        destination = str(self.destination).strip()
+        if "://" not in destination:
+            raise ValueError(
+                f"destination must be a URL with a scheme (s3://, gs://, abfs://, file://), got {destination!r}"
+            )
+        if not destination.endswith("/"):
+            destination += "/"
+        return ObjectStoragePath(destination, conn_id=self.dest_conn_id or None)
+
+    def _object_name(self, job_id: str | None, index: int, url: str) -> str:
+        filename = urlsplit(url).path.rsplit("/", 1)[-1] or f"{index}"
+        stem, dot, ext = filename.rpartition(".")
+        if not dot:
+            stem, ext = filename, ""
+        fields = {"index": index, "filename": filename, "stem": stem, "ext": ext}
+        if job_id:
+            fields["job_id"] = job_id
+        try:
+            name = str(self.object_name).format(**fields)
+        except KeyError as err:
+            hint = " (no job_id is known: pass job_id)" if err.args[0] == "job_id" else ""
+            raise ValueError(
+                f"object_name {self.object_name!r} uses {{{err.args[0]}}}{hint}; available: {sorted(fields)}"
+            ) from None
+        name = name.strip().lstrip("/")
+        if not name or name.endswith("/") or any(part in ("", ".", "..") for part in name.split("/")):
+            raise ValueError(f"object_name {self.object_name!r} gives an invalid object name {name!r}")
+        return name
+
+    def _emit_asset_event(self, context: Context, result: CopyResult, job_id: str | None, index: int) -> None:
+        outlet_events = cast("Mapping[Any, Any] | None", context.get("outlet_events"))
+        if outlet_events is None:
+            return
+        from airflow.sdk import Asset, AssetAlias
+
+        extra: dict[str, Any] = {
+            "job_id": job_id,
+            "output_index": index,
+            "size_bytes": result.size,
+            "sha256": result.sha256,
+            "source": result.source,
+        }
+        for outlet in self.outlets:
+            if isinstance(outlet, AssetAlias):
+                outlet_events[outlet].add(Asset(uri=result.uri), extra=extra)
+            elif isinstance(outlet, Asset) and outlet.uri == result.uri:
+                outlet_events[outlet].extra.update(extra)
+
+    # -- lineage --------------------------------------------------------------------------------
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        """
+        Report the output URLs as inputs and the written objects as outputs, for OpenLineage.
+
+        Only meaningful when the ``openlineage`` provider is installed (it calls this); it is not a
+        dependency, so without it this returns ``None``.
+        """
+        try:
+            from airflow.providers.openlineage.extractors import OperatorLineage
+            from openlineage.client.event_v2 import Dataset
+        except ImportError:
+            return None
+        inputs = []
+        outputs = []
+        for result in self._results:
+            namespace, name = lineage_dataset(result.source)
+            inputs.append(Dataset(namespace=namespace, name=name))
+            namespace, name = lineage_dataset(result.uri)
+            outputs.append(Dataset(namespace=namespace, name=name))
+        return OperatorLineage(inputs=inputs, outputs=outputs)
+
+
+def lineage_dataset(uri: str) -> tuple[str, str]:
+    """
+    OpenLineage ``(namespace, name)`` of a URI, following its naming conventions.
+
+    ``s3://bucket/key`` -> (``s3://bucket``, ``key``); ``file:///p`` -> (``file``, ``/p``);
+    ``https://host/path`` -> (``https://host``, ``path``).
+
+    :param uri: an object URI or a (redacted) source URL.
+    """
+    parts = urlsplit(uri)
+    if parts.scheme in ("file", "local", ""):
+        return "file", parts.path
+    return f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/") or "/"
+
+
+def _parse_output_urls(value: Any) -> tuple[str | None, list[str]]:
+    """Accept a list, one URL, a rendered list (repr or JSON), or a summary mapping."""
+    job_id: str | None = None
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in "[{(":
+            parsed: Any = None
+            for parse in (json.loads, ast.literal_eval):
+                try:
+                    parsed = parse(text)
+                    break
+                except (ValueError, SyntaxError):
+                    continue
+            if parsed is None:
+                raise ValueError("output_urls looks like a list or mapping but could not be parsed")
+            value = parsed
+        else:
+            value = [text] if text else []
+    if isinstance(value, Mapping):
+        raw_job = value.get("job_id") or value.get("id")
+        job_id = str(raw_job) if raw_job else None
+        value = value.get("output_urls") or value.get("urls") or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(u, str) for u in value):
+        raise ValueError(f"output_urls must be a list of URLs, got {type(value).__name__}")
+    return job_id, [u.strip() for u in value if u.strip()]
+
+
+def _user_agent() -> str:
+    try:
+        from airflow_provider_empiriolabs import __version__
+    except ImportError:  # pragma: no cover
+        __version__ = "unknown"
+    return f"airflow-provider-empiriolabs/{__version__} (object-storage transfer)"
