@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import signal
 import sys
 from typing import Any
 
@@ -79,6 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"export {env_name}={shlex.quote(connection_json(url, args.api_key))}", flush=True)
 
     server = uvicorn.Server(uvicorn_config(create_app(state), configure_logging=True))
+
+    def stop(signum: int, frame: object) -> None:
+        server.should_exit = True
+
+    # uvicorn handles SIGINT/SIGTERM while serving and re-raises them to the previous handlers
+    # afterwards: with these in place a signal means a graceful stop and exit status 0, also when
+    # it arrives before uvicorn is up.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     server.run(sockets=[sock])
     return 0
 

@@ -585,7 +585,7 @@ class Job:
     n_outputs: int = 1
     refunded: bool = False
     retention_expired: bool = False
-    urls_revoked_before: int = 0
+    url_generation: int = 0
 
     def terminal_at(self) -> float:
         """Simulated time the job reaches its final status."""
@@ -972,18 +972,18 @@ class SimulatorState:
             if retention:
                 job.retention_expired = True
             if urls:
-                job.urls_revoked_before = int(self.clock.now() + self.knobs["output_url_ttl_seconds"]) + 1
+                job.url_generation += 1  # URLs signed before now stop matching
 
     # ---- output URLs -----------------------------------------------------------------------------
 
-    def _signature(self, job_id: str, index: int, expires: int) -> str:
-        msg = f"{job_id}/{index}/{expires}".encode()
+    def _signature(self, job_id: str, index: int, expires: int, generation: int) -> str:
+        msg = f"{job_id}/{index}/{expires}/{generation}".encode()
         return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()
 
     def sign_url(self, base_url: str, job: Job, index: int, now: float) -> str:
         """A presigned output URL valid ``output_url_ttl_seconds`` (simulated) from now."""
-        expires = max(int(now + self.knobs["output_url_ttl_seconds"]), job.urls_revoked_before + 1)
-        sig = self._signature(job.job_id, index, expires)
+        expires = int(now + self.knobs["output_url_ttl_seconds"])
+        sig = self._signature(job.job_id, index, expires, job.url_generation)
         return f"{base_url}/v1/outputs/{job.job_id}/{index}.mp4?expires={expires}&signature={sig}"
 
     def check_download(self, job_id: str, index_str: str, expires_str: str, signature: str) -> Job:
@@ -994,14 +994,23 @@ class SimulatorState:
                 expires = int(expires_str)
             except ValueError:
                 raise ApiError(403, "invalid_signature", "Malformed presigned URL.") from None
-            expected = self._signature(job_id, index, expires)
-            if not hmac.compare_digest(expected, signature):
-                raise ApiError(403, "invalid_signature", "Signature does not match: this URL was altered.")
             job = self.jobs.get(job_id)
+            generation = job.url_generation if job is not None else 0
+            # A URL signed for an earlier generation was revoked by expire_job(urls=True).
+            signed_for = next(
+                (
+                    g
+                    for g in range(generation, -1, -1)
+                    if hmac.compare_digest(self._signature(job_id, index, expires, g), signature)
+                ),
+                None,
+            )
+            if signed_for is None:
+                raise ApiError(403, "invalid_signature", "Signature does not match: this URL was altered.")
             if job is None or index >= job.n_outputs or index < 0:
                 raise ApiError(404, "not_found", "No such output.")
             now = self.clock.now()
-            if expires < now or expires <= job.urls_revoked_before:
+            if expires < now or signed_for != generation:
                 raise ApiError(403, "url_expired", "This presigned URL has expired; poll the job for a new one.")
             status, _, _ = self.job_status(job, now)
             if status != "completed":
