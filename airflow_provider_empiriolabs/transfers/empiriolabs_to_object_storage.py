@@ -646,10 +646,14 @@ class StreamingCopier:
         """Abandon a storage file being written, without committing it where that is possible."""
         if out is None:
             return
-        with contextlib.suppress(Exception):
-            discard = getattr(out, "discard", None)
-            if callable(discard):
-                discard()  # aborts a multipart upload (s3fs, gcsfs) instead of committing it
+        # ObjectStoragePath.open wraps the fsspec file (for hook lineage); act on the file itself.
+        target = getattr(out, "_obj", out)
+        discard = getattr(target, "discard", None)
+        if callable(discard):
+            with contextlib.suppress(Exception):
+                discard()  # aborts a multipart upload (s3fs) instead of committing it
+                # fsspec would otherwise try to flush the discarded buffer when collected.
+                target.closed = True
                 return
         with contextlib.suppress(Exception):
             out.close()
@@ -777,7 +781,8 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         self.request_timeout_seconds = request_timeout_seconds
         self.progress_interval_seconds = progress_interval_seconds
         self.asset_alias = asset_alias
-        self._results: list[CopyResult] = []
+        #: What the last ``execute`` did for each output (size, sha256, skipped...), in order.
+        self.results: list[CopyResult] = []
 
     # -- execution ------------------------------------------------------------------------------
 
@@ -805,7 +810,7 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
             check_output_url(str(request.url), allow_plain_http=allow_plain_http)
 
         timeout = httpx.Timeout(self.request_timeout_seconds, connect=min(self.request_timeout_seconds, 15.0))
-        self._results = []
+        self.results = []
         with (
             _redacted_http_logs(),
             httpx.Client(
@@ -831,11 +836,11 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
             for index, (url, target) in enumerate(zip(urls, targets, strict=True)):
                 refresh = self._refresher(hook, job_id, index) if job_id else None
                 result = copier.copy(url, target, refresh_url=refresh)
-                self._results.append(result)
+                self.results.append(result)
                 self._emit_asset_event(context, result, job_id, index)
 
-        uris = [r.uri for r in self._results]
-        copied = sum(not r.skipped for r in self._results)
+        uris = [r.uri for r in self.results]
+        copied = sum(not r.skipped for r in self.results)
         self.log.info(
             "%d output(s) in place (%d copied, %d identical already there): %s",
             len(uris),
@@ -959,7 +964,7 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
             return None
         inputs = []
         outputs = []
-        for result in self._results:
+        for result in self.results:
             namespace, name = lineage_dataset(result.source)
             inputs.append(Dataset(namespace=namespace, name=name))
             namespace, name = lineage_dataset(result.uri)
