@@ -36,6 +36,9 @@ typecheck: env
 test: env $(NODE_TOOLS)
 	$(BIN)/pytest
 
+demo: env
+	$(BIN)/python scripts/demo.py
+
 bench-transfer: env
 	$(BIN)/python bench/transfer.py
 
