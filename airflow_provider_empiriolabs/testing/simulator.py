@@ -533,28 +533,29 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
 }
 
 #: Every knob and its default. Settable at construction, by ``configure()`` and ``POST /_config``.
+#: Times are simulated seconds unless said otherwise.
 DEFAULT_KNOBS: dict[str, Any] = {
-    "time_scale": 1.0,
-    "render_base_seconds": 20.0,
+    "time_scale": 1.0,  # simulated seconds per real second
+    "render_base_seconds": 20.0,  # render = base + per_video_second * duration (* 1.5 at 1080p)
     "render_seconds_per_video_second": 6.0,
-    "render_jitter": 0.0,
-    "queued_fraction": 0.1,
-    "rate_limit_rpm": 50,
-    "retry_after_header": True,
-    "fail_next_requests": [],
-    "error_rate_5xx": 0.0,
-    "seed": None,
-    "outage_seconds": 0.0,
-    "failing_prompts": DEFAULT_FAILING_PROMPTS,
-    "unknown_status": None,
-    "credit_balance_usd": 1000.0,
-    "output_size_bytes": None,
+    "render_jitter": 0.0,  # render time *= uniform(1 - j, 1 + j)
+    "queued_fraction": 0.1,  # share of the render time spent "queued"
+    "rate_limit_rpm": 50,  # per account per 60 s sliding window; 0 or None: off
+    "retry_after_header": True,  # send Retry-After and X-RateLimit-* (off: client must back off alone)
+    "fail_next_requests": [],  # scripted faults, see normalize_fault(); setting replaces the queue
+    "error_rate_5xx": 0.0,  # random share of API requests answered 500/502/503 (not accepted)
+    "seed": None,  # seeds jitter and random errors
+    "outage_seconds": 0.0,  # REAL seconds from now during which every API request gets 503
+    "failing_prompts": DEFAULT_FAILING_PROMPTS,  # {substring: code | {code, message, billed}}
+    "unknown_status": None,  # status string shown instead of "processing"
+    "credit_balance_usd": 1000.0,  # sets the balance now
+    "output_size_bytes": None,  # pad outputs to this size (captured per job at submission)
     "output_content_type": "video/mp4",
     "output_url_ttl_seconds": 7 * 24 * 3600.0,
-    "retention_seconds": 3600.0,
+    "retention_seconds": 3600.0,  # job state kept after completion, then 404
     "upload_max_bytes": 20 * 1024 * 1024,
-    "api_keys": [DEFAULT_API_KEY],
-    "strict_parameters": True,
+    "api_keys": [DEFAULT_API_KEY],  # keys of the one account (they share the rate limit)
+    "strict_parameters": True,  # reject unknown fields for happyhorse-1-1
 }
 
 #: Knob names.
