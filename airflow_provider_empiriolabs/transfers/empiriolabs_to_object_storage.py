@@ -12,7 +12,7 @@ storage filesystems load when the task runs.
 
 How a copy stays safe:
 
-* the body streams in fixed-size chunks straight into ``ObjectStoragePath.open("wb")`` on a
+* the body streams in fixed-size chunks straight into the ObjectStoragePath's filesystem (``open("wb")``) on a
   temporary name next to the final one, so memory stays flat whatever the video's size;
 * a broken download resumes with ``Range`` (or restarts when the server ignores it), a bounded
   number of times with exponential backoff; an expired URL (403/404/410) is replaced by a fresh
@@ -545,7 +545,11 @@ class StreamingCopier:
         if state.validator and state.validator.startswith("W/"):
             state.validator = None  # a weak validator cannot guard a byte range
         if state.out is None:
-            state.out = temp.open("wb", block_size=self.write_block_size)
+            # The ObjectStoragePath's own (connection-authenticated) filesystem, opened directly:
+            # ``ObjectStoragePath.open`` would also report every write to the hook-lineage
+            # collector as an output asset, and the temporary name is not a dataset anyone wants
+            # in their lineage (the operator reports the final objects itself).
+            state.out = temp.fs.open(temp.path, "wb", block_size=self.write_block_size)
 
     def _check_content_type(self, response: httpx.Response, state: _Download) -> None:
         raw = response.headers.get("Content-Type", "")
@@ -615,7 +619,7 @@ class StreamingCopier:
         if size != new_size:
             return False
         hasher = hashlib.sha256()
-        with path.open("rb", block_size=self.write_block_size) as existing:
+        with path.fs.open(path.path, "rb", block_size=self.write_block_size) as existing:
             while chunk := existing.read(self.chunk_size):
                 hasher.update(chunk)
         return hasher.hexdigest() == new_sha
@@ -646,8 +650,7 @@ class StreamingCopier:
         """Abandon a storage file being written, without committing it where that is possible."""
         if out is None:
             return
-        # ObjectStoragePath.open wraps the fsspec file (for hook lineage); act on the file itself.
-        target = getattr(out, "_obj", out)
+        target = out
         discard = getattr(target, "discard", None)
         if callable(discard):
             with contextlib.suppress(Exception):

@@ -1,0 +1,329 @@
+"""Benchmark: peak memory and throughput of the transfer operator, against two baselines.
+
+``make bench-transfer`` (1 GB) or ``.venv/bin/python bench/transfer.py --size 200M`` for a quick run.
+
+One output of ``--size`` bytes is served by the EmpirioLabs simulator, in a child process (so its
+CPU is not counted against the copy), and copied to ``file://`` and to moto's S3 server (also a
+child process) by:
+
+* ``operator``: ``EmpirioLabsToObjectStorageOperator.execute`` (streaming, temp-then-move,
+  verified);
+* ``fsspec put``: a plain ``fs.put`` of the same bytes from local disk (no HTTP at all): the
+  ceiling for the storage side;
+* ``naive``: what ``HttpToS3Operator`` does: ``response.content`` (the whole body in memory),
+  then one write.
+
+Each variant runs in a child process of its own and reports its own peak RSS (``ru_maxrss``)
+and its RSS before the copy (imports included), so the figures do not mix. Figures are printed
+and, with ``--write-docs``, written to the ``## Transfer`` section of ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "docs" / "benchmarks.md"
+S3_CONN_ID = "bench_s3"
+MiB = 1024 * 1024
+
+
+def parse_size(text: str) -> int:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(i?[bB])?\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1G, 200M, 1048576)")
+    number, unit = float(match.group(1)), match.group(2).upper()
+    return int(number * {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}[unit])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_mb() -> float:
+    """Current RSS of this process, from /proc (Linux)."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux
+
+
+# ------------------------------------------------------------------------------- child side
+
+
+def child(variant: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Run one variant in this (child) process; report its timing and memory."""
+    from airflow.sdk import ObjectStoragePath
+
+    dest = ObjectStoragePath(args["dest"], conn_id=args.get("conn_id"))
+    size = int(args["size"])
+    if variant == "operator":
+        from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import (
+            EmpirioLabsToObjectStorageOperator,
+        )
+
+        op = EmpirioLabsToObjectStorageOperator(
+            task_id="bench",
+            output_urls=[args["url"]],
+            destination=str(args["dest"]).rsplit("/", 1)[0] + "/",
+            dest_conn_id=args.get("conn_id"),
+            object_name=str(args["dest"]).rsplit("/", 1)[1],
+            if_exists="replace",
+            asset_alias=None,
+            progress_interval_seconds=3600,
+        )
+        dest.fs  # noqa: B018 - build the filesystem (client, credentials) before timing
+        before = rss_mb()
+        start = time.perf_counter()
+        op.execute({})  # type: ignore[arg-type]
+        seconds = time.perf_counter() - start
+        assert op.results[0].size == size
+    elif variant == "put":
+        fs = dest.fs
+        before = rss_mb()
+        start = time.perf_counter()
+        fs.put(args["local"], dest.path)
+        seconds = time.perf_counter() - start
+    elif variant == "naive":
+        import httpx
+
+        fs = dest.fs
+        before = rss_mb()
+        start = time.perf_counter()
+        body = httpx.get(args["url"], timeout=300).content  # the whole video in memory
+        with dest.open("wb") as out:
+            out.write(body)
+        seconds = time.perf_counter() - start
+    else:
+        raise SystemExit(f"unknown variant {variant}")
+    written = dest.size()
+    if written != size:
+        raise SystemExit(f"{variant}: wrote {written} bytes, expected {size}")
+    dest.unlink()
+    return {"seconds": seconds, "rss_before_mb": before, "peak_rss_mb": peak_rss_mb()}
+
+
+# ------------------------------------------------------------------------------ parent side
+
+
+def start_moto() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("moto server exited during startup")
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).close()
+            return proc, endpoint
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("moto server did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def make_job(sim: Any) -> str:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {sim.api_key}"}
+    job_id = httpx.post(
+        f"{sim.url}/v1/videos/generations",
+        json={"model": "happyhorse-1-1", "prompt": "benchmark"},
+        headers=headers,
+    ).json()["job_id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = httpx.get(f"{sim.url}/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] == "completed":
+            return str(job["result"]["data"][0]["url"])
+        time.sleep(0.1)
+    raise RuntimeError("the simulator's job did not complete")
+
+
+def warm_up(url: str) -> None:
+    """Read the output once, unmeasured: the simulator builds and caches its file on first use."""
+    import httpx
+
+    with httpx.stream("GET", url, timeout=300) as response:
+        for _ in response.iter_raw():
+            pass
+
+
+def run_child(variant: str, args: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", variant, json.dumps(args)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{variant} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=parse_size, default=parse_size("1G"), help="output size (default 1G)")
+    parser.add_argument("--targets", default="file,s3", help="comma-separated: file, s3 (default both)")
+    parser.add_argument("--write-docs", action="store_true", help="write the figures into docs/benchmarks.md")
+    parser.add_argument("--child", nargs=2, metavar=("VARIANT", "ARGS"), help=argparse.SUPPRESS)
+    opts = parser.parse_args()
+
+    if opts.child:
+        print(json.dumps(child(opts.child[0], json.loads(opts.child[1]))), flush=True)
+        return
+
+    from airflow_provider_empiriolabs.testing import EmpirioLabsSimulator, video
+
+    size = opts.size
+    targets = [t.strip() for t in opts.targets.split(",") if t.strip()]
+    env = dict(os.environ)
+    env.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    workdir = Path(tempfile.mkdtemp(prefix="bench-transfer-"))
+    local = video.video_path(size)  # the very bytes the simulator serves, for the plain put
+    moto = None
+    rows: list[dict[str, Any]] = []
+    print(f"Transfer benchmark: {size / 1e6:,.0f} MB output, targets {targets}", flush=True)
+    try:
+        with EmpirioLabsSimulator(
+            process=True,
+            render_base_seconds=0,
+            render_seconds_per_video_second=0,
+            output_size_bytes=size,
+        ) as sim:
+            env["AIRFLOW_CONN_EMPIRIOLABS_DEFAULT"] = sim.connection_json()
+            url = make_job(sim)
+            warm_up(url)
+            for target in targets:
+                if target == "file":
+                    dest, conn_id = f"file://{workdir}/out/video.mp4", None
+                    (workdir / "out").mkdir(exist_ok=True)
+                elif target == "s3":
+                    if moto is None:
+                        moto, endpoint = start_moto()
+                        env[f"AIRFLOW_CONN_{S3_CONN_ID.upper()}"] = json.dumps(
+                            {
+                                "conn_type": "aws",
+                                "login": "testing",
+                                "password": "testing",
+                                "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+                            }
+                        )
+                        import boto3
+
+                        boto3.client(
+                            "s3",
+                            endpoint_url=endpoint,
+                            region_name="us-east-1",
+                            aws_access_key_id="testing",
+                            aws_secret_access_key="testing",
+                        ).create_bucket(Bucket="bench")
+                    dest, conn_id = "s3://bench/out/video.mp4", S3_CONN_ID
+                else:
+                    raise SystemExit(f"unknown target {target!r}")
+                for variant, label in (
+                    ("put", "fsspec put from local disk"),
+                    ("operator", "operator (streaming)"),
+                    ("naive", "naive whole-body copy"),
+                ):
+                    args = {"dest": dest, "conn_id": conn_id, "size": size, "url": url, "local": str(local)}
+                    result = run_child(variant, args, env)
+                    row = {"target": target, "variant": variant, "label": label, **result}
+                    row["mb_s"] = size / 1e6 / result["seconds"]
+                    rows.append(row)
+                    print(
+                        f"  {target:4} {label:28} {row['mb_s']:8.1f} MB/s  peak RSS {row['peak_rss_mb']:7.0f} MB"
+                        f"  (before copy {row['rss_before_mb']:.0f} MB)",
+                        flush=True,
+                    )
+    finally:
+        if moto is not None:
+            stop(moto)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    table = render(rows, size)
+    print()
+    print(table)
+    if opts.write_docs:
+        write_docs(table, size)
+        print(f"\nWritten to {DOCS.relative_to(REPO)}")
+
+
+def render(rows: list[dict[str, Any]], size: int) -> str:
+    lines = [
+        "| target | variant | MB/s | vs put | peak RSS (MB) | RSS before copy (MB) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        put = next(r for r in rows if r["target"] == row["target"] and r["variant"] == "put")
+        lines.append(
+            f"| {row['target']} | {row['label']} | {row['mb_s']:.0f} | {row['mb_s'] / put['mb_s']:.2f}x "
+            f"| {row['peak_rss_mb']:.0f} | {row['rss_before_mb']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def write_docs(table: str, size: int) -> None:
+    machine = f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    section = (
+        "## Transfer\n\n"
+        f"`EmpirioLabsToObjectStorageOperator` copying one {size / 1e9:g} GB output served by the simulator "
+        f"(child process) to `file://` and to moto S3 (child process), each variant in its own process; "
+        f"{machine}, {time.strftime('%Y-%m-%d')}.\n\n"
+        "Reproduce: `make bench-transfer` (or `.venv/bin/python bench/transfer.py --size 1G --write-docs`; "
+        "`--size 200M` for a quick run).\n\n"
+        f"{table}\n"
+    )
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## Transfer\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
+    else:
+        text = text.rstrip() + "\n\n" + section
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
