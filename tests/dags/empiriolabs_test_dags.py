@@ -87,3 +87,34 @@ def sensor_timeout() -> None:
 
 
 sensor_timeout()
+
+
+@dag(dag_id="empiriolabs_test_link", **_DEFAULTS)
+def link() -> None:
+    """The job link, asked for inside a real task (where Airflow 3 itself calls ``get_link``)."""
+    from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
+
+    generate = EmpirioLabsGenerateVideoOperator(
+        task_id="generate", prompt="A horse drinking from a stream", duration=3, wait_for_completion=False
+    )
+
+    @task
+    def read_links() -> dict[str, str]:
+        from airflow.sdk.types import TaskInstanceKey
+
+        context = get_current_context()
+        ti = context["ti"]
+
+        def key(task_id: str) -> TaskInstanceKey:
+            return TaskInstanceKey(dag_id=ti.dag_id, task_id=task_id, run_id=ti.run_id, try_number=1, map_index=-1)
+
+        link = EmpirioLabsJobLink()
+        return {
+            "generate": link.get_link(generate, ti_key=key("generate")),
+            "read_links": link.get_link(generate, ti_key=key("read_links")),  # pushed no job_url
+        }
+
+    generate >> read_links()
+
+
+link()
