@@ -8,13 +8,14 @@ metadata DB before running one (Airflow 3.3 runs only serialized DAGs on ``dag.t
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from airflow.sdk import dag, get_current_context, task
 
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.sensors.empiriolabs import EmpirioLabsJobSensor
 
-_DEFAULTS = {"start_date": datetime(2026, 1, 1), "schedule": None, "catchup": False, "tags": ["test"]}
+_DEFAULTS: dict[str, Any] = {"start_date": datetime(2026, 1, 1), "schedule": None, "catchup": False, "tags": ["test"]}
 
 
 def _retried_generate(dag_id: str, *, deferrable: bool) -> None:
@@ -56,12 +57,13 @@ def templated() -> None:
         conf = get_current_context()["dag_run"].conf or {}
         return list(conf.get("images", ["https://assets.example.com/cast/rider-1.png"]))
 
+    images: Any = reference_images()  # an XComArg (the operator's annotation does not list it)
     EmpirioLabsGenerateVideoOperator(
         task_id="generate",
         prompt="{{ dag_run.conf.get('prompt', 'character1 rides along the shore') }}",
         seed="{{ dag_run.conf.get('seed', 7) }}",
         mode="r2v",
-        images=reference_images(),
+        images=images,
         duration=3,
         deferrable=True,
         poll_interval=0.05,

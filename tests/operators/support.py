@@ -50,8 +50,8 @@ class DictStateStore:
         self.values[key] = value
 
 
-def make_context(**stored: Any) -> dict[str, Any]:
-    """A context for ``execute``: a recording TI and a state store holding ``stored``."""
+def make_context(**stored: Any) -> Any:
+    """A context for ``execute``: a recording TI and a state store holding ``stored`` (typed Any: a stand-in)."""
     return {"ti": RecordingTI(), "task_state_store": DictStateStore(**stored)}
 
 

@@ -106,6 +106,20 @@ def test_templated_arguments_still_leave_the_literal_ones_checked() -> None:
         _operator(prompt="{{ dag_run.conf['prompt'] }}", duration=30)
 
 
+def test_a_templated_mode_does_not_refuse_what_the_rendered_mode_may_allow() -> None:
+    # One image with an aspect ratio is a valid r2v request; only i2v (which auto-mode would infer)
+    # refuses the aspect ratio. The mode is only known after rendering, so parsing must accept it.
+    _operator(mode="{{ dag_run.conf['mode'] }}", images=[IMAGE], aspect_ratio="9:16")
+
+
+def test_jinja_in_an_argument_that_is_not_templated_is_checked_when_built() -> None:
+    # aspect_ratio is not a template field: "{{ ... }}" there is never rendered and would be sent
+    # as it is, so it is a wrong literal and must be refused when the DAG is parsed.
+    assert "aspect_ratio" not in EmpirioLabsGenerateVideoOperator.template_fields
+    with pytest.raises(EmpirioLabsRequestError, match="aspect_ratio"):
+        _operator(aspect_ratio="{{ dag_run.conf['aspect_ratio'] }}")
+
+
 @pytest.mark.parametrize(
     ("rendered", "field"),
     [
@@ -157,7 +171,7 @@ def test_an_estimate_over_max_cost_is_refused_before_sending(empiriolabs_connect
 def test_a_model_without_a_price_is_refused_under_a_cost_cap(empiriolabs_connection: Any) -> None:
     op = _operator(model="some-other-video-model", duration=5, max_cost_usd=100)
 
-    with pytest.raises(AirflowFailException, match="max_cost_usd.*unknown"):
+    with pytest.raises(AirflowFailException, match=r"max_cost_usd.*unknown"):
         op.execute(make_context())
     assert _posts(empiriolabs_connection) == 0
 
@@ -189,6 +203,7 @@ def test_deferrable_execute_defers_to_the_job_trigger_with_an_absolute_deadline(
     assert trigger.empiriolabs_conn_id == "empiriolabs_default"
     assert trigger.poll_interval == 2.5
     assert trigger.hook_params == {"timeout": 12}
+    assert trigger.end_time is not None
     assert before + 1200 <= trigger.end_time <= after + 1200
     assert deferred.timeout is None
     assert deferred.method_name == "execute_complete"
@@ -199,7 +214,9 @@ def test_deferrable_execute_defers_to_the_job_trigger_with_an_absolute_deadline(
     assert _posts(sim) == 1
 
 
-def test_a_custom_conn_id_is_carried_by_the_trigger(empiriolabs_connection: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_custom_conn_id_is_carried_by_the_trigger(
+    empiriolabs_connection: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_MY_STUDIO", empiriolabs_connection.connection_json())
     op = _operator(deferrable=True, empiriolabs_conn_id="my_studio")
 
@@ -260,7 +277,7 @@ def test_insufficient_credits_fail_at_once_without_retries(empiriolabs_connectio
     sim.configure(credit_balance_usd=0.10)
     context = make_context()
 
-    with pytest.raises(AirflowFailException, match="(?i)insufficient"):
+    with pytest.raises(AirflowFailException, match=r"(?i)insufficient"):
         _operator(deferrable=True).execute(context)
     stats = sim.stats()
     assert stats["posts"] == 1  # the 402 is not retried
@@ -317,9 +334,7 @@ def test_execute_complete_leaves_a_transient_unbilled_failure_to_retries(empirio
 
 def test_execute_complete_fails_for_good_on_a_billed_service_failure(empiriolabs_connection: Any) -> None:
     sim = empiriolabs_connection
-    sim.configure(
-        failing_prompts={"SIMULATE_BILLED": {"code": "model_unavailable", "message": "gone", "billed": True}}
-    )
+    sim.configure(failing_prompts={"SIMULATE_BILLED": {"code": "model_unavailable", "message": "gone", "billed": True}})
     job_id = submit_job(prompt="A horse SIMULATE_BILLED")
 
     with pytest.raises(AirflowFailException, match="model_unavailable"):

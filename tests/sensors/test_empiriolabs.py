@@ -21,6 +21,9 @@ from airflow_provider_empiriolabs.sensors.empiriolabs import EmpirioLabsJobSenso
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 from tests.operators.support import event_for, run_dag, submit_job, task_instance, wait_until_terminal
 
+#: The sensor reads nothing from its context in poke mode or when deferring.
+NO_CONTEXT: Any = {}
+
 
 def _sensor(job_id: str, **kwargs: Any) -> EmpirioLabsJobSensor:
     kwargs.setdefault("task_id", "wait_for_video")
@@ -30,14 +33,14 @@ def _sensor(job_id: str, **kwargs: Any) -> EmpirioLabsJobSensor:
 
 def _resume(sensor: EmpirioLabsJobSensor, event: dict[str, Any]) -> Any:
     """What the task runner does when the trigger fired (``soft_fail`` is handled here)."""
-    return sensor.resume_execution("execute_complete", {"event": event}, {})
+    return sensor.resume_execution("execute_complete", {"event": event}, NO_CONTEXT)
 
 
 def test_poke_mode_waits_and_returns_the_summary(empiriolabs_connection: Any) -> None:
     sim = empiriolabs_connection
     job_id = submit_job(duration=4, resolution="1080p")
 
-    summary = _sensor(job_id, deferrable=False).execute({})
+    summary = _sensor(job_id, deferrable=False).execute(NO_CONTEXT)
 
     assert summary["job_id"] == job_id
     assert summary["status"] == "completed"
@@ -52,7 +55,7 @@ def test_poke_mode_fails_the_task_on_a_failed_job(empiriolabs_connection: Any) -
     job_id = submit_job(prompt="A horse SIMULATE_CONTENT_POLICY")
 
     with pytest.raises(AirflowFailException, match="content_policy_violation"):
-        _sensor(job_id, deferrable=False).execute({})
+        _sensor(job_id, deferrable=False).execute(NO_CONTEXT)
     assert empiriolabs_connection.stats()["posts"] == 1
 
 
@@ -60,14 +63,14 @@ def test_poke_mode_soft_fail_skips_on_a_failed_job(empiriolabs_connection: Any) 
     job_id = submit_job(prompt="A horse SIMULATE_CONTENT_POLICY")
 
     with pytest.raises(AirflowSkipException):
-        _sensor(job_id, deferrable=False, soft_fail=True).execute({})
+        _sensor(job_id, deferrable=False, soft_fail=True).execute(NO_CONTEXT)
 
 
 def test_poke_mode_times_out(empiriolabs_connection: Any) -> None:
     job_id = submit_job(duration=15, resolution="1080p")
 
     with pytest.raises(AirflowSensorTimeout):
-        _sensor(job_id, deferrable=False, timeout=0.2).execute({})
+        _sensor(job_id, deferrable=False, timeout=0.2).execute(NO_CONTEXT)
 
 
 def test_deferrable_mode_defers_on_a_running_job_with_an_absolute_deadline(empiriolabs_connection: Any) -> None:
@@ -76,7 +79,7 @@ def test_deferrable_mode_defers_on_a_running_job_with_an_absolute_deadline(empir
 
     before = time.time()
     with pytest.raises(TaskDeferred) as caught:
-        sensor.execute({})
+        sensor.execute(NO_CONTEXT)
     after = time.time()
 
     trigger = caught.value.trigger
@@ -85,6 +88,7 @@ def test_deferrable_mode_defers_on_a_running_job_with_an_absolute_deadline(empir
     assert trigger.empiriolabs_conn_id == "empiriolabs_default"
     assert trigger.poll_interval == 3
     assert trigger.hook_params == {"timeout": 7}
+    assert trigger.end_time is not None
     assert before + 900 <= trigger.end_time <= after + 900
     assert caught.value.timeout is None
     assert caught.value.method_name == "execute_complete"
@@ -95,7 +99,7 @@ def test_deferrable_mode_returns_a_finished_job_without_deferring(empiriolabs_co
     job_id = submit_job()
     wait_until_terminal(job_id)
 
-    summary = _sensor(job_id, deferrable=True).execute({})
+    summary = _sensor(job_id, deferrable=True).execute(NO_CONTEXT)
 
     assert summary["job_id"] == job_id
     assert summary["status"] == "completed"
@@ -106,7 +110,7 @@ def test_deferrable_mode_returns_the_summary_when_the_trigger_fires(empiriolabs_
     job_id = submit_job()
     sensor = _sensor(job_id, deferrable=True)
     with pytest.raises(TaskDeferred) as caught:
-        sensor.execute({})
+        sensor.execute(NO_CONTEXT)
     event = event_for(**caught.value.trigger.serialize()[1])
 
     summary = _resume(sensor, event)
@@ -138,7 +142,7 @@ def test_a_timeout_event_is_a_sensor_timeout(empiriolabs_connection: Any) -> Non
     sensor = _sensor(job_id, deferrable=True)
 
     with pytest.raises(AirflowSensorTimeout, match=job_id):
-        sensor.execute_complete({}, event)
+        sensor.execute_complete(NO_CONTEXT, event)
     with pytest.raises(AirflowSensorTimeout, match=job_id):
         _resume(sensor, event)
 
@@ -154,7 +158,7 @@ def test_soft_fail_turns_a_timeout_event_into_a_skip(empiriolabs_connection: Any
 @pytest.mark.parametrize("event", [None, {}, {"status": "later"}], ids=["none", "empty", "unknown-status"])
 def test_a_malformed_event_fails_the_task(event: Any) -> None:
     with pytest.raises(AirflowException):
-        _sensor("job_1", deferrable=True).execute_complete({}, event)
+        _sensor("job_1", deferrable=True).execute_complete(NO_CONTEXT, event)
 
 
 @pytest.mark.usefixtures("airflow_db")

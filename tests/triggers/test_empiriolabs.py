@@ -5,6 +5,7 @@ carries, the one event it fires for each outcome, transient errors, and that it 
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -192,7 +193,7 @@ async def test_transient_errors_keep_it_polling_until_the_job_finishes(
     assert stats["responses_by_status"]["429"] == 1
     assert stats["posts"] == 1  # the test's own submission only
     # The poll after the 429 waited at least the Retry-After second, not the 0.05 s interval.
-    gaps = [later - earlier for earlier, later in zip(poll_times, poll_times[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(poll_times)]
     assert max(gaps) >= 0.95, gaps
 
 
@@ -206,6 +207,19 @@ async def test_with_the_hooks_own_retries_a_503_burst_is_ridden_out(empiriolabs_
 
     assert event["status"] == "success"
     assert sim.stats()["responses_by_status"]["503"] == 1
+
+
+async def test_retries_inside_the_hook_do_not_carry_the_wait_past_the_deadline(empiriolabs_connection: Any) -> None:
+    sim = empiriolabs_connection
+    job_id = submit_job(duration=15, resolution="1080p")
+    # Every poll for a while answers 503 asking to come back in a second; the deadline is sooner.
+    sim.configure(fail_next_requests=[{"match": "poll", "status": 503, "retry_after": 1, "count": 5}])
+
+    event = await afirst_event(_trigger(job_id, end_time=time.time() + 0.3))
+
+    assert event["status"] == "timeout", event
+    # One poll before the deadline (perhaps a second one right at it), not a retry series past it.
+    assert sim.stats()["polls_total"] <= 2, sim.stats()["polls_total"]
 
 
 async def test_it_never_submits(empiriolabs_connection: Any) -> None:
