@@ -26,6 +26,14 @@ os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 pytest_plugins = ["airflow_provider_empiriolabs.testing.pytest_plugin", "tests.emulators.fixtures"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_request_budgets() -> None:
+    """Each test starts with the account's full request budget (it is process-wide by design)."""
+    from airflow_provider_empiriolabs.hooks import rate_budget
+
+    rate_budget._budgets.clear()
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """A migrated metadata DB (about 8 s, once per session) for tests that run DAGs."""

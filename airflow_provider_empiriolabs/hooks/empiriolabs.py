@@ -9,8 +9,11 @@ only when the request provably did not get in.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
@@ -31,6 +34,7 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsValidationError,
 )
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
+from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, budget_for
 from airflow_provider_empiriolabs.models import AccountUsage, Job, SubmittedJob, UploadedFile, VideoRequest
 
 if TYPE_CHECKING:
@@ -140,9 +144,14 @@ def _retry_after(response: httpx.Response) -> float | None:
         try:
             return max(float(value), 0.0)
         except ValueError:
-            when = email.utils.parsedate_to_datetime(value) if value.strip() else None
-            if when is not None:
-                return max(when.timestamp() - time.time(), 0.0)
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None  # unreadable: the backoff decides
+        if when.tzinfo is None:
+            return None
+        return max(when.timestamp() - time.time(), 0.0)
     reset = response.headers.get("x-ratelimit-reset")
     if reset and response.status_code == 429:
         try:
@@ -222,6 +231,53 @@ class ApiSettings:
             timeout=float(option("timeout") or DEFAULT_TIMEOUT_SECONDS),
             requests_per_minute=int(option("requests_per_minute") or DEFAULT_REQUESTS_PER_MINUTE),
         )
+
+
+class _SharedAsyncClients:
+    """
+    One ``httpx.AsyncClient`` per event loop and account, shared by every hook on that loop.
+
+    A triggerer runs all its triggers in one loop: sharing the client shares its connection pool
+    (no TLS handshake per poll, a bounded number of sockets) however many jobs are waited on. It
+    is built on first use and closed when the last hook using it lets go.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[ApiSettings, list[Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def acquire(self, settings: ApiSettings, build: Callable[[], httpx.AsyncClient]) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            clients = self._by_loop.setdefault(loop, {})
+            entry = clients.get(settings)
+            if entry is None or entry[0].is_closed:
+                entry = clients[settings] = [build(), 0]
+            entry[1] += 1
+            return entry[0]
+
+    async def release(self, settings: ApiSettings) -> None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            clients = self._by_loop.get(loop, {})
+            entry = clients.get(settings)
+            if entry is None:
+                return
+            entry[1] -= 1
+            if entry[1] > 0:
+                return
+            del clients[settings]
+        await entry[0].aclose()
+
+    def open_clients(self) -> int:
+        """How many shared clients are open on the running loop (for tests and benchmarks)."""
+        with self._lock:
+            return len(self._by_loop.get(asyncio.get_running_loop(), {}))
+
+
+shared_async_clients = _SharedAsyncClients()
 
 
 @dataclass(frozen=True)
@@ -305,6 +361,17 @@ class EmpirioLabsHook(BaseHook):
         return self._settings
 
     @property
+    def budget(self) -> RequestBudget:
+        """The process's request budget for this account (see :mod:`.rate_budget`)."""
+        settings = self.settings
+        return budget_for(settings.base_url, settings.api_key, settings.requests_per_minute)
+
+    async def abudget(self) -> RequestBudget:
+        """:attr:`budget`, reading the connection without blocking the event loop."""
+        settings = await self.asettings()
+        return budget_for(settings.base_url, settings.api_key, settings.requests_per_minute)
+
+    @property
     def base_url(self) -> str:
         """The API's base URL, scheme included (``http`` only for a local simulator)."""
         return self.settings.base_url
@@ -333,9 +400,12 @@ class EmpirioLabsHook(BaseHook):
         return self._client
 
     async def aget_conn(self) -> httpx.AsyncClient:
-        """The asynchronous HTTP client, built once per hook."""
+        """The asynchronous HTTP client: shared by every hook of this account on this event loop."""
         if self._async_client is None:
-            self._async_client = httpx.AsyncClient(**self._client_options(await self.asettings()))
+            settings = await self.asettings()
+            self._async_client = shared_async_clients.acquire(
+                settings, lambda: httpx.AsyncClient(**self._client_options(settings))
+            )
         return self._async_client
 
     def close(self) -> None:
@@ -345,16 +415,18 @@ class EmpirioLabsHook(BaseHook):
             self._client = None
 
     async def aclose(self) -> None:
-        """Close the asynchronous client's connections."""
+        """Let go of the shared asynchronous client (closed when no hook on the loop uses it)."""
         if self._async_client is not None:
-            await self._async_client.aclose()
             self._async_client = None
+            await shared_async_clients.release(await self.asettings())
 
     # -- running a call -------------------------------------------------------------------------
 
-    def _finish(self, call: _Call[T], response: httpx.Response, secret: str) -> T:
+    def _finish(self, call: _Call[T], response: httpx.Response, secret: str, budget: RequestBudget) -> T:
         if response.status_code >= 400:
             error = _error_for(response, secret)
+            if isinstance(error, EmpirioLabsRateLimitError) and error.retry_after:
+                budget.pause(error.retry_after)
             if call.creates_job and isinstance(error, EmpirioLabsServerError) and not was_not_accepted(error):
                 raise EmpirioLabsSubmissionUnknownError(
                     f"the API answered {error} to the job submission, so whether a job was created is "
@@ -385,6 +457,7 @@ class EmpirioLabsHook(BaseHook):
     def _run(self, call: _Call[T]) -> T:
         client = self.get_conn()
         secret = self.settings.api_key
+        budget = self.budget
 
         def attempt() -> T:
             request = client.build_request(
@@ -394,13 +467,14 @@ class EmpirioLabsHook(BaseHook):
                 params=call.params,
                 files=call.files() if call.files else None,
             )
+            budget.acquire()
             try:
                 response = client.send(request)
             except httpx.TransportError as error:
                 if call.creates_job and not was_not_accepted(error):
                     raise self._unknown_outcome(call, error) from None
                 raise
-            return self._finish(call, response, secret)
+            return self._finish(call, response, secret, budget)
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
         return tenacity.Retrying(**policy)(attempt)
@@ -408,6 +482,7 @@ class EmpirioLabsHook(BaseHook):
     async def _arun(self, call: _Call[T]) -> T:
         client = await self.aget_conn()
         secret = (await self.asettings()).api_key
+        budget = await self.abudget()
 
         async def attempt() -> T:
             request = client.build_request(
@@ -417,13 +492,14 @@ class EmpirioLabsHook(BaseHook):
                 params=call.params,
                 files=call.files() if call.files else None,
             )
+            await budget.aacquire()
             try:
                 response = await client.send(request)
             except httpx.TransportError as error:
                 if call.creates_job and not was_not_accepted(error):
                     raise self._unknown_outcome(call, error) from None
                 raise
-            return self._finish(call, response, secret)
+            return self._finish(call, response, secret, budget)
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
         return await tenacity.AsyncRetrying(**policy)(attempt)

@@ -262,9 +262,15 @@ class EmpirioLabsSimulator:
     def connection_json(self, extra: dict[str, Any] | None = None) -> str:
         """JSON for ``AIRFLOW_CONN_EMPIRIOLABS_DEFAULT`` pointing at this simulator.
 
-        :param extra: connection extras to include.
+        The connection's ``requests_per_minute`` is the simulator's limit in real time (its limit
+        holds per simulated minute, which passes ``time_scale`` times faster), so the provider's
+        request budget neither starves a fast test nor lets it run into the limit.
+
+        :param extra: connection extras to include (they win over the computed ones).
         """
-        return connection_json(self.url, self.api_key, extra)
+        config = self.config()
+        budget = {"requests_per_minute": max(1, int(config["rate_limit_rpm"] * config["time_scale"]))}
+        return connection_json(self.url, self.api_key, {**budget, **(extra or {})})
 
     def configure(self, **knobs: Any) -> dict[str, Any]:
         """Change knobs now; returns the full resulting config. ``ValueError`` on a bad knob."""

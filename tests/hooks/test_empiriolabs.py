@@ -41,6 +41,7 @@ from airflow_provider_empiriolabs.hooks.empiriolabs import (
     MAX_RETRY_WAIT_SECONDS,
     EmpirioLabsHook,
 )
+from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
 from airflow_provider_empiriolabs.models import (
     HAPPYHORSE_MODEL,
     PRICE_USD_PER_SECOND,
@@ -110,6 +111,9 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         return await real_sleep(0, *args, **kwargs)
 
     monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    # The recorded waits do not pass real time, so the process-wide pause a 429 also sets
+    # (tested in test_rate_budget.py) would be slept for real afterwards: keep it out of here.
+    monkeypatch.setattr(RequestBudget, "pause", lambda self, seconds: None)
     return waits
 
 

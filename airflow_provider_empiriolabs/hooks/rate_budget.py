@@ -1,0 +1,97 @@
+"""
+The account's request budget, shared by every EmpirioLabs call of one process.
+
+EmpirioLabs allows 50 requests per minute per account, shared by all its keys and jobs. A
+triggerer waits on hundreds of jobs at once and a worker runs several tasks: left alone, each
+would spend the budget as if it were alone and all of them would earn 429s. One budget per
+process and account (a sliding 60 s window) keeps the process as a whole under the limit, and a
+429 that says ``Retry-After`` pauses every caller, not only the one that got it.
+
+No library is used: the ones that exist are either async-only or thread-only, and this budget
+must serve both a worker's threads and a triggerer's event loop with one count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+WINDOW_SECONDS = 60.0
+
+
+class RequestBudget:
+    """
+    A sliding-window budget of requests per minute, paused as a whole by the API's ``Retry-After``.
+
+    :param requests_per_minute: how many requests may start in any 60 s window.
+    :param clock: a monotonic clock in seconds (replaceable in tests).
+    """
+
+    def __init__(self, requests_per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        if requests_per_minute < 1:
+            raise ValueError(f"requests_per_minute: must be at least 1 (got {requests_per_minute})")
+        self.requests_per_minute = requests_per_minute
+        self._monotonic = clock
+        self._lock = threading.Lock()
+        self._started: deque[float] = deque()
+        self._paused_until = 0.0
+
+    def _reserve(self) -> float:
+        """Take a slot and return 0, or return how long to wait before asking again."""
+        with self._lock:
+            now = self._monotonic()
+            while self._started and self._started[0] <= now - WINDOW_SECONDS:
+                self._started.popleft()
+            wait = self._paused_until - now
+            if wait <= 0 and len(self._started) >= self.requests_per_minute:
+                wait = self._started[0] + WINDOW_SECONDS - now
+            if wait > 0:
+                return wait
+            self._started.append(now)
+            return 0.0
+
+    def acquire(self) -> None:
+        """Block the thread until a request may start."""
+        while (wait := self._reserve()) > 0:
+            time.sleep(wait)
+
+    async def aacquire(self) -> None:
+        """Wait, without blocking the event loop, until a request may start."""
+        while (wait := self._reserve()) > 0:
+            await asyncio.sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller for ``seconds`` (the API's ``Retry-After``)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._monotonic() + max(seconds, 0.0))
+
+    def in_window(self) -> int:
+        """Requests started in the last 60 s."""
+        with self._lock:
+            now = self._monotonic()
+            return sum(1 for started in self._started if started > now - WINDOW_SECONDS)
+
+
+_budgets: dict[tuple[str, str], RequestBudget] = {}
+_budgets_lock = threading.Lock()
+
+
+def budget_for(base_url: str, api_key: str, requests_per_minute: int) -> RequestBudget:
+    """
+    The process's budget for one account (known by its base URL and a hash of its key).
+
+    The latest ``requests_per_minute`` read from the connection wins, so a changed connection
+    takes effect without a restart.
+    """
+    account = (base_url, hashlib.sha256(api_key.encode()).hexdigest()[:16])
+    with _budgets_lock:
+        budget = _budgets.get(account)
+        if budget is None:
+            budget = _budgets[account] = RequestBudget(requests_per_minute)
+        else:
+            budget.requests_per_minute = requests_per_minute
+        return budget
