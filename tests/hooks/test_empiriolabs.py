@@ -186,6 +186,7 @@ class TestConnection:
         assert hook.settings.timeout == 12
         assert hook.settings.requests_per_minute == 20
         assert hook.get_conn().timeout.read == 12
+        assert hook.budget.requests_per_minute == 20, "the account's request budget follows the extra"
 
     def test_extras_as_a_json_string(self, set_conn: Callable[..., None]) -> None:
         set_conn(host=BASE, password=KEY, extra=json.dumps({"timeout": 9}))
@@ -465,13 +466,14 @@ class TestRetryAfter:
         hook.get_job("job_1")
         assert sleeps == [MAX_RETRY_WAIT_SECONDS]
 
+    @pytest.mark.parametrize("value", ["soon", "", "Wed, 21 Oct 2015 07:28:00 -0000", "-"])
     def test_unparseable_retry_after_falls_back_to_backoff(
-        self, hook: EmpirioLabsHook, api: respx.MockRouter, sleeps: list[float]
+        self, hook: EmpirioLabsHook, api: respx.MockRouter, sleeps: list[float], value: str
     ) -> None:
-        # Retry-After is undocumented; a value that is neither seconds nor an HTTP date must not
-        # turn a 429 into a bare ValueError.
+        # Retry-After is undocumented; a value that is neither seconds nor an HTTP date (a date
+        # without a time zone included) must not turn a 429 into a bare ValueError.
         api.get("/v1/jobs/job_1").side_effect = [
-            httpx.Response(429, headers={"Retry-After": "soon"}, json=envelope("rate_limit_exceeded", "slow down")),
+            httpx.Response(429, headers={"Retry-After": value}, json=envelope("rate_limit_exceeded", "slow down")),
             httpx.Response(200, json=JOB),
         ]
         assert hook.get_job("job_1").job_id == "job_1"
