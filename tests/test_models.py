@@ -423,7 +423,7 @@ class TestPayload:
     def test_request_is_frozen(self) -> None:
         request = accepted(prompt="p")
         with pytest.raises(ValueError, match="frozen"):
-            request.prompt = "q"  # type: ignore[misc]
+            request.prompt = "q"
 
 
 class TestCost:
