@@ -230,6 +230,8 @@ class CopyResult:
     :param seconds: wall time of the copy.
     :param attempts: HTTP requests made for the body (1 when nothing went wrong).
     :param source: the source URL without its query string.
+    :param move_seconds: of ``seconds``, the time spent putting the verified temporary object at
+        its final name (a rename on local disk, a server-side copy on object stores).
     """
 
     uri: str
@@ -239,6 +241,7 @@ class CopyResult:
     seconds: float
     attempts: int
     source: str
+    move_seconds: float = 0.0
 
 
 @dataclass
@@ -373,7 +376,9 @@ class StreamingCopier:
 
             # The one step that touches the final name: a rename on local disk, a server-side
             # copy then delete on object stores; either way the object appears whole or not at all.
+            moving = time.monotonic()
             destination.fs.mv(temp.path, destination.path)
+            move_seconds = time.monotonic() - moving
             final_size = destination.size()
             if final_size != state.written:
                 raise EmpirioLabsTransferError(
@@ -395,7 +400,7 @@ class StreamingCopier:
             sha,
             state.requests,
         )
-        return CopyResult(uri, state.written, sha, False, elapsed, state.requests, source)
+        return CopyResult(uri, state.written, sha, False, elapsed, state.requests, source, move_seconds)
 
     # -- download -----------------------------------------------------------------------------
 
