@@ -35,8 +35,9 @@ MAX_REFERENCE_IMAGES = 9
 MAX_SEED = 2_147_483_647
 
 Mode = Literal["auto", "t2v", "i2v", "r2v"]
-AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4"]
-Resolution = Literal["720p", "1080p"]
+HAPPYHORSE_ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4")
+HAPPYHORSE_RESOLUTIONS = ("720p", "1080p")
+HAPPYHORSE_SECONDS = (3, 15)
 
 # ---------------------------------------------------------------------------------------------
 # Price table: the one place that knows what a second of video costs.
@@ -144,7 +145,7 @@ def _between(low: float, high: float, unit: str = "") -> AfterValidator:
 
 
 ImageRef = Annotated[str, AfterValidator(_check_image_ref)]
-Seconds = Annotated[float, BeforeValidator(_no_bool), _between(3, 15, " seconds")]
+Seconds = Annotated[float, BeforeValidator(_no_bool)]  # bounds depend on the model: see the model rules
 Seed = Annotated[int, BeforeValidator(_no_bool), _between(0, MAX_SEED)]  # an int bound prints exactly
 
 
@@ -202,8 +203,8 @@ class VideoRequest(BaseModel):
     model: str = HAPPYHORSE_MODEL
     mode: Mode | None = None
     images: Annotated[list[ImageRef], BeforeValidator(_as_list)] = Field(default_factory=list)
-    aspect_ratio: AspectRatio | None = None
-    resolution: Resolution | None = None
+    aspect_ratio: str | None = Field(default=None, min_length=1)
+    resolution: str | None = Field(default=None, min_length=1)
     duration: Seconds | None = None
     seed: Seed | None = None
     watermark: bool | None = Field(default=None, strict=True)
@@ -234,6 +235,8 @@ class VideoRequest(BaseModel):
                 f"extra_params: must not repeat the request's own fields {sorted(reserved)}; pass them as arguments"
             )
         if self.model != HAPPYHORSE_MODEL:
+            if self.duration is not None and not 0 < self.duration < math.inf:
+                raise ValueError(f"duration: must be a positive number of seconds (got {self.duration:g})")
             only_happyhorse = [
                 name
                 for name in ("mode", "watermark", "generate_audio", "template", "extend_from")
@@ -248,6 +251,13 @@ class VideoRequest(BaseModel):
         return self._happyhorse_rules()
 
     def _happyhorse_rules(self) -> VideoRequest:
+        for name, allowed in (("aspect_ratio", HAPPYHORSE_ASPECT_RATIOS), ("resolution", HAPPYHORSE_RESOLUTIONS)):
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                raise ValueError(f"{name}: must be one of {', '.join(map(repr, allowed))} (got {value!r})")
+        low, high = HAPPYHORSE_SECONDS
+        if self.duration is not None and not low <= self.duration <= high:
+            raise ValueError(f"duration: must be {low} to {high} seconds (got {self.duration:g})")
         count = len(self.images)
         mode = self.effective_mode
         if mode == "t2v" and count:
@@ -282,6 +292,16 @@ class VideoRequest(BaseModel):
     def billed_seconds(self) -> float:
         """Seconds of video the request will be billed for (the API's default is 5)."""
         return 5.0 if self.duration is None else self.duration
+
+    def expected_render_seconds(self) -> float:
+        """
+        How long the render is expected to take, to time the first poll.
+
+        Not documented by EmpirioLabs: a guess (20 s plus 6 s per second of video, half again at
+        1080p) that only times polls, so being wrong costs a poll or a little lag, never a result.
+        """
+        factor = 1.5 if self.resolution == "1080p" else 1.0
+        return 20.0 + 6.0 * self.billed_seconds * factor
 
     def estimated_cost_usd(self) -> float | None:
         """What the request will cost if accepted; ``None`` for a model without a known price."""

@@ -225,11 +225,26 @@ class ApiSettings:
             raise EmpirioLabsAuthenticationError(
                 f"connection {conn.conn_id!r} has no API key: put it in the connection's password"
             )
+
+        def number(name: str, default: float, kind: type[float] | type[int]) -> Any:
+            value = option(name)
+            if value in (None, ""):
+                return kind(default)
+            try:
+                parsed = kind(value)
+            except (TypeError, ValueError):
+                parsed = 0
+            if parsed <= 0:
+                raise ValueError(
+                    f"connection {conn.conn_id!r}: extra {name} must be a positive {kind.__name__} (got {value!r})"
+                )
+            return parsed
+
         return cls(
             base_url=host or DEFAULT_BASE_URL,
             api_key=conn.password,
-            timeout=float(option("timeout") or DEFAULT_TIMEOUT_SECONDS),
-            requests_per_minute=int(option("requests_per_minute") or DEFAULT_REQUESTS_PER_MINUTE),
+            timeout=number("timeout", DEFAULT_TIMEOUT_SECONDS, float),
+            requests_per_minute=number("requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE, int),
         )
 
 

@@ -27,7 +27,7 @@ from airflow_provider_empiriolabs.exceptions import (
 )
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
-from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, Job, JobStatus, VideoRequest
+from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, MAX_REFERENCE_IMAGES, Job, JobStatus, VideoRequest
 from airflow_provider_empiriolabs.triggers.empiriolabs import (
     EmpirioLabsJobTrigger,
     job_from_event,
@@ -35,7 +35,7 @@ from airflow_provider_empiriolabs.triggers.empiriolabs import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import Context, XComArg
 
 #: Errors after which running the task again cannot help: fail without Airflow retries.
 _FINAL_ERRORS = (
@@ -86,7 +86,8 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
     :param empiriolabs_conn_id: the Airflow connection of the account. Templated.
     :param wait_for_completion: wait for the video and return its summary; else return the job id.
     :param deferrable: wait in the triggerer, freeing the worker slot.
-    :param poll_interval: seconds between polls while waiting.
+    :param poll_interval: the longest wait between two polls; polls are timed from the expected
+        render time and the reported progress, so most jobs need two or three.
     :param timeout: how long to wait for the job, in seconds or as a timedelta.
     :param max_cost_usd: refuse, before sending, a request whose estimated cost exceeds this.
     :param hook_params: keyword arguments for :class:`EmpirioLabsHook` (for instance ``timeout``).
@@ -113,7 +114,7 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         prompt: str,
         model: str = HAPPYHORSE_MODEL,
         mode: str | None = None,
-        images: list[str] | str | None = None,
+        images: list[str] | str | XComArg | None = None,
         aspect_ratio: str | None = None,
         resolution: str | None = None,
         duration: float | None = None,
@@ -126,7 +127,7 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         empiriolabs_conn_id: str = EmpirioLabsHook.default_conn_name,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 15.0,
+        poll_interval: float = 60.0,
         timeout: float | timedelta = 3600.0,
         max_cost_usd: float | None = None,
         hook_params: dict[str, Any] | None = None,
@@ -182,23 +183,33 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         }
 
     def _check_literals(self) -> None:
-        """Refuse, when the DAG is parsed, what the literal arguments already get wrong."""
+        """
+        Refuse, when the DAG is parsed, what the literal arguments already get wrong.
+
+        A templated field is only known at run time: it gets a stand-in chosen so that it cannot
+        fail a rule by itself, and a templated ``mode`` passes if any mode it could render to does.
+        """
         fields = self._request_fields()
-        if _is_template(fields["model"]):
+        templated = {name for name in self.template_fields if name in fields and _is_template(fields[name])}
+        if "model" in templated:
             return  # which rules apply depends on the model
-        for name, value in list(fields.items()):
-            if not _is_template(value):
-                continue
-            if name == "images":
-                # The count is unknown; assume the one the mode wants, so only other rules can fail.
-                mode = fields["mode"]
-                count = {"i2v": 1, "r2v": 9}.get(mode if isinstance(mode, str) else "", 0)
-                fields[name] = [f"https://stand-in.invalid/{n}.png" for n in range(count)]
-            elif name == "mode":
-                fields[name] = None
-            else:
-                fields[name] = _PARSE_TIME_STAND_INS.get(name)
-        self._build_request(fields)
+        for name in templated - {"images", "mode"}:
+            fields[name] = _PARSE_TIME_STAND_INS.get(name)
+        modes = ["auto", "t2v", "i2v", "r2v"] if "mode" in templated else [fields["mode"]]
+        first_error: EmpirioLabsRequestError | None = None
+        for mode in modes:
+            candidate = {**fields, "mode": mode}
+            if "images" in templated:
+                # The count is unknown: assume one the mode allows, so only other rules can fail.
+                count = {"i2v": 1, "r2v": MAX_REFERENCE_IMAGES}.get(mode if isinstance(mode, str) else "", 0)
+                candidate["images"] = [f"https://stand-in.invalid/{n}.png" for n in range(count)]
+            try:
+                self._build_request(candidate)
+                return
+            except EmpirioLabsRequestError as error:
+                first_error = first_error or error
+        assert first_error is not None
+        raise first_error
 
     @staticmethod
     def _build_request(fields: dict[str, Any]) -> VideoRequest:
@@ -229,9 +240,22 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
     def execute(self, context: Context) -> Any:
         _ = self.request  # validate before the task state store or the API is touched
         try:
-            return self.execute_resumable(context)
+            result = self.execute_resumable(context)
         except _FINAL_ERRORS as error:
             raise AirflowFailException(str(error)) from None
+        self._forget_job(context)
+        return result
+
+    def _forget_job(self, context: Context) -> None:
+        """
+        Drop the stored job id once the task succeeded.
+
+        Retries of a failed try must reattach (never pay twice), but a task the user clears after
+        it succeeded is asked for a new video: it should not get the old job back.
+        """
+        store = context.get("task_state_store")
+        if store is not None:
+            store.delete(self.external_id_key)
 
     def submit_job(self, context: Context) -> str:
         request = self.request
@@ -292,6 +316,7 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
                         poll_interval=self.poll_interval,
                         end_time=end_time,
                         hook_params=self.hook_params,
+                        expected_done_at=self._expected_done_at(job),
                     ),
                     method_name="execute_complete",
                     timeout=None,  # the trigger owns the deadline and reports it
@@ -308,6 +333,13 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
             job = self.hook.get_job(job_id)
         return self._result(job)
 
+    def _expected_done_at(self, job: Job) -> float:
+        """When the render should end: from the job's creation time if the API's clock is sane, else now."""
+        now = time.time()
+        created = job.created_at.timestamp() if job.created_at else now
+        started = created if now - 3600 <= created <= now else now
+        return started + self.request.expected_render_seconds()
+
     def get_job_result(self, external_id: Any, context: Context) -> Any:
         if not self.wait_for_completion:
             return str(external_id)
@@ -315,7 +347,9 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: the summary on success, an error naming the job otherwise."""
-        return self._result(job_from_event(event))
+        result = self._result(job_from_event(event))
+        self._forget_job(context)
+        return result
 
     def _result(self, job: Job) -> dict[str, Any]:
         raise_for_failed_job(job)

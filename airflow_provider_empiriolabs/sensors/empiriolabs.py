@@ -37,7 +37,8 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
     :param job_id: the job to wait for. Templated.
     :param empiriolabs_conn_id: the Airflow connection of the account. Templated.
     :param deferrable: wait in the triggerer, freeing the worker slot.
-    :param poll_interval: seconds between polls (the sensor's ``poke_interval``).
+    :param poll_interval: seconds between pokes (the sensor's ``poke_interval``); deferred, the longest
+        wait between polls, which are timed from the reported progress.
     :param hook_params: keyword arguments for :class:`EmpirioLabsHook`.
     """
 
@@ -50,7 +51,7 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
         job_id: str,
         empiriolabs_conn_id: str = EmpirioLabsHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float | timedelta = 15.0,
+        poll_interval: float | timedelta = 60.0,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:

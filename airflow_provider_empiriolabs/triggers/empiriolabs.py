@@ -17,6 +17,7 @@ from typing import Any, Literal
 import httpx
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+from pydantic import ValidationError
 
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsError,
@@ -25,6 +26,7 @@ from airflow_provider_empiriolabs.exceptions import (
 )
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.models import Job, JobStatus
+from airflow_provider_empiriolabs.triggers.polling import PollPlanner
 
 EventStatus = Literal["success", "failed", "timeout", "error"]
 
@@ -33,14 +35,16 @@ class EmpirioLabsJobTrigger(BaseTrigger):
     """
     Poll one job until it is terminal or the deadline passes, then fire one event.
 
-    Transient trouble (429, 5xx, network) keeps it polling until the deadline, waiting as long as
-    the API's ``Retry-After`` asks; anything else ends it with an ``error`` event.
+    Polls are timed by :class:`~.polling.PollPlanner` (around the expected end, then from the
+    reported progress). Transient trouble (429, 5xx, network) keeps it polling until the deadline,
+    waiting as long as the API's ``Retry-After`` asks; anything else ends it with an ``error`` event.
 
     :param job_id: the job to wait for.
     :param empiriolabs_conn_id: the Airflow connection of the account.
-    :param poll_interval: seconds between polls.
+    :param poll_interval: the longest wait between two polls, in seconds.
     :param end_time: the deadline as a Unix timestamp (absolute, so a restarted trigger keeps it).
     :param hook_params: keyword arguments for :class:`EmpirioLabsHook` (for instance ``timeout``).
+    :param expected_done_at: when the job is expected to finish (Unix time), to time the first poll.
     """
 
     def __init__(
@@ -50,6 +54,7 @@ class EmpirioLabsJobTrigger(BaseTrigger):
         poll_interval: float = 15.0,
         end_time: float | None = None,
         hook_params: dict[str, Any] | None = None,
+        expected_done_at: float | None = None,
     ) -> None:
         super().__init__()
         self.job_id = job_id
@@ -57,6 +62,7 @@ class EmpirioLabsJobTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.end_time = end_time
         self.hook_params = hook_params or {}
+        self.expected_done_at = expected_done_at
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -67,6 +73,7 @@ class EmpirioLabsJobTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
                 "hook_params": self.hook_params,
+                "expected_done_at": self.expected_done_at,
             },
         )
 
@@ -84,33 +91,37 @@ class EmpirioLabsJobTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = EmpirioLabsHook(self.empiriolabs_conn_id, **self.hook_params)
+        # One attempt per poll: this loop is the retry (it knows the deadline; the hook does not).
+        hook = EmpirioLabsHook(self.empiriolabs_conn_id, **{"max_attempts": 1, **self.hook_params})
+        planner = PollPlanner(self.poll_interval, self.expected_done_at)
+        wait = planner.first_delay(time.time())
         try:
             while True:
+                await asyncio.sleep(max(min(wait, self._seconds_left()), 0.0))
                 if self._seconds_left() <= 0:
                     yield self._event("timeout", f"timed out waiting for EmpirioLabs job {self.job_id}")
                     return
-                wait = self.poll_interval
                 try:
                     job = await hook.aget_job(self.job_id)
                 except (EmpirioLabsRateLimitError, EmpirioLabsServerError, httpx.TransportError) as error:
-                    retry_after = getattr(error, "retry_after", None)
-                    wait = max(wait, retry_after or 0.0)
+                    wait = max(planner.backoff(), getattr(error, "retry_after", None) or 0.0)
                     self.log.warning("EmpirioLabs job %s: poll failed (%s); still waiting", self.job_id, error)
+                    continue
                 except EmpirioLabsError as error:
                     yield self._event("error", f"EmpirioLabs job {self.job_id}: {error}")
                     return
-                else:
-                    if job.status.is_terminal():
-                        yield self._event(
-                            "success" if job.status.is_success() else "failed",
-                            f"EmpirioLabs job {self.job_id} {job.raw_status}"
-                            + (f": {job.error.message}" if job.error else ""),
-                            job,
-                        )
-                        return
-                    self.log.info("EmpirioLabs job %s: %s%s", self.job_id, job.raw_status, _percent(job))
-                await asyncio.sleep(max(min(wait, self._seconds_left()), 0.0))
+                if job.status.is_terminal():
+                    yield self._event(
+                        "success" if job.status.is_success() else "failed",
+                        f"EmpirioLabs job {self.job_id} {job.raw_status}"
+                        + (f": {job.error.message}" if job.error else ""),
+                        job,
+                    )
+                    return
+                wait = planner.next_delay(time.time(), job.progress)
+                self.log.info(
+                    "EmpirioLabs job %s: %s%s; next poll in %.1f s", self.job_id, job.raw_status, _percent(job), wait
+                )
         finally:
             await hook.aclose()
 
@@ -148,7 +159,10 @@ def job_from_event(event: dict[str, Any] | None) -> Job:
     status, message = event["status"], str(event.get("message") or "")
     if status in {"timeout", "error"}:
         raise AirflowException(message)
-    job = Job.model_validate(event.get("job"))
+    try:
+        job = Job.model_validate(event.get("job"))
+    except ValidationError:
+        raise AirflowException(f"unexpected event from the EmpirioLabs trigger: {event!r}") from None
     raise_for_failed_job(job)
     if not job.status.is_success():
         raise AirflowException(f"EmpirioLabs job {job.job_id} is not finished ({job.raw_status})")

@@ -49,6 +49,9 @@ class DictStateStore:
     def set(self, key: str, value: Any, **_: Any) -> None:
         self.values[key] = value
 
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
 
 def make_context(**stored: Any) -> Any:
     """A context for ``execute``: a recording TI and a state store holding ``stored`` (typed Any: a stand-in)."""

@@ -22,6 +22,8 @@ from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 from tests.operators.support import (
+    DictStateStore,
+    RecordingTI,
     event_for,
     make_context,
     run_dag,
@@ -225,6 +227,17 @@ def test_a_custom_conn_id_is_carried_by_the_trigger(
     assert caught.value.trigger.empiriolabs_conn_id == "my_studio"
 
 
+def test_a_succeeded_task_forgets_its_job_so_a_cleared_rerun_pays_for_a_new_one(
+    empiriolabs_connection: Any,
+) -> None:
+    sim = empiriolabs_connection
+    store = DictStateStore()
+    first = _operator(wait_for_completion=False).execute({"ti": RecordingTI(), "task_state_store": store})
+    second = _operator(wait_for_completion=False).execute({"ti": RecordingTI(), "task_state_store": store})
+    assert first != second
+    assert sim.stats()["posts"] == 2
+
+
 def test_without_waiting_the_job_id_is_returned_and_never_polled(empiriolabs_connection: Any) -> None:
     sim = empiriolabs_connection
     context = make_context()
@@ -233,7 +246,8 @@ def test_without_waiting_the_job_id_is_returned_and_never_polled(empiriolabs_con
 
     assert job_id.startswith("job_")
     assert context["ti"].xcoms["job_id"] == job_id
-    assert context["task_state_store"].values == {STORE_KEY: job_id}
+    # Stored until the task succeeds, then dropped: a cleared, re-run task asks for a new video.
+    assert context["task_state_store"].values == {}
     stats = sim.stats()
     assert stats["posts"] == 1
     assert stats["gets_per_job"].get(job_id, 0) == 0
@@ -453,7 +467,7 @@ def test_a_retry_whose_job_failed_transiently_submits_a_new_one(empiriolabs_conn
     new = _operator(wait_for_completion=False).execute(context)
 
     assert new != old
-    assert context["task_state_store"].values == {STORE_KEY: new}
+    assert context["task_state_store"].values == {}  # the new job succeeded: nothing left to reattach to
     assert _posts(sim) == 2
 
 

@@ -147,7 +147,13 @@ def test_connection_fixture_sets_env(empiriolabs_connection: EmpirioLabsSimulato
     conn = json.loads(os.environ["AIRFLOW_CONN_EMPIRIOLABS_DEFAULT"])
     assert conn["host"] == empiriolabs_connection.url
     assert conn["password"] == empiriolabs_connection.api_key
-    assert json.loads(empiriolabs_connection.connection_json({"timeout": 5}))["extra"] == {"timeout": 5}
+    # The provider's request budget is the simulator's limit in real time (limit x time scale).
+    config = empiriolabs_connection.config()
+    expected_rpm = int(config["rate_limit_rpm"] * config["time_scale"])
+    assert json.loads(empiriolabs_connection.connection_json({"timeout": 5}))["extra"] == {
+        "timeout": 5,
+        "requests_per_minute": expected_rpm,
+    }
 
 
 # --------------------------------------------------------------------------------------------------
