@@ -281,11 +281,11 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         """The stored job's status class; a job that failed for good fails the task (no new job)."""
         try:
             job = self.hook.get_job(str(external_id))
-        except EmpirioLabsNotFoundError:
+        except EmpirioLabsNotFoundError as error:
             raise AirflowFailException(
-                f"EmpirioLabs job {external_id} of an earlier try is gone (the API keeps jobs 1 hour after "
-                "they finish); it was billed, so no new job is submitted. Its outputs may still be listed in "
-                "the account's usage history."
+                f"EmpirioLabs job {external_id} of an earlier try is gone ({error}; the API keeps jobs 1 hour "
+                "after they finish); it was billed, so no new job is submitted. Its outputs may still be listed "
+                "in the account's usage history."
             ) from None
         if job.status is JobStatus.FAILED and not (job.error and job.error.is_transient()):
             raise_for_failed_job(job)
