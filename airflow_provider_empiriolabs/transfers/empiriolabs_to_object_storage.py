@@ -12,14 +12,34 @@ storage filesystems load when the task runs.
 
 How a copy stays safe:
 
-* the body streams in fixed-size chunks straight into the ObjectStoragePath's filesystem (``open("wb")``) on a
-  temporary name next to the final one, so memory stays flat whatever the video's size;
+* the body streams in fixed-size chunks (``chunk_size``) into the ObjectStoragePath's filesystem
+  (``open("wb")``), so memory stays flat whatever the video's size;
 * a broken download resumes with ``Range`` (or restarts when the server ignores it), a bounded
   number of times with exponential backoff; an expired URL (403/404/410) is replaced by a fresh
   one from the job, while the API still retains it;
-* the byte count is checked against the announced length, the temporary object's size is read
-  back, and only then is the object moved to its final name; a crash, kill or truncated download
-  never leaves a partial object there, and leftover temporary objects are removed by the next run.
+* the byte count is checked against the announced length and against what the storage file took,
+  and only then is the object committed at its final name; its size is read back after. A crash,
+  a kill or a truncated download never leaves a partial object at the final name.
+
+Where the bytes go before that commit depends on the store (the guarantee is what matters, not
+the literal "temporary name"):
+
+* **Object stores whose uploads become visible only when committed write straight to the final
+  name**: S3 (s3fs: a multipart upload, completed in ``close()``; a single PUT at ``close()``
+  below one block), GCS (gcsfs: a resumable upload, finalised by the last chunk ``close()``
+  sends), Azure Blob (adlfs: staged blocks, committed by Put Block List in ``close()``). There
+  the uncommitted upload *is* the temporary object: nobody can read it, and an existing object at
+  that name stays intact, readable, until the new one commits. Every failure path *discards* the
+  upload (aborts the S3 multipart upload, cancels the GCS resumable session; Azure drops staged
+  blocks nobody commits within a week) and never closes it, since closing commits; a killed
+  process commits nothing. This saves the server-side copy a rename costs on an object store
+  (CopyObject + DeleteObject on S3: a second pass over every byte). A rerun aborts S3 multipart
+  uploads that a killed run left on the final name (their parts are billed while they exist).
+* **Everything else writes a temporary object then renames it**: ``file://`` (a rename is atomic
+  there, and ``open("wb")`` would create the final file at once), gcsfs's zonal buckets (it
+  writes them as appendable objects, readable while being written), and any filesystem not
+  known to commit on close. The temporary name is ``.<name>.<token>.partial`` beside the final
+  object; the next run removes leftovers of a killed one.
 """
 
 from __future__ import annotations
@@ -82,6 +102,17 @@ DEFAULT_ASSET_ALIAS = "empiriolabs_videos"
 
 #: Marks temporary objects: ``.<final name>.<token>.partial`` beside the final object.
 TEMP_SUFFIX = ".partial"
+
+#: Filesystem packages whose ``open(path, "wb")`` sends nothing to the store.
+_COMMIT_ON_CLOSE_PACKAGES = frozenset({"s3fs", "gcsfs", "adlfs"})
+#: Their file classes (module, name) whose writes stay invisible until ``close()`` commits them,
+#: as read in the installed sources: s3fs completes the multipart upload (or sends its one PUT) in
+#: ``commit()``, called by the final flush of ``close()``; gcsfs finalises the resumable upload with
+#: the last chunk sent by ``close()`` (or sends one simple upload); adlfs commits the staged blocks
+#: with Put Block List in the final flush of ``close()``.
+_COMMIT_ON_CLOSE_FILES = frozenset(
+    {("s3fs.core", "S3File"), ("gcsfs.core", "GCSFile"), ("adlfs.spec", "AzureBlobFile")}
+)
 
 # Statuses after which a signed URL is dead but the job may hold a fresh one.
 _EXPIRED_STATUSES = frozenset({403, 404, 410})
@@ -230,8 +261,9 @@ class CopyResult:
     :param seconds: wall time of the copy.
     :param attempts: HTTP requests made for the body (1 when nothing went wrong).
     :param source: the source URL without its query string.
-    :param move_seconds: of ``seconds``, the time spent putting the verified temporary object at
-        its final name (a rename on local disk, a server-side copy on object stores).
+    :param commit_seconds: of ``seconds``, the time spent making the verified object appear at its
+        final name: committing the upload (its last block included) and, on the temp-name path,
+        the rename (or server-side copy) of the temporary object.
     """
 
     uri: str
@@ -241,13 +273,14 @@ class CopyResult:
     seconds: float
     attempts: int
     source: str
-    move_seconds: float = 0.0
+    commit_seconds: float = 0.0
 
 
 @dataclass
 class _Download:
     url: str
-    out: Any = None
+    out: Any = None  # the storage file being written (uncommitted until closed)
+    temp: ObjectStoragePath | None = None  # where it is written, when not at the final name
     written: int = 0
     total: int | None = None
     hasher: Any = field(default_factory=hashlib.sha256)
@@ -327,8 +360,9 @@ class StreamingCopier:
         Copy ``url`` to ``destination``; return what was done.
 
         :param url: the output's (signed) URL.
-        :param destination: the final object. It is never written directly: the bytes go to a
-            temporary sibling that is moved here once complete and verified.
+        :param destination: the final object. Nothing partial ever appears there: the bytes go to
+            an upload that is committed only once complete and verified, or to a temporary
+            sibling moved here then (see the module docstring).
         :param refresh_url: returns a fresh URL for the same output when this one answers
             403/404/410 (the operator passes a re-fetch of the job); ``None`` when the job is unknown.
         """
@@ -345,18 +379,16 @@ class StreamingCopier:
             )
         if destination.protocol in ("file", "local"):
             destination.parent.mkdir(parents=True, exist_ok=True)
-        self._remove_stale_temps(destination)
+        self._remove_leftovers(destination)
 
-        temp = destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}"
         state = _Download(url=url)
         try:
-            self._download(state, temp, destination, existing_size, refresh_url, started)
+            self._download(state, destination, existing_size, refresh_url, started)
             sha = state.hasher.hexdigest()
-            temp_size = temp.size()
-            if temp_size != state.written:
+            out = state.out
+            if out.tell() != state.written:  # before anything is committed
                 raise EmpirioLabsTransferError(
-                    f"read-back size of the temporary object for {uri} is {temp_size:,} bytes, "
-                    f"but {state.written:,} were written"
+                    f"the storage file for {uri} took {out.tell():,} bytes, but {state.written:,} were downloaded"
                 )
 
             existing_size = self._existing_size(destination)
@@ -364,7 +396,7 @@ class StreamingCopier:
                 if self.if_exists == "skip_identical" and self._same_content(
                     destination, existing_size, state.written, sha
                 ):
-                    self._delete_quietly(temp)
+                    self._abandon(state)
                     elapsed = time.monotonic() - started
                     self.log.info("%s already holds identical bytes (sha256 %s): kept", uri, sha)
                     return CopyResult(uri, existing_size, sha, True, elapsed, state.requests, source)
@@ -374,21 +406,30 @@ class StreamingCopier:
                     "was not written"
                 )
 
-            # The one step that touches the final name: a rename on local disk, a server-side
-            # copy then delete on object stores; either way the object appears whole or not at all.
-            moving = time.monotonic()
-            destination.fs.mv(temp.path, destination.path)
-            move_seconds = time.monotonic() - moving
-            final_size = destination.size()
-            if final_size != state.written:
-                raise EmpirioLabsTransferError(
-                    f"read-back size of {uri} is {final_size:,} bytes, but {state.written:,} were copied"
-                )
+            # The one step that makes the object appear at its final name, whole.
+            committing = time.monotonic()
+            out.close()  # commits the upload at the final name, or completes the temporary file
+            state.out = None
+            if state.temp is not None:
+                temp_size = state.temp.size()
+                if temp_size != state.written:
+                    raise EmpirioLabsTransferError(
+                        f"read-back size of the temporary object for {uri} is {temp_size:,} bytes, "
+                        f"but {state.written:,} were written"
+                    )
+                destination.fs.mv(state.temp.path, destination.path)  # rename, or copy + delete
+                state.temp = None
+            commit_seconds = time.monotonic() - committing
         except BaseException:
-            self._discard(state.out)
-            self._delete_quietly(temp)
+            self._abandon(state)
             raise
 
+        final_size = destination.size()
+        if final_size != state.written:
+            self._delete_quietly(destination)  # a wrong object is worse than none: a retry rewrites it
+            raise EmpirioLabsTransferError(
+                f"read-back size of {uri} is {final_size:,} bytes, but {state.written:,} were copied; removed it"
+            )
         elapsed = time.monotonic() - started
         self.log.info(
             "Copied %s to %s: %.1f MB in %.1f s (%.1f MB/s), sha256 %s, %d request(s)",
@@ -400,19 +441,19 @@ class StreamingCopier:
             sha,
             state.requests,
         )
-        return CopyResult(uri, state.written, sha, False, elapsed, state.requests, source, move_seconds)
+        return CopyResult(uri, state.written, sha, False, elapsed, state.requests, source, commit_seconds)
 
     # -- download -----------------------------------------------------------------------------
 
     def _download(
         self,
         state: _Download,
-        temp: ObjectStoragePath,
         destination: ObjectStoragePath,
         existing_size: int | None,
         refresh_url: Callable[[], str] | None,
         started: float,
     ) -> None:
+        """Fill ``state.out`` with the whole body, retrying; leaves it open (uncommitted)."""
         import tenacity
 
         def say_why(retry_state: tenacity.RetryCallState) -> None:
@@ -438,19 +479,16 @@ class StreamingCopier:
         try:
             for attempt in retrying:
                 with attempt:
-                    self._attempt(state, temp, destination, existing_size, refresh_url, started)
+                    self._attempt(state, destination, existing_size, refresh_url, started)
         except _RetryableDownloadError as err:
             raise EmpirioLabsDownloadError(
                 f"download of {redact_url(state.url)} failed after {state.requests} attempt(s), "
                 f"{state.written:,} bytes in: {err}"
             ) from None
-        out, state.out = state.out, None
-        out.close()  # completes the upload of the temporary object
 
     def _attempt(
         self,
         state: _Download,
-        temp: ObjectStoragePath,
         destination: ObjectStoragePath,
         existing_size: int | None,
         refresh_url: Callable[[], str] | None,
@@ -458,6 +496,8 @@ class StreamingCopier:
     ) -> None:
         import httpx
 
+        if state.total is not None and state.written >= state.total:
+            return  # the body was complete; the connection broke after its last byte
         headers = {"Accept-Encoding": "identity"}
         if state.written:
             headers["Range"] = f"bytes={state.written}-"
@@ -467,7 +507,7 @@ class StreamingCopier:
         try:
             with self.client.stream("GET", state.url, headers=headers) as response:
                 self._check_status(state, response, refresh_url)
-                self._start_or_resume(state, response, temp, destination, existing_size)
+                self._start_or_resume(state, response, destination, existing_size)
                 self._pump(state, response, destination, started)
         except httpx.TransportError as err:
             raise _RetryableDownloadError(f"{type(err).__name__}: {_redact_text(str(err))}") from None
@@ -478,8 +518,6 @@ class StreamingCopier:
         status = response.status_code
         if status in (200, 206):
             return
-        if status == 416 and state.total is not None and state.written >= state.total:
-            return  # everything is already here
         if status in _EXPIRED_STATUSES:
             if refresh_url is None:
                 raise EmpirioLabsOutputExpiredError(
@@ -511,12 +549,9 @@ class StreamingCopier:
         self,
         state: _Download,
         response: httpx.Response,
-        temp: ObjectStoragePath,
         destination: ObjectStoragePath,
         existing_size: int | None,
     ) -> None:
-        if response.status_code == 416:
-            return
         if state.written and response.status_code == 206:
             match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
             if match and int(match.group(1)) == state.written:
@@ -525,8 +560,8 @@ class StreamingCopier:
         if state.written:
             # The server ignored Range (or answered another range): start over from byte 0.
             self.log.info("Server did not resume %s: restarting from byte 0", redact_url(state.url))
-            self._discard(state.out)
-            state.out, state.written, state.hasher = None, 0, hashlib.sha256()
+            self._abandon(state)
+            state.written, state.hasher = 0, hashlib.sha256()
 
         self._check_content_type(response, state)
         total = _announced_length(response)
@@ -550,11 +585,7 @@ class StreamingCopier:
         if state.validator and state.validator.startswith("W/"):
             state.validator = None  # a weak validator cannot guard a byte range
         if state.out is None:
-            # The ObjectStoragePath's own (connection-authenticated) filesystem, opened directly:
-            # ``ObjectStoragePath.open`` would also report every write to the hook-lineage
-            # collector as an output asset, and the temporary name is not a dataset anyone wants
-            # in their lineage (the operator reports the final objects itself).
-            state.out = temp.fs.open(temp.path, "wb", block_size=self.write_block_size)
+            self._open(state, destination)
 
     def _check_content_type(self, response: httpx.Response, state: _Download) -> None:
         raw = response.headers.get("Content-Type", "")
@@ -570,8 +601,6 @@ class StreamingCopier:
         )
 
     def _pump(self, state: _Download, response: httpx.Response, destination: ObjectStoragePath, started: float) -> None:
-        if response.status_code == 416:
-            return
         out = state.out
         hasher = state.hasher
         next_report = time.monotonic() + self.progress_interval_seconds
@@ -629,17 +658,74 @@ class StreamingCopier:
                 hasher.update(chunk)
         return hasher.hexdigest() == new_sha
 
-    def _remove_stale_temps(self, destination: ObjectStoragePath) -> None:
-        """Delete temporary objects an earlier, killed run left beside the final name."""
+    def _open(self, state: _Download, destination: ObjectStoragePath) -> None:
+        """
+        Open the storage file: at the final name where writes commit only on close, else a temp.
+
+        The ObjectStoragePath's own (connection-authenticated) filesystem is opened directly:
+        ``ObjectStoragePath.open`` would also report every write to the hook-lineage collector, and
+        the operator reports the final objects itself.
+        """
+        fs = destination.fs
+        if type(fs).__module__.partition(".")[0] in _COMMIT_ON_CLOSE_PACKAGES:
+            # Opening for writing sends nothing on these; the file's class tells whether this
+            # bucket commits on close (gcsfs hands out a ZonalFile, visible while written, for
+            # zonal buckets).
+            out = fs.open(destination.path, "wb", block_size=self.write_block_size)
+            if (type(out).__module__, type(out).__name__) in _COMMIT_ON_CLOSE_FILES:
+                state.out = out
+                return
+            out.closed = True  # never close(): closing is what would commit it
+        if state.temp is None:
+            state.temp = destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}"
+        state.out = fs.open(state.temp.path, "wb", block_size=self.write_block_size)
+
+    def _abandon(self, state: _Download) -> None:
+        """Throw away what was written so far, committing nothing at the final name."""
+        out, state.out = state.out, None
+        if out is not None and state.temp is None:
+            # An upload to the final name: discard() aborts an S3 multipart upload or a GCS
+            # resumable one (Azure's staged blocks are dropped by the service within a week), and
+            # the file is marked closed so that neither we nor its finaliser close() (commit) it.
+            with contextlib.suppress(Exception):
+                out.discard()
+            out.closed = True
+        elif out is not None:
+            with contextlib.suppress(Exception):
+                out.close()
+        if state.temp is not None:
+            self._delete_quietly(state.temp)
+            state.temp = None
+
+    def _remove_leftovers(self, destination: ObjectStoragePath) -> None:
+        """
+        Clean up after an earlier run that was killed mid-copy.
+
+        Temporary objects beside the final name are deleted. On S3, a killed writer's multipart
+        upload to the final name stays (invisible, but its parts are billed) until aborted: it is
+        aborted here. A bucket lifecycle rule (``AbortIncompleteMultipartUpload``) is the backstop
+        for uploads no rerun comes back for.
+        """
         prefix = f".{destination.name}."
-        try:
-            siblings = [p for p in destination.parent.iterdir() if p.name.startswith(prefix)]
-        except (FileNotFoundError, NotADirectoryError):
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for stale in destination.parent.iterdir():
+                if stale.name.startswith(prefix) and stale.name.endswith(TEMP_SUFFIX):
+                    self.log.info("Removing %s left by an interrupted copy", storage_uri(stale))
+                    self._delete_quietly(stale)
+        fs = destination.fs
+        if not hasattr(fs, "list_multipart_uploads"):
             return
-        for stale in siblings:
-            if stale.name.endswith(TEMP_SUFFIX):
-                self.log.info("Removing %s left by an interrupted copy", storage_uri(stale))
-                self._delete_quietly(stale)
+        try:
+            for upload in fs.list_multipart_uploads(destination.bucket):
+                if upload.get("Key") == destination.key:
+                    self.log.info(
+                        "Aborting an unfinished upload to %s left by an interrupted copy", storage_uri(destination)
+                    )
+                    fs.abort_mpu(destination.bucket, destination.key, upload["UploadId"])
+        except Exception:
+            self.log.warning(
+                "Could not list or abort unfinished uploads to %s", storage_uri(destination), exc_info=True
+            )
 
     def _delete_quietly(self, path: ObjectStoragePath) -> None:
         try:
@@ -648,23 +734,7 @@ class StreamingCopier:
         except FileNotFoundError:
             pass
         except Exception:
-            self.log.warning("Could not remove temporary object %s", storage_uri(path), exc_info=True)
-
-    @staticmethod
-    def _discard(out: Any) -> None:
-        """Abandon a storage file being written, without committing it where that is possible."""
-        if out is None:
-            return
-        target = out
-        discard = getattr(target, "discard", None)
-        if callable(discard):
-            with contextlib.suppress(Exception):
-                discard()  # aborts a multipart upload (s3fs) instead of committing it
-                # fsspec would otherwise try to flush the discarded buffer when collected.
-                target.closed = True
-                return
-        with contextlib.suppress(Exception):
-            out.close()
+            self.log.warning("Could not remove %s", storage_uri(path), exc_info=True)
 
 
 def _announced_length(response: httpx.Response) -> int | None:

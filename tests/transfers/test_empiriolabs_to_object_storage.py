@@ -34,7 +34,7 @@ from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from airflow.sdk import ObjectStoragePath
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[2]
 SIZE = 6 * 1024 * 1024 + 4321  # multi-MB, and not a multiple of any chunk or block size
 MiB = 1024 * 1024
+ROOTS = ["file_root", "s3_root", "gcs_root", "azure_root"]
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -99,6 +100,21 @@ def s3_uploads_in_progress(emulator: Emulator, bucket: str) -> list[tuple[str, i
         parts = s3.list_parts(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
         found.append((upload["Key"], len(parts.get("Parts", []))))
     return found
+
+
+def azure_uncommitted_blocks(emulator: Emulator, root: ObjectStoragePath, key: str) -> int:
+    """Blocks staged on a blob and not committed (Azure drops them within a week if nobody does)."""
+    from azure.core.exceptions import ResourceNotFoundError
+    from azure.storage.blob import BlobServiceClient
+
+    from tests.emulators.fixtures import azurite_connection_string
+
+    service = BlobServiceClient.from_connection_string(azurite_connection_string(emulator.endpoint))
+    try:
+        _, uncommitted = service.get_blob_client(root.bucket, key).get_block_list("uncommitted")
+    except ResourceNotFoundError:
+        return 0
+    return len(uncommitted)
 
 
 def sha256_of(path: ObjectStoragePath) -> str:
@@ -170,7 +186,7 @@ def test_output_urls_from_the_generate_summary(sim: EmpirioLabsSimulator, file_r
 # ---------------------------------------------------------------------------------- faults
 
 
-@pytest.mark.parametrize("backend_root", ["file_root", "s3_root"])
+@pytest.mark.parametrize("backend_root", ROOTS)
 def test_truncated_download_is_resumed_and_verified(
     sim: EmpirioLabsSimulator, backend_root: str, request: pytest.FixtureRequest
 ) -> None:
@@ -190,24 +206,25 @@ def test_truncated_download_is_resumed_and_verified(
     assert all_objects(root) == [f"videos/{job_id}/0.mp4"]
 
 
-@pytest.mark.parametrize("backend_root", ["file_root", "s3_root"])
+@pytest.mark.parametrize("backend_root", ROOTS)
 def test_download_that_keeps_breaking_leaves_nothing_at_the_final_name(
     sim: EmpirioLabsSimulator, backend_root: str, request: pytest.FixtureRequest
 ) -> None:
     root: ObjectStoragePath = request.getfixturevalue(backend_root)
+    sim.configure(output_size_bytes=2 * SIZE)  # half of it (where the cut falls) is over one 5 MiB block
     job_id, _ = finished_job(sim)
     sim.configure(fail_next_requests=[{"match": "download", "kind": "truncate", "count": 3}])
 
-    op = operator(root, job_id=job_id, max_attempts=3)
+    op = operator(root, job_id=job_id, max_attempts=3, write_block_size=5 * MiB)
     with pytest.raises(EmpirioLabsDownloadError, match="after 3 attempt"):
         op.execute({})  # type: ignore[arg-type]
 
-    # The partial bytes were in a temporary object; the final name never existed, and the
-    # temporary object was removed on the way out.
+    # Blocks were uploaded, to a temporary object (file://) or to an upload at the final name
+    # that only a commit would have made visible; it was discarded on the way out.
     assert not (root / "videos" / job_id / "0.mp4").exists()
     assert all_objects(root) == []
     assert sim.stats()["downloads_completed"] == 0
-    if root.protocol == "s3":  # and the multipart upload of the temporary object was aborted
+    if root.protocol == "s3":  # the multipart upload was aborted, not left to be billed
         assert s3_uploads_in_progress(request.getfixturevalue("s3_emulator"), root.bucket) == []
 
 
@@ -335,7 +352,7 @@ def test_fail_refuses_even_an_identical_object(
     assert sha256_of(final) == sim.expected_video_sha256()
 
 
-@pytest.mark.parametrize("backend_root", ["file_root", "s3_root"])
+@pytest.mark.parametrize("backend_root", ROOTS)
 def test_replace_overwrites_a_different_object(
     sim: EmpirioLabsSimulator, backend_root: str, request: pytest.FixtureRequest
 ) -> None:
@@ -351,50 +368,115 @@ def test_replace_overwrites_a_different_object(
     assert all_objects(root) == [f"videos/{job_id}/0.mp4"]
 
 
+def _look_midway(monkeypatch: pytest.MonkeyPatch, after_bytes: int, look: Callable[[], None]) -> None:
+    """Call ``look`` once per response, after ``after_bytes`` went to storage (writes are synchronous)."""
+    import httpx
+
+    original = httpx.Response.iter_bytes
+
+    def iter_bytes(self: httpx.Response, chunk_size: int | None = None) -> Iterator[bytes]:
+        sent = 0
+        for chunk in original(self, chunk_size):
+            yield chunk
+            if sent < after_bytes <= sent + len(chunk):  # once per response
+                look()
+            sent += len(chunk)
+
+    monkeypatch.setattr(httpx.Response, "iter_bytes", iter_bytes)
+
+
+@pytest.mark.parametrize("backend_root", ROOTS)
+def test_replace_keeps_the_old_object_intact_until_the_new_one_commits(
+    sim: EmpirioLabsSimulator, backend_root: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root: ObjectStoragePath = request.getfixturevalue(backend_root)
+    sim.configure(output_size_bytes=2 * SIZE)  # cut in half, the failing run is past one block too
+    job_id, _ = finished_job(sim)
+    final = root / "videos" / job_id / "0.mp4"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old = _overwrite_with_other_bytes(final, 999)
+    seen: list[tuple[bytes, list[str]]] = []
+
+    def look() -> None:
+        root.fs.invalidate_cache()
+        seen.append((final.read_bytes(), all_objects(root)))
+
+    # 5.5 MiB in: one 5 MiB block is already uploaded (an S3 part, a GCS chunk, an Azure block).
+    _look_midway(monkeypatch, 5 * MiB + MiB // 2, look)
+    kwargs: dict[str, Any] = {"job_id": job_id, "if_exists": "replace", "write_block_size": 5 * MiB}
+
+    # A first run whose download breaks for good: the old object must survive it whole.
+    sim.configure(fail_next_requests=[{"match": "download", "kind": "truncate"}])
+    with pytest.raises(EmpirioLabsDownloadError):
+        operator(root, max_attempts=1, **kwargs).execute({})  # type: ignore[arg-type]
+    assert final.read_bytes() == old
+    assert all_objects(root) == [f"videos/{job_id}/0.mp4"]
+
+    # Then a run that succeeds: old bytes readable mid-copy, the new ones only after the commit.
+    operator(root, **kwargs).execute({})  # type: ignore[arg-type]
+    assert sha256_of(final) == sim.expected_video_sha256()
+    assert all_objects(root) == [f"videos/{job_id}/0.mp4"]
+    assert len(seen) == 2  # one look per run
+    for midway_bytes, midway_names in seen:
+        assert midway_bytes == old
+        if root.protocol in ("file", "local"):  # the temp-name path: a temporary object beside it
+            [temp] = [n for n in midway_names if n != f"videos/{job_id}/0.mp4"]
+            assert temp.startswith(f"videos/{job_id}/.0.mp4.")
+            assert temp.endswith(TEMP_SUFFIX)
+        else:  # the uncommitted upload is the temporary object: nothing else is listed
+            assert midway_names == [f"videos/{job_id}/0.mp4"]
+
+
 # ------------------------------------------------------------------- a worker killed mid-copy
 
 KILL_SIZE = 40 * MiB + 77
-HOLD = 13 * MiB  # with 5 MiB S3 parts: two parts uploaded, the rest buffered
+HOLD = 13 * MiB  # with 5 MiB blocks: two blocks uploaded, the rest buffered
 
 
-def _temp_has_bytes(root: ObjectStoragePath, emulator: Emulator | None, job_dir: str) -> bool:
-    """Whether the killed worker's temporary object exists with some bytes in it, not yet final."""
-    if emulator is None:  # file://
-        temps = list(Path(root.path, job_dir).glob(f".0.mp4.*{TEMP_SUFFIX}"))
+def _upload_in_progress(backend: str, root: ObjectStoragePath, emulator: Emulator | None, key: str) -> bool:
+    """Evidence that the held worker's bytes are in the store, uncommitted, where each store keeps them."""
+    if backend == "file":  # a temporary file beside the final name
+        temps = list(Path(root.path, key).parent.glob(f".0.mp4.*{TEMP_SUFFIX}"))
         return bool(temps) and temps[0].stat().st_size > 0
-    return any(key.endswith(TEMP_SUFFIX) and parts for key, parts in s3_uploads_in_progress(emulator, root.bucket))
-
-
-@pytest.fixture
-def worker_log(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "worker.log"
-    yield path
+    assert emulator is not None
+    if backend == "s3":  # a multipart upload to the final name, with parts
+        return any(k == key and parts for k, parts in s3_uploads_in_progress(emulator, root.bucket))
+    if backend == "abfs":  # blocks staged on the final name, not committed
+        return azure_uncommitted_blocks(emulator, root, key) > 0
+    return True  # gs: fake-gcs-server cannot list resumable uploads; the worker's log says enough
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["file", "s3"])
+@pytest.mark.parametrize("backend", ["file", "s3", "gs", "abfs"])
 def test_worker_killed_mid_copy_then_rerun_gives_one_complete_object(
-    sim: EmpirioLabsSimulator, backend: str, request: pytest.FixtureRequest, worker_log: Path
+    sim: EmpirioLabsSimulator, backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     sim.configure(output_size_bytes=KILL_SIZE)
+    emulator: Emulator | None = None
     if backend == "file":
         root: ObjectStoragePath = request.getfixturevalue("file_root")
-        emulator = None
     else:
-        emulator = request.getfixturevalue("s3_emulator")
+        emulator = request.getfixturevalue(
+            {"s3": "s3_emulator", "gs": "gcs_emulator", "abfs": "azure_emulator"}[backend]
+        )
         root = emulator.new_root()
     job_id, _ = finished_job(sim)
-    final = root / "videos" / job_id / "0.mp4"
+    key = f"videos/{job_id}/0.mp4"
+    final = root / key
     kwargs: dict[str, Any] = {
         "job_id": job_id,
         "destination": dest_url(root),
         "dest_conn_id": root.conn_id,
         "write_block_size": 5 * MiB,
     }
+    worker_args = {**kwargs, "pause_after_bytes": HOLD}
+    if backend == "gs":  # no Google provider: the worker attaches the emulator's gcsfs, as the fixture does
+        worker_args["attach_gcs_endpoint"] = emulator.endpoint if emulator else None
 
+    worker_log = tmp_path / "worker.log"
     with worker_log.open("wb") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "tests.transfers.copy_worker", json.dumps({**kwargs, "pause_after_bytes": HOLD})],
+            [sys.executable, "-m", "tests.transfers.copy_worker", json.dumps(worker_args)],
             cwd=REPO,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -402,16 +484,19 @@ def test_worker_killed_mid_copy_then_rerun_gives_one_complete_object(
         )
     try:
         deadline = time.monotonic() + 90
-        while not _temp_has_bytes(root, emulator, f"videos/{job_id}"):
+        while "holding after" not in worker_log.read_text():
             assert worker.poll() is None, worker_log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "the worker never started writing:\n" + worker_log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the worker never got going:\n" + worker_log.read_text()[-3000:]
             time.sleep(0.05)
+        assert _upload_in_progress(backend, root, emulator, key), worker_log.read_text()[-3000:]
         assert not final.exists(), "the final name must not exist while the copy is in progress"
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
     assert worker.returncode == -signal.SIGKILL
     assert not final.exists()
+    if backend != "file":  # the killed upload is not listed, nothing is at the final name
+        assert all_objects(root) == []
 
     # The task runs again (a retry, maybe on another worker).
     op = operator(root, **kwargs)
@@ -419,7 +504,9 @@ def test_worker_killed_mid_copy_then_rerun_gives_one_complete_object(
 
     assert final.size() == KILL_SIZE
     assert sha256_of(final) == sim.expected_video_sha256()
-    assert all_objects(root) == [f"videos/{job_id}/0.mp4"]  # one object, the stale temp is gone
+    assert all_objects(root) == [key]  # one object; a stale temporary one is gone
+    if backend == "s3":  # and the killed worker's multipart upload was aborted by the rerun
+        assert s3_uploads_in_progress(emulator, root.bucket) == []  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------ URL safety
