@@ -92,7 +92,9 @@ class EmpirioLabsJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # One attempt per poll: this loop is the retry (it knows the deadline; the hook does not).
-        hook = EmpirioLabsHook(self.empiriolabs_conn_id, **{"max_attempts": 1, **self.hook_params})
+        # The user's max_attempts is for the worker's calls: inside a poll, the hook's own retries would
+        # sleep past the deadline this loop enforces, so here it is always 1.
+        hook = EmpirioLabsHook(self.empiriolabs_conn_id, **{**self.hook_params, "max_attempts": 1})
         planner = PollPlanner(self.poll_interval, self.expected_done_at)
         wait = planner.first_delay(time.time())
         try:
