@@ -3,9 +3,11 @@ When to poll a job next, from what the API has said about it so far.
 
 Polls are not free: the account's 50 requests per minute are shared by every job. A fixed 5 s
 poll spends ten requests on a 50 s render; a fixed 60 s poll leaves a finished video waiting up
-to a minute. This planner polls once around the expected end of the render, then from the
-reported ``progress`` estimates the completion time and polls near it, backing off while nothing
-moves. ``poll_interval`` stays the user's bound: never more than that between two polls.
+to a minute. This planner polls a little before the expected end of the render (renders vary:
+polling at the expected end would find every faster job long finished), reads the progress again
+shortly after, estimates the completion time from the two readings and polls near it, backing off
+while nothing moves. ``poll_interval`` stays the user's bound: never more than that between two
+polls.
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from dataclasses import dataclass, field
 MIN_INTERVAL_SHARE = 1 / 30
 #: Poll this much after the estimated completion, so that the poll usually finds it done.
 ETA_MARGIN = 1.05
+#: The first poll comes after this share of the expected render time left: early enough to find a
+#: job that renders faster than expected still running, so that its progress can time the rest.
+FIRST_POLL_SHARE = 0.75
+#: After a first progress reading, read again after this share of the expected time left (at least
+#: the minimum interval): two readings give the render's rate, hence its end.
+SECOND_POLL_SHARE = 0.25
 
 
 @dataclass
@@ -42,10 +50,10 @@ class PollPlanner:
         return delay
 
     def first_delay(self, now: float) -> float:
-        """The wait before the first poll: until the expected end of the render, if known."""
+        """The wait before the first poll: most of the expected render time left, if known."""
         if self.expected_done_at is None:
             return self.min_interval  # whoever deferred has just polled
-        return min(max(self.expected_done_at - now, 0.0), self.poll_interval)
+        return min(max((self.expected_done_at - now) * FIRST_POLL_SHARE, 0.0), self.poll_interval)
 
     def next_delay(self, now: float, progress: float | None) -> float:
         """
@@ -61,6 +69,9 @@ class PollPlanner:
             if previous is not None and progress > previous[1] and now > previous[0]:
                 rate = (progress - previous[1]) / (now - previous[0])
                 return self._bounded((1.0 - progress) / rate * ETA_MARGIN)
+            if previous is None and self.expected_done_at is not None:
+                # One reading gives no rate: read again soon rather than at the expected end.
+                return self._bounded(max(self.expected_done_at - now, 0.0) * SECOND_POLL_SHARE)
         moved = previous is None and progress
         if not moved and self._last_delay is not None:
             return self._bounded(self._last_delay * 2)  # nothing new: back off

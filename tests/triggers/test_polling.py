@@ -56,6 +56,14 @@ def test_never_waits_longer_than_poll_interval() -> None:
     assert planner.next_delay(20, 0.02) <= 10  # an ETA of ~1000 s is still capped
 
 
+def test_a_render_faster_than_expected_is_found_soon_after_it_ends() -> None:
+    # Expected at 100 s, actually ends at 80 s: polling at the expected end would lag 20 s (25 %).
+    planner = PollPlanner(poll_interval=60, expected_done_at=100)
+    polls = polls_until_done(planner, {"start": 8, "end": 80})
+    assert len(polls) <= 4
+    assert polls[-1] - 80 <= 8  # at most 10 % of the render
+
+
 def test_backs_off_while_nothing_moves() -> None:
     planner = PollPlanner(poll_interval=60)
     first = planner.next_delay(0, 0.5)
@@ -79,7 +87,8 @@ def test_a_failed_poll_backs_off_within_the_bounds() -> None:
     assert max(waits) == 60
 
 
-def test_the_first_poll_waits_for_the_expected_end_but_not_past_the_bound() -> None:
-    assert PollPlanner(poll_interval=60, expected_done_at=130).first_delay(100) == 30
+def test_the_first_poll_comes_before_the_expected_end_but_not_past_the_bound() -> None:
+    # Three quarters of the expected time left: a faster render is still running, its progress times the rest.
+    assert PollPlanner(poll_interval=60, expected_done_at=130).first_delay(100) == 22.5
     assert PollPlanner(poll_interval=60, expected_done_at=90).first_delay(100) == 0
     assert PollPlanner(poll_interval=60, expected_done_at=500).first_delay(100) == 60
