@@ -114,7 +114,8 @@ _COMMIT_ON_CLOSE_FILES = frozenset(
     {("s3fs.core", "S3File"), ("gcsfs.core", "GCSFile"), ("adlfs.spec", "AzureBlobFile")}
 )
 
-# Statuses after which a signed URL is dead but the job may hold a fresh one.
+# Statuses after which a signed URL is dead but the job may hold a fresh one (at most this often).
+_MAX_URL_REFRESHES = 2
 _EXPIRED_STATUSES = frozenset({403, 404, 410})
 _RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
@@ -293,7 +294,7 @@ class StreamingCopier:
     """
     Streams one HTTP(S) URL into one ObjectStoragePath, safely (see the module docstring).
 
-    Shared by the operator and ``bench/transfer.py``, so the benchmark measures the real thing.
+    The operator's engine, one output at a time; usable on its own with any httpx client.
 
     :param client: the httpx client for the downloads. It must not carry the EmpirioLabs API key:
         output URLs are signed and may point at a CDN that has no business seeing the key.
@@ -308,7 +309,6 @@ class StreamingCopier:
     :param max_attempts: HTTP attempts per output, the first included, before giving up.
     :param retry_backoff_seconds: first wait between attempts; doubles each time, capped at 30 s.
     :param progress_interval_seconds: how often a long copy logs its progress.
-    :param max_url_refreshes: how many times an expired URL may be swapped for a fresh one.
     :param allow_plain_http: whether plain-http URLs may be followed (see :func:`check_output_url`).
     :param log: where progress goes (a stdlib or structlog logger; the operator passes its own).
     """
@@ -325,15 +325,10 @@ class StreamingCopier:
         max_attempts: int = 5,
         retry_backoff_seconds: float = 1.0,
         progress_interval_seconds: float = 15.0,
-        max_url_refreshes: int = 2,
         allow_plain_http: bool | Callable[[], bool] = False,
         log: Any = None,
     ) -> None:
-        _check_if_exists(if_exists)
-        if max_size_bytes <= 0 or chunk_size <= 0 or write_block_size <= 0:
-            raise ValueError("max_size_bytes, chunk_size and write_block_size must be positive")
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        _check_settings(if_exists, max_size_bytes, chunk_size, write_block_size, max_attempts)
         self.client = client
         self.if_exists = if_exists
         self.max_size_bytes = max_size_bytes
@@ -343,7 +338,6 @@ class StreamingCopier:
         self.max_attempts = max_attempts
         self.retry_backoff_seconds = retry_backoff_seconds
         self.progress_interval_seconds = progress_interval_seconds
-        self.max_url_refreshes = max_url_refreshes
         self.allow_plain_http = allow_plain_http
         self.log: Any = log or logging.getLogger(__name__)
 
@@ -525,7 +519,7 @@ class StreamingCopier:
                     "job_id was given to fetch a fresh one",
                     status_code=status,
                 )
-            if state.refreshes >= self.max_url_refreshes:
+            if state.refreshes >= _MAX_URL_REFRESHES:
                 raise EmpirioLabsOutputExpiredError(
                     f"output URL {redact_url(state.url)} still answers HTTP {status} after "
                     f"{state.refreshes} fresh URL(s) from the job",
@@ -748,10 +742,17 @@ def _announced_length(response: httpx.Response) -> int | None:
     return None
 
 
-def _check_if_exists(value: str) -> None:
+def _check_settings(
+    if_exists: str, max_size_bytes: int, chunk_size: int, write_block_size: int, max_attempts: int
+) -> None:
+    """Refuse bad settings where the operator is built (DAG parse time), not mid-copy."""
     allowed = get_args(IfExists)
-    if value not in allowed:
-        raise ValueError(f"if_exists must be one of {list(allowed)}, got {value!r}")
+    if if_exists not in allowed:
+        raise ValueError(f"if_exists must be one of {list(allowed)}, got {if_exists!r}")
+    if max_size_bytes <= 0 or chunk_size <= 0 or write_block_size <= 0:
+        raise ValueError("max_size_bytes, chunk_size and write_block_size must be positive")
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -840,9 +841,7 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
             raise ValueError("give job_id (the job is fetched for its output URLs) or output_urls")
         if not destination:
             raise ValueError("destination is required, e.g. 's3://bucket/videos/' or 'file:///data/videos/'")
-        _check_if_exists(if_exists)
-        if max_size_bytes <= 0:
-            raise ValueError("max_size_bytes must be positive")
+        _check_settings(if_exists, max_size_bytes, chunk_size, write_block_size, max_attempts)
         self.destination = destination
         self.dest_conn_id = dest_conn_id
         self.job_id = job_id
@@ -1084,9 +1083,8 @@ def _parse_output_urls(value: Any) -> tuple[str | None, list[str]]:
         else:
             value = [text] if text else []
     if isinstance(value, Mapping):
-        raw_job = value.get("job_id") or value.get("id")
-        job_id = str(raw_job) if raw_job else None
-        value = value.get("output_urls") or value.get("urls") or []
+        job_id = str(value["job_id"]) if value.get("job_id") else None
+        value = value.get("output_urls") or []
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)) or not all(isinstance(u, str) for u in value):
@@ -1095,8 +1093,6 @@ def _parse_output_urls(value: Any) -> tuple[str | None, list[str]]:
 
 
 def _user_agent() -> str:
-    try:
-        from airflow_provider_empiriolabs import __version__
-    except ImportError:  # pragma: no cover
-        __version__ = "unknown"
+    from airflow_provider_empiriolabs import __version__
+
     return f"airflow-provider-empiriolabs/{__version__} (object-storage transfer)"
