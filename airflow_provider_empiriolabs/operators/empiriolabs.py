@@ -28,6 +28,7 @@ from airflow_provider_empiriolabs.exceptions import (
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, MAX_REFERENCE_IMAGES, Job, JobStatus, VideoRequest
+from airflow_provider_empiriolabs.operators.uploads import ReferenceImageUploader, needs_upload, with_stand_ins
 from airflow_provider_empiriolabs.triggers.empiriolabs import (
     EmpirioLabsJobTrigger,
     job_from_event,
@@ -73,7 +74,12 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
     :param prompt: what to film, 1 to 2,500 characters. Templated.
     :param model: model id. Templated. Other video models get a passthrough (see ``extra_params``).
     :param mode: ``auto``, ``t2v``, ``i2v`` or ``r2v``. Templated.
-    :param images: image URLs or uploaded paths (1 for i2v, 1 to 9 for r2v). Templated.
+    :param images: the images (1 for i2v, 1 to 9 for r2v): https URLs and ``bunny://`` paths are sent
+        as they are; storage URLs (``s3://``, ``gs://``, ``abfs://``, ``file://``) and absolute local
+        paths are uploaded first (``POST /v1/files/upload``), only when a job is submitted, so that
+        reference images can stay where they already are. Templated.
+    :param images_conn_id: the Airflow connection for storage URLs in ``images`` that name none
+        themselves (``s3://my_conn@bucket/key`` does). Templated.
     :param aspect_ratio: 16:9, 9:16, 1:1, 4:3 or 3:4.
     :param resolution: 720p or 1080p.
     :param duration: seconds of video, 3 to 15.
@@ -96,6 +102,7 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
     template_fields: Sequence[str] = (
         "prompt",
         "images",
+        "images_conn_id",
         "seed",
         "model",
         "mode",
@@ -115,6 +122,7 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         model: str = HAPPYHORSE_MODEL,
         mode: str | None = None,
         images: list[str] | str | XComArg | None = None,
+        images_conn_id: str | None = None,
         aspect_ratio: str | None = None,
         resolution: str | None = None,
         duration: float | None = None,
@@ -138,6 +146,7 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         self.model = model
         self.mode = mode
         self.images = images
+        self.images_conn_id = images_conn_id
         self.aspect_ratio = aspect_ratio
         self.resolution = resolution
         self.duration = duration
@@ -170,7 +179,7 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
             "prompt": self.prompt,
             "model": self.model,
             "mode": self.mode,
-            "images": self.images,
+            "images": with_stand_ins(self.images),  # files are checked with stand-ins, uploaded on submit
             "aspect_ratio": self.aspect_ratio,
             "resolution": self.resolution,
             "duration": self.duration,
@@ -258,7 +267,7 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
             store.delete(self.external_id_key)
 
     def submit_job(self, context: Context) -> str:
-        request = self.request
+        request = self._with_uploaded_images(self.request)
         estimate = request.estimated_cost_usd()
         self.log.info(
             "Submitting %s, %s, %g s of video: estimated cost %s",
@@ -272,6 +281,15 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         self.log.info("EmpirioLabs accepted the request: job %s", job_id)
         self._push_job(job_id, context)
         return job_id
+
+    def _with_uploaded_images(self, request: VideoRequest) -> VideoRequest:
+        """The request with its file images uploaded: only on submission, never on a reattaching retry."""
+        rendered: Any = self.images  # a list (or one reference) once templates have rendered
+        images = [rendered] if isinstance(rendered, str) else list(rendered or [])
+        if not any(needs_upload(ref) for ref in images):
+            return request
+        uploader = ReferenceImageUploader(self.hook, conn_id=self.images_conn_id, log=self.log)
+        return request.model_copy(update={"images": uploader.resolve(images)})
 
     def _push_job(self, job_id: str, context: Context) -> None:
         context["ti"].xcom_push(key="job_id", value=job_id)

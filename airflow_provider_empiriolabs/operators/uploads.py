@@ -1,0 +1,239 @@
+"""
+Reference images from anywhere: object storage URLs and local files, uploaded before the job.
+
+The API takes an image as an http(s) URL or as a path returned by ``POST /v1/files/upload``
+(``bunny://...``). Users keep their reference images in buckets and on disks, so the generate
+operator also accepts ``s3://``, ``gs://``, ``abfs://``, ``file://`` (any scheme an installed
+provider registers with ``ObjectStoragePath``) and absolute local paths. Those are uploaded, and
+the returned paths sent instead; an http(s) URL or a ``bunny://`` path is sent as it is.
+
+The order of things matters because every accepted job is billed:
+
+1. :func:`with_stand_ins` swaps each to-be-uploaded reference for a stand-in, so the whole request
+   (image count per mode, ``characterN`` references, cost cap...) is validated before any upload;
+2. :class:`ReferenceImageUploader` uploads, only when a job is about to be submitted (a retry that
+   reattaches to its job uploads nothing), each file streamed from storage after a size check and a
+   look at its first bytes (images only);
+3. the request is sent with the returned paths.
+
+Nothing heavier than the standard library is imported at DAG parse time: ``ObjectStoragePath`` and
+the storage filesystems load when a task uploads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+    from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+
+__all__ = [
+    "IMAGE_SIGNATURES",
+    "MAX_IMAGE_BYTES",
+    "STAND_IN_PREFIX",
+    "EmpirioLabsReferenceImageError",
+    "ReferenceImageUploader",
+    "UploadedImage",
+    "is_sent_as_is",
+    "needs_upload",
+    "redact_location",
+    "with_stand_ins",
+]
+
+#: The largest reference image uploaded (20 MiB). The API documents no limit; this is the one its
+#: upload endpoint is modelled with, and far above what a reference still needs.
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+#: What a to-be-uploaded image is replaced by while the request is validated. Never sent.
+STAND_IN_PREFIX = "bunny://pending-upload/"
+
+#: Image formats by their first bytes. The upload is refused unless the file starts like one of
+#: these: the generation endpoints take images only, and a wrong file costs a failed job.
+IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+)
+_SNIFF_BYTES = 16
+_SENT_AS_IS = re.compile(r"^(https?|bunny)://", re.IGNORECASE)
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+
+
+class EmpirioLabsReferenceImageError(EmpirioLabsRequestError):
+    """A reference image cannot be used (not an image, too large, not a usable location); nothing was sent."""
+
+
+def is_sent_as_is(ref: str) -> bool:
+    """Whether the API takes this reference directly: an http(s) URL or an uploaded ``bunny://`` path."""
+    return bool(_SENT_AS_IS.match(ref.strip()))
+
+
+def needs_upload(ref: Any) -> bool:
+    """
+    Whether this reference is a file to upload first: a storage URL or an absolute local path.
+
+    Anything else (a relative path, a bare word, Jinja text) is left for the request's own
+    validation to refuse, or for rendering to resolve.
+    """
+    if not isinstance(ref, str) or "{{" in ref or "{%" in ref:
+        return False
+    text = ref.strip()
+    return not is_sent_as_is(text) and (bool(_SCHEME.match(text)) or text.startswith(("/", "~")))
+
+
+def with_stand_ins(images: Any) -> Any:
+    """
+    The images with each to-be-uploaded one replaced by a stand-in path, for validation.
+
+    Anything only known at run time (Jinja text, an XComArg) is returned unchanged, so a templated
+    field stays recognisable as one when the DAG is parsed.
+
+    :param images: the operator's ``images`` argument: ``None``, one reference or a list of them.
+    """
+    if isinstance(images, str):
+        return f"{STAND_IN_PREFIX}0" if needs_upload(images) else images
+    if isinstance(images, (list, tuple)):
+        return [f"{STAND_IN_PREFIX}{n}" if needs_upload(ref) else ref for n, ref in enumerate(images)]
+    return images
+
+
+def redact_location(ref: str) -> str:
+    """A reference as it may be logged: no password in the authority, no query string (signatures)."""
+    parts = urlsplit(ref)
+    if not parts.scheme:
+        return ref
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def sniff_image_type(head: bytes) -> str | None:
+    """The image media type the first bytes announce, or ``None`` when they are not an image's."""
+    for signature, content_type in IMAGE_SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+@dataclass(frozen=True)
+class UploadedImage:
+    """One reference image after upload: where it came from (redacted), its size, type and API path."""
+
+    source: str
+    size_bytes: int
+    content_type: str
+    path: str
+
+
+class ReferenceImageUploader:
+    """
+    Upload the reference images that are files, return the list the API accepts.
+
+    :param hook: the EmpirioLabs hook whose ``upload_file`` sends each file (``POST /v1/files/upload``).
+    :param conn_id: Airflow connection for storage URLs that name none themselves
+        (``s3://conn@bucket/key`` names ``conn``); ``None`` for local files or the filesystem's defaults.
+    :param max_bytes: refuse, before uploading anything, a file larger than this.
+    :param log: where each upload is reported (sources redacted).
+    """
+
+    def __init__(
+        self, hook: EmpirioLabsHook, *, conn_id: str | None, max_bytes: int = MAX_IMAGE_BYTES, log: Any
+    ) -> None:
+        if max_bytes <= 0:
+            raise ValueError(f"max_bytes: must be positive (got {max_bytes!r})")
+        self.hook = hook
+        self.conn_id = conn_id or None
+        self.max_bytes = max_bytes
+        self.log = log
+        #: What the last :meth:`resolve` uploaded, in order.
+        self.uploaded: list[UploadedImage] = []
+
+    def path_of(self, ref: str) -> ObjectStoragePath:
+        """
+        The ``ObjectStoragePath`` of a to-be-uploaded reference.
+
+        A conn id in the URL wins over ``conn_id``; a local path must be absolute (a relative one
+        would depend on the worker's working directory).
+        """
+        from airflow.sdk import ObjectStoragePath
+
+        text = ref.strip()
+        if not _SCHEME.match(text):
+            if not text.startswith(("/", "~")):
+                raise EmpirioLabsReferenceImageError(
+                    f"images: {text!r} is neither a URL nor an absolute path; give an https URL, a storage "
+                    "URL (s3://, gs://, abfs://, file://) or an absolute local path"
+                )
+            from pathlib import Path
+
+            text = Path(text).expanduser().as_uri()
+        path = ObjectStoragePath(text)
+        if path.conn_id is None and self.conn_id and path.protocol not in ("file", "local", ""):
+            path = ObjectStoragePath(text, conn_id=self.conn_id)
+        return path
+
+    def check(self, ref: str) -> tuple[ObjectStoragePath, int, str]:
+        """Locate one file and check it (exists, size, image bytes) without uploading it."""
+        path = self.path_of(ref)
+        shown = redact_location(str(path))
+        if not path.is_file():
+            raise FileNotFoundError(f"images: reference image {shown} does not exist (or is not a file)")
+        size = int(path.stat().st_size)
+        if size == 0:
+            raise EmpirioLabsReferenceImageError(f"images: reference image {shown} is empty")
+        if size > self.max_bytes:
+            raise EmpirioLabsReferenceImageError(
+                f"images: reference image {shown} is {size:,} bytes; the limit is {self.max_bytes:,}"
+            )
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+        content_type = sniff_image_type(head)
+        if content_type is None:
+            raise EmpirioLabsReferenceImageError(
+                f"images: {shown} is not a PNG, JPEG, WebP, GIF or BMP image (by its first bytes); "
+                "only images can be references"
+            )
+        return path, size, content_type
+
+    def resolve(self, images: Sequence[str]) -> list[str]:
+        """
+        The references to send: URLs unchanged, every file uploaded and replaced by its path.
+
+        Every file is checked before the first one is uploaded, so a bad third image does not
+        leave two uploads behind. Call it once per submission: each call uploads again.
+
+        :param images: the rendered references, in order (the order is kept).
+        """
+        checked = {n: self.check(ref) for n, ref in enumerate(images) if needs_upload(ref)}
+        self.uploaded = []
+        resolved = list(images)
+        for n, (path, size, content_type) in checked.items():
+            shown = redact_location(str(path))
+            with path.open("rb") as handle:
+                stored = self.hook.upload_file(handle, path.name or f"image-{n}", content_type)
+            self.uploaded.append(UploadedImage(shown, size, content_type, stored.path))
+            self.log.info(
+                "Uploaded reference image %d of %d (%s, %s bytes, %s) as %s",
+                n + 1,
+                len(images),
+                shown,
+                f"{size:,}",
+                content_type,
+                stored.path,
+            )
+            resolved[n] = stored.path
+        return resolved
