@@ -334,6 +334,7 @@ class EmpirioLabsHook(BaseHook):
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         super().__init__()
+        check_hook_params({"timeout": timeout, "max_attempts": max_attempts}, field="EmpirioLabsHook")
         self.empiriolabs_conn_id = empiriolabs_conn_id
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -533,9 +534,7 @@ class EmpirioLabsHook(BaseHook):
 
     @staticmethod
     def _job_call(job_id: str) -> _Call[Job]:
-        if not job_id or "/" in job_id:
-            raise ValueError(f"job_id: {job_id!r} is not a job id")
-        return _Call("GET", f"/v1/jobs/{job_id}", Job.from_api)
+        return _Call("GET", f"/v1/jobs/{check_job_id(job_id)}", Job.from_api)
 
     @staticmethod
     def _models_call() -> _Call[list[dict[str, Any]]]:
@@ -646,6 +645,47 @@ class EmpirioLabsHook(BaseHook):
         finally:
             self.close()
         return True, f"Connected to {self.settings.base_url}: {len(models)} models available"
+
+
+def check_hook_params(params: Mapping[str, Any], *, field: str = "hook_params") -> None:
+    """
+    Refuse hook keyword arguments the hook cannot use, naming the field and what is allowed.
+
+    Operators and sensors call this when they are built, so a typo or a negative timeout in
+    ``hook_params`` is refused when the DAG is parsed instead of failing the task at run time.
+
+    :param params: the keyword arguments meant for :class:`EmpirioLabsHook`.
+    :param field: how the caller names them, for the message.
+    """
+    if not isinstance(params, Mapping):
+        raise ValueError(f"{field}: must be a mapping of {', '.join(_HOOK_PARAMS)} (got {type(params).__name__})")
+    unknown = sorted(set(params) - set(_HOOK_PARAMS))
+    if unknown:
+        raise ValueError(f"{field}: unknown key(s) {unknown}; allowed: {', '.join(_HOOK_PARAMS)}")
+    timeout = params.get("timeout")
+    if timeout is not None and not (_is_number(timeout) and 0 < timeout < float("inf")):
+        raise ValueError(f"{field}.timeout: must be a positive number of seconds (got {timeout!r})")
+    attempts = params.get("max_attempts", 1)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise ValueError(f"{field}.max_attempts: must be an integer of 1 or more (got {attempts!r})")
+
+
+_HOOK_PARAMS = ("timeout", "max_attempts")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_job_id(job_id: Any) -> str:
+    """
+    Return ``job_id`` if it can name a job in a URL path, else raise ``ValueError`` naming the field.
+
+    :param job_id: the id to check.
+    """
+    if not isinstance(job_id, str) or not job_id.strip() or "/" in job_id:
+        raise ValueError(f"job_id: {job_id!r} is not a job id (a non-empty string without '/', such as 'job_...')")
+    return job_id
 
 
 def user_agent() -> str:

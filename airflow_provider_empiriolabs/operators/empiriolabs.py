@@ -8,6 +8,7 @@ request, and every later try of the task reattaches to that job instead of payin
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -25,7 +26,7 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsSubmissionUnknownError,
     EmpirioLabsValidationError,
 )
-from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, MAX_REFERENCE_IMAGES, Job, JobStatus, VideoRequest
 from airflow_provider_empiriolabs.operators.uploads import ReferenceImageUploader, needs_upload, with_stand_ins
@@ -50,6 +51,10 @@ _FINAL_ERRORS = (
 #: Stand-ins for templated values when a DAG is parsed, chosen so that only the literal values
 #: can make validation fail.
 _PARSE_TIME_STAND_INS: dict[str, Any] = {"prompt": "a stand-in prompt", "seed": None, "extra_params": None}
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _is_template(value: Any) -> bool:
@@ -160,16 +165,19 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = poll_interval
-        self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
         self.max_cost_usd = max_cost_usd
         self.hook_params = hook_params or {}
         self._job_id: str | None = None
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval: must be more than 0 seconds (got {poll_interval!r})")
-        if self.timeout <= 0:
-            raise ValueError(f"timeout: must be more than 0 seconds (got {timeout!r})")
-        if max_cost_usd is not None and max_cost_usd < 0:
-            raise ValueError(f"max_cost_usd: must be 0 or more (got {max_cost_usd!r})")
+        # A string, NaN or infinity here would fail (or never end) the task at run time: refuse it now.
+        if not _is_finite_number(poll_interval) or poll_interval <= 0:
+            raise ValueError(f"poll_interval: must be a number of seconds more than 0 (got {poll_interval!r})")
+        if not _is_finite_number(seconds) or seconds <= 0:
+            raise ValueError(f"timeout: must be more than 0 seconds, a number or a timedelta (got {timeout!r})")
+        self.timeout = float(seconds)
+        if max_cost_usd is not None and (not _is_finite_number(max_cost_usd) or max_cost_usd < 0):
+            raise ValueError(f"max_cost_usd: must be a number of USD, 0 or more (got {max_cost_usd!r})")
+        check_hook_params(self.hook_params)
         self._check_literals()
 
     # -- the request ------------------------------------------------------------------------------

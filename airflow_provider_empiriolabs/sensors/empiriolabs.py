@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
-from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params, check_job_id
 from airflow_provider_empiriolabs.triggers.empiriolabs import (
     EmpirioLabsJobTrigger,
     job_from_event,
@@ -61,6 +61,9 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
         self.empiriolabs_conn_id = empiriolabs_conn_id
         self.deferrable = deferrable
         self.hook_params = hook_params or {}
+        check_hook_params(self.hook_params)
+        if isinstance(job_id, str) and "{{" not in job_id and "{%" not in job_id:
+            check_job_id(job_id)  # a literal id is known when the DAG is parsed
 
     @cached_property
     def hook(self) -> EmpirioLabsHook:
