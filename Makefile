@@ -69,7 +69,7 @@ demo: env
 	$(BIN)/python scripts/demo.py
 
 bench-transfer: env
-	$(BIN)/python bench/transfer.py
+	$(BIN)/python bench/transfer.py --size 1G --write-docs
 
 clean:
 	rm -rf $(VENV) .venv-compat-* .airflow-home demo-output docs/_build
