@@ -6,8 +6,8 @@ One output of ``--size`` bytes is served by the EmpirioLabs simulator, in a chil
 CPU is not counted against the copy), and copied to ``file://`` and to moto's S3 server (also a
 child process) by:
 
-* ``operator``: ``EmpirioLabsToObjectStorageOperator.execute`` (streaming, temp-then-move,
-  verified);
+* ``operator``: ``EmpirioLabsToObjectStorageOperator.execute`` (streaming, verified; straight
+  to the final name as an uncommitted upload on S3, temp-then-rename on ``file://``);
 * ``fsspec put``: a plain ``fs.put`` of the same bytes from local disk (no HTTP at all): the
   ceiling for the storage side;
 * ``naive``: what ``HttpToS3Operator`` does: ``response.content`` (the whole body in memory),
@@ -44,11 +44,12 @@ MiB = 1024 * 1024
 
 
 def parse_size(text: str) -> int:
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(i?[bB])?\s*", text)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(i?)[bB]?\s*", text)
     if not match:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1G, 200M, 1048576)")
-    number, unit = float(match.group(1)), match.group(2).upper()
-    return int(number * {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}[unit])
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1G, 200M, 5MiB, 1048576)")
+    number, unit, binary = float(match.group(1)), match.group(2).upper(), bool(match.group(3))
+    base = 1024 if binary else 1000
+    return int(number * base ** " KMG".index(unit or " "))
 
 
 def free_port() -> int:
@@ -82,8 +83,10 @@ def child(variant: str, args: dict[str, Any]) -> dict[str, Any]:
             EmpirioLabsToObjectStorageOperator,
         )
 
+        block_size = args.get("block_size")
         op = EmpirioLabsToObjectStorageOperator(
             task_id="bench",
+            **({"write_block_size": block_size} if block_size else {}),
             output_urls=[args["url"]],
             destination=str(args["dest"]).rsplit("/", 1)[0] + "/",
             dest_conn_id=args.get("conn_id"),
@@ -98,7 +101,7 @@ def child(variant: str, args: dict[str, Any]) -> dict[str, Any]:
         op.execute({})  # type: ignore[arg-type]
         seconds = time.perf_counter() - start
         assert op.results[0].size == size
-        move_seconds = op.results[0].move_seconds
+        commit_seconds = op.results[0].commit_seconds
     elif variant == "put":
         fs = dest.fs
         before = rss_mb()
@@ -123,7 +126,7 @@ def child(variant: str, args: dict[str, Any]) -> dict[str, Any]:
     dest.unlink()
     result = {"seconds": seconds, "rss_before_mb": before, "peak_rss_mb": peak_rss_mb()}
     if variant == "operator":
-        result["move_seconds"] = move_seconds
+        result["commit_seconds"] = commit_seconds
     return result
 
 
@@ -208,6 +211,11 @@ def main() -> None:
     parser.add_argument("--size", type=parse_size, default=parse_size("1G"), help="output size (default 1G)")
     parser.add_argument("--targets", default="file,s3", help="comma-separated: file, s3 (default both)")
     parser.add_argument("--write-docs", action="store_true", help="write the figures into docs/benchmarks.md")
+    parser.add_argument(
+        "--block-sizes",
+        type=lambda text: [parse_size(t) for t in text.split(",")],
+        help="operator rows with these storage block sizes instead of the default one, e.g. 5MiB,8MiB,16MiB",
+    )
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "ARGS"), help=argparse.SUPPRESS)
     opts = parser.parse_args()
 
@@ -266,13 +274,15 @@ def main() -> None:
                     dest, conn_id = "s3://bench/out/video.mp4", S3_CONN_ID
                 else:
                     raise SystemExit(f"unknown target {target!r}")
-                for variant, label in (
-                    ("put", "fsspec put from local disk"),
-                    ("operator", "operator (streaming)"),
-                    ("naive", "naive whole-body copy"),
-                ):
+                variants: list[tuple[str, str, int | None]] = [("put", "fsspec put from local disk", None)]
+                variants += [
+                    ("operator", f"operator, {b // MiB} MiB blocks" if b else "operator (streaming)", b)
+                    for b in opts.block_sizes or [None]
+                ]
+                variants.append(("naive", "naive whole-body copy", None))
+                for variant, label, block_size in variants:
                     args = {"dest": dest, "conn_id": conn_id, "size": size, "url": url, "local": str(local)}
-                    result = run_child(variant, args, env)
+                    result = run_child(variant, {**args, "block_size": block_size}, env)
                     row = {"target": target, "variant": variant, "label": label, **result}
                     row["mb_s"] = size / 1e6 / result["seconds"]
                     rows.append(row)
@@ -286,52 +296,83 @@ def main() -> None:
             stop(moto)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    table = render(rows, size)
     print()
-    print(table)
+    print(render(rows, size))
+    print()
+    print(verdict(rows))
     if opts.write_docs:
-        write_docs(table, size)
+        write_docs(rows, size)
         print(f"\nWritten to {DOCS.relative_to(REPO)}")
 
 
 def render(rows: list[dict[str, Any]], size: int) -> str:
     lines = [
         "| target | variant | MB/s | vs put | peak RSS (MB) | RSS before copy (MB) | copy's own RSS (MB) "
-        "| of the time: final move |",
+        "| of the time: commit |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
-        put = next(r for r in rows if r["target"] == row["target"] and r["variant"] == "put")
-        move = f"{row['move_seconds']:.1f} s of {row['seconds']:.1f} s" if "move_seconds" in row else ""
+        commit = f"{row['commit_seconds']:.1f} s of {row['seconds']:.1f} s" if "commit_seconds" in row else ""
         lines.append(
-            f"| {row['target']} | {row['label']} | {row['mb_s']:.0f} | {row['mb_s'] / put['mb_s']:.2f}x "
-            f"| {row['peak_rss_mb']:.0f} | {row['rss_before_mb']:.0f} "
-            f"| {max(row['peak_rss_mb'] - row['rss_before_mb'], 0):.0f} | {move} |"
+            f"| {row['target']} | {row['label']} | {row['mb_s']:.0f} | {_vs_put(rows, row):.2f}x "
+            f"| {row['peak_rss_mb']:.0f} | {row['rss_before_mb']:.0f} | {_own_rss(row):.0f} | {commit} |"
         )
     return "\n".join(lines)
 
 
-def write_docs(table: str, size: int) -> None:
+def _vs_put(rows: list[dict[str, Any]], row: dict[str, Any]) -> float:
+    put = next(r for r in rows if r["target"] == row["target"] and r["variant"] == "put")
+    return float(row["mb_s"] / put["mb_s"])
+
+
+def _own_rss(row: dict[str, Any]) -> float:
+    return float(max(row["peak_rss_mb"] - row["rss_before_mb"], 0))
+
+
+def verdict(rows: list[dict[str, Any]]) -> str:
+    """The figures against the goals (>= 0.8x the put; RSS flat, under 150 MB), one line per target."""
+    lines = []
+    for row in rows:
+        if row["variant"] != "operator":
+            continue
+        lines.append(
+            f"- {row['target']} ({row['label']}): {_vs_put(rows, row):.2f}x the put "
+            f"({'meets' if _vs_put(rows, row) >= 0.8 else 'misses'} 0.8x); its own RSS {_own_rss(row):.0f} MB on "
+            f"top of {row['rss_before_mb']:.0f} MB of imports, {row['peak_rss_mb']:.0f} MB peak."
+        )
+    return "\n".join(lines)
+
+
+def write_docs(rows: list[dict[str, Any]], size: int) -> None:
     machine = f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    load = os.getloadavg()[0]
     section = (
         "## Transfer\n\n"
         f"`EmpirioLabsToObjectStorageOperator` copying one {size / 1e9:g} GB output served by the simulator "
         f"(child process) to `file://` and to moto S3 (child process), each variant in its own process; "
-        f"{machine}, {time.strftime('%Y-%m-%d')}.\n\n"
-        "Reproduce: `make bench-transfer` (or `.venv/bin/python bench/transfer.py --size 1G --write-docs`; "
-        "`--size 200M` for a quick run).\n\n"
-        f"{table}\n\n"
+        f"{machine}, load average {load:.1f} at the end, {time.strftime('%Y-%m-%d')}.\n\n"
+        "Reproduce: `make bench-transfer` (runs `.venv/bin/python bench/transfer.py --size 1G --write-docs`, "
+        "which writes this section; `--size 200M` for a quick run, `--block-sizes 5MiB,16MiB` to compare "
+        "storage block sizes). The machine is shared: run it when `uptime` shows it quiet.\n\n"
+        f"{render(rows, size)}\n\n"
+        f"Against the goals:\n\n{verdict(rows)}\n\n"
         "Reading the table:\n\n"
         "- *RSS before copy* is the child process after importing Airflow's SDK, the provider and the storage "
         "filesystem, before any byte moves; *copy's own RSS* is peak minus that: what the copy itself costs. "
-        "The operator's stays flat whatever the size (chunk 1 MiB, storage block 16 MiB); the naive copy "
-        "holds the whole video (and on S3 several copies of it).\n"
-        "- *final move* is the price of never exposing a partial object: the verified temporary object is "
-        "renamed (local disk: free) or server-side copied then deleted (object stores). moto performs that "
-        "copy in Python, slowly; on AWS S3 it is a CopyObject inside S3, on GCS a rewrite, on Azure a "
-        "same-account copy, none of which goes through the worker.\n"
+        "The operator's stays flat whatever the size (1 MiB network chunks; the storage file buffers one "
+        "block, which s3fs copies a few times while sending it as a part); the naive copy holds the whole "
+        "video (and on S3 several copies of it). The goal's *under 150 MB* cannot hold for the absolute peak "
+        "of any process that imports Airflow: the imports alone are ~145 MB (~155 MB with the S3 filesystem), "
+        "before a byte moves. What the operator controls is its own RSS, and that is what stays flat.\n"
+        "- *commit* is the step that makes the verified object appear at its final name. On S3 (and GCS, "
+        "Azure) the bytes go straight to the final name as an upload that only `close()` commits (completing "
+        "the multipart upload: the last part plus CompleteMultipartUpload), so there is no second pass over "
+        "the bytes. On `file://` the bytes go to a temporary file that is then renamed (free). Before this "
+        "change S3 used a temporary object too, and moto's server-side copy of it to the final name took "
+        "27 of 49 s (0.42x the put).\n"
         "- `fsspec put` reads a local file (here a sparse one, so the kernel serves zeros at memory speed): "
-        "it is the ceiling of the storage side, without HTTP.\n"
+        "it is the ceiling of the storage side, without HTTP. On S3 it sends 50 MiB parts several at a time "
+        "(s3fs `max_concurrency`), all of them in memory: hence its RSS.\n"
     )
     text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
     pattern = re.compile(r"^## Transfer\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
