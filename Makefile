@@ -22,6 +22,18 @@ $(NODE_TOOLS): tests/emulators/package.json tests/emulators/package-lock.json
 	cd tests/emulators && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The system tests' browser: Debian's Chromium (root installs it via apt when it is missing), and
+# Playwright's driver from npm, pinned by its lock file (it downloads no browser of its own).
+CHROMIUM := /usr/bin/chromium
+SYSTEM_TOOLS := tests/system/node_modules/.installed
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+$(SYSTEM_TOOLS): tests/system/package.json tests/system/package-lock.json | $(CHROMIUM)
+	cd tests/system && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Re-pin after changing dependencies in pyproject.toml.
 lock: $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements/dev.txt
@@ -33,7 +45,7 @@ lint: env
 typecheck: env
 	$(BIN)/mypy
 
-test: env $(NODE_TOOLS)
+test: env $(NODE_TOOLS) $(SYSTEM_TOOLS)
 	$(BIN)/pytest
 
 # The docs site (Sphinx), warnings as errors: a broken reference or include fails the build.
