@@ -28,7 +28,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -63,14 +62,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 1.0, on_timeout: str = "") -> Any:
+def wait_for(
+    what: str,
+    check: Callable[[], Any],
+    timeout: float,
+    interval: float = 1.0,
+    on_timeout: Callable[[], str] | None = None,
+) -> Any:
     """Call ``check`` until it returns something truthy; fail the test naming ``what`` otherwise.
 
     :param what: what is awaited, for the failure message.
     :param check: returns a truthy value when done; exceptions count as "not yet".
     :param timeout: seconds before giving up.
     :param interval: seconds between calls.
-    :param on_timeout: extra text (component logs) appended to the failure message.
+    :param on_timeout: gives extra text (component logs, read then) for the failure message.
     """
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -83,7 +88,8 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
             if last:
                 return last
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}\n{on_timeout}")
+            extra = on_timeout() if on_timeout is not None else ""
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}\n{extra}")
         time.sleep(interval)
 
 
@@ -216,14 +222,21 @@ class AirflowDeployment:
             process, not the dead one whose last heartbeat is still recent).
         """
         tails = self.log_tails
-        wait_for("the API server", lambda: self.health(), STARTUP_TIMEOUT, on_timeout=tails(["api-server"]))
+
+        def api_server_up() -> dict[str, Any]:
+            api_server = self.procs.get("api-server")
+            if api_server is not None and api_server.poll() is not None:
+                pytest.fail(f"the API server exited with {api_server.returncode}\n{tails(['api-server'])}")
+            return self.health()
+
+        wait_for("the API server", api_server_up, STARTUP_TIMEOUT, on_timeout=lambda: tails(["api-server"]))
         for component in components:
             if component in HEALTH_KEYS:
                 wait_for(
                     f"{component} to heartbeat",
                     lambda c=component: self._heartbeat_after(c, since),  # type: ignore[misc]
                     STARTUP_TIMEOUT,
-                    on_timeout=tails([component]),
+                    on_timeout=lambda c=component: tails([c]),  # type: ignore[misc]
                 )
 
     # ---- kills ------------------------------------------------------------------------------------
@@ -296,6 +309,16 @@ class AirflowDeployment:
             self._client.close()
             self._client = None
 
+    def rss_bytes(self) -> int:
+        """Resident memory of every process of the deployment (components and their children)."""
+        total = 0
+        for parent in self._started:
+            with contextlib.suppress(psutil.Error):
+                for proc in [parent, *parent.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        total += proc.memory_info().rss
+        return total
+
     def log_tails(self, components: list[str] | None = None, chars: int = 6000) -> str:
         """The last ``chars`` characters of each component's log, for failure messages."""
         parts = []
@@ -343,7 +366,7 @@ class AirflowDeployment:
             f"DAG {dag_id} to be parsed",
             lambda: self.api.get(f"/dags/{dag_id}").status_code == 200,
             STARTUP_TIMEOUT,
-            on_timeout=self.log_tails(["dag-processor"]),
+            on_timeout=lambda: self.log_tails(["dag-processor"]),
         )
         self._json(self.api.patch(f"/dags/{dag_id}", json={"is_paused": False}))
 
@@ -383,7 +406,7 @@ class AirflowDeployment:
                 pytest.fail(f"{task_id} ended {current} while waiting for {state}\n{log}")
             return bool(current == state)
 
-        wait_for(f"{task_id} to be {state}", check, timeout, on_timeout=self.log_tails())
+        wait_for(f"{task_id} to be {state}", check, timeout, on_timeout=self.log_tails)
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> str:
         """Wait until the run is finished; returns its state (``success`` or ``failed``)."""
@@ -392,7 +415,7 @@ class AirflowDeployment:
             lambda: (s := self.dag_run(dag_id, run_id)["state"]) in ("success", "failed") and s,
             timeout,
             interval=2.0,
-            on_timeout=self.log_tails(),
+            on_timeout=self.log_tails,
         )
         return str(state)
 
@@ -428,27 +451,44 @@ def _group_alive(pgid: int) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the process-kill tests last, so a kill that goes wrong cannot spoil the UI test."""
-    kill_tests = [i for i in items if i.get_closest_marker("kills_components")]
-    if kill_tests:
-        items[:] = [i for i in items if not i.get_closest_marker("kills_components")] + kill_tests
+    """Run the system tests together at the end of the session, the process-kill tests last.
+
+    Together and last: the deployment (package-scoped) then lives only while they run, and never
+    loads the machine under the rest of the suite. Kill tests last: a kill that goes wrong cannot
+    spoil the UI test.
+    """
+
+    def rank(item: pytest.Item) -> int:
+        if SYSTEM_DIR not in Path(str(item.path)).parents:
+            return 0
+        return 2 if item.get_closest_marker("kills_components") else 1
+
+    items[:] = sorted(items, key=rank)  # stable: the order within each group stays
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "kills_components: kills Airflow components of the shared deployment")
 
 
-@pytest.fixture(scope="session")
-def airflow_deployment() -> Iterator[AirflowDeployment]:
-    """A real Airflow (api-server, scheduler, dag-processor, triggerer) for the whole session."""
-    home = Path(tempfile.mkdtemp(prefix="empiriolabs-system-airflow-home-"))
+@pytest.fixture(scope="package")
+def airflow_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowDeployment]:
+    """A real Airflow (api-server, scheduler, dag-processor, triggerer) shared by ``tests/system``.
+
+    Its home (DB, component logs) is a pytest temporary folder, kept for the last few sessions.
+    """
+    home = tmp_path_factory.mktemp("airflow-home")
     with EmpirioLabsSimulator(process=True) as simulator:
         deployment = AirflowDeployment(home, simulator)
         try:
             deployment.migrate()
             for component in COMPONENTS:
                 deployment.start(component)
+            started = time.monotonic()
             deployment.wait_healthy()
+            print(
+                f"\nAirflow deployment at {deployment.url} healthy after {time.monotonic() - started:.0f} s, "
+                f"{deployment.rss_bytes() / 1e9:.2f} GB RSS (home {home})"
+            )
             yield deployment
         finally:
             deployment.stop_all()

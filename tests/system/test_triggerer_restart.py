@@ -39,7 +39,7 @@ def test_deferred_task_survives_a_triggerer_restart(
     run_id = airflow.trigger(TEXT_TO_VIDEO_DAG, {"destination": f"file://{tmp_path}/"})
     airflow.wait_for_task_state(TEXT_TO_VIDEO_DAG, run_id, "generate_video", "deferred", timeout=180)
     # The trigger runs in the triggerer: its first poll reached the simulator.
-    wait_for("the trigger's first poll", lambda: sim.stats()["polls_total"] >= 1, timeout=60)
+    wait_for("the trigger's first poll", lambda: sim.stats()["polls_total"] >= 1, 60, on_timeout=airflow.log_tails)
     assert sim.stats()["posts"] == 1
 
     killed_at = time.monotonic()
@@ -54,7 +54,12 @@ def test_deferred_task_survives_a_triggerer_restart(
     assert job.json()["status"] in ("queued", "processing"), job.text
     airflow.restart("triggerer")
     restarted_at = time.monotonic()
-    wait_for("the new triggerer to poll the job", lambda: sim.stats()["polls_total"] > polls_while_down, 300)
+    wait_for(
+        "the new triggerer to poll the job",
+        lambda: sim.stats()["polls_total"] > polls_while_down,
+        300,
+        on_timeout=airflow.log_tails,
+    )
     resumed_at = time.monotonic()
 
     state = airflow.wait_for_run(TEXT_TO_VIDEO_DAG, run_id, timeout=400)
