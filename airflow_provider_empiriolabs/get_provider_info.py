@@ -27,14 +27,14 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 CONN_FIELDS: dict[str, Any] = {
     "timeout": {
         "label": "Request timeout (seconds)",
-        "description": "Per-request timeout of every call to the API.",
+        "description": "Per-request timeout of every call to the API. Default 30.",
         "schema": {"type": ["number", "null"], "minimum": 1},
     },
     "requests_per_minute": {
         "label": "Requests per minute",
         "description": (
             "The account's request budget, shared by all its keys and jobs (EmpirioLabs allows 50). "
-            "Lower it when other systems use the same account."
+            "Lower it when other systems use the same account. Default 50."
         ),
         "schema": {"type": ["integer", "null"], "minimum": 1},
     },
