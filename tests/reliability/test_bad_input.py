@@ -144,16 +144,6 @@ GENERATE: tuple[Bad, ...] = (
         "images",
         "ftp",
         "run",
-        marks=(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "uploads defect (reported; operators/uploads.py owned elsewhere): any 'scheme://' image is "
-                    "taken for a storage file; ftp:// fails at run time with the filesystem's raw network "
-                    "error, not naming images"
-                ),
-            ),
-        ),
     ),
     Bad("max-cost-exceeded", {"duration": 5, "max_cost_usd": 0.69}, "max_cost_usd", "exceeds the limit", "run"),
     Bad(
