@@ -184,7 +184,22 @@ class ReferenceImageUploader:
         path = ObjectStoragePath(text)
         if path.conn_id is None and self.conn_id and path.protocol not in ("file", "local", ""):
             path = ObjectStoragePath(text, conn_id=self.conn_id)
+        self._check_scheme(path, shown=redact_location(text))
         return path
+
+    @staticmethod
+    def _check_scheme(path: ObjectStoragePath, shown: str) -> None:
+        """Refuse a scheme no installed provider (or ``attach``) gives a filesystem for, naming it."""
+        from airflow.sdk.io import attach
+
+        scheme = path.protocol or "file"
+        try:
+            _ = attach(scheme, path.conn_id).fs  # the lookup ObjectStoragePath itself makes
+        except ValueError as error:
+            raise EmpirioLabsReferenceImageError(
+                f"images: {shown} cannot be read: {error} (install the Airflow provider "
+                f"for {scheme}:// or give an https URL)"
+            ) from None
 
     def check(self, ref: str) -> tuple[ObjectStoragePath, int, str]:
         """Locate one file and check it (exists, size, image bytes) without uploading it."""

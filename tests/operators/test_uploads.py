@@ -117,6 +117,13 @@ def test_a_relative_path_is_refused_it_would_depend_on_the_workers_directory() -
         uploader.check("stills/horse.png")
 
 
+def test_a_scheme_without_a_filesystem_is_refused_naming_it(empiriolabs_connection: Any) -> None:
+    with pytest.raises(AirflowFailException, match=r"images: ftp://127.0.0.1:9/horse.png cannot be read.*ftp"):
+        _operator(mode="i2v", images=["ftp://127.0.0.1:9/horse.png"], prompt="A horse").execute(make_context())
+    assert empiriolabs_connection.stats()["uploads"] == 0
+    assert empiriolabs_connection.stats()["posts"] == 0
+
+
 def test_a_file_over_the_size_limit_is_refused_before_uploading(tmp_path: Path) -> None:
     image = tmp_path / "big.png"
     image.write_bytes(png(size=2000))
