@@ -221,12 +221,24 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
                 count = {"i2v": 1, "r2v": MAX_REFERENCE_IMAGES}.get(mode if isinstance(mode, str) else "", 0)
                 candidate["images"] = [f"https://stand-in.invalid/{n}.png" for n in range(count)]
             try:
-                self._build_request(candidate)
-                return
+                request = self._build_request(candidate)
             except EmpirioLabsRequestError as error:
                 first_error = first_error or error
+                continue
+            self._check_cost(request)  # model, resolution and duration are never templated here
+            return
         assert first_error is not None
         raise first_error
+
+    def _check_cost(self, request: VideoRequest) -> None:
+        """Refuse a request whose estimate exceeds ``max_cost_usd`` (or cannot be estimated under a cap)."""
+        estimate = request.estimated_cost_usd()
+        if self.max_cost_usd is not None and (estimate is None or estimate > self.max_cost_usd):
+            shown = "unknown (no price for this model)" if estimate is None else f"${estimate:.2f}"
+            raise EmpirioLabsRequestError(
+                f"max_cost_usd: the estimated cost {shown} exceeds the limit of ${self.max_cost_usd:.2f}; "
+                "nothing was sent"
+            )
 
     @staticmethod
     def _build_request(fields: dict[str, Any]) -> VideoRequest:
@@ -237,15 +249,9 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         """The rendered request, validated; a task fails here, before anything is sent."""
         try:
             request = self._build_request(self._request_fields())
+            self._check_cost(request)
         except EmpirioLabsRequestError as error:
             raise AirflowFailException(str(error)) from None
-        estimate = request.estimated_cost_usd()
-        if self.max_cost_usd is not None and (estimate is None or estimate > self.max_cost_usd):
-            shown = "unknown (no price for this model)" if estimate is None else f"${estimate:.2f}"
-            raise AirflowFailException(
-                f"max_cost_usd: the estimated cost {shown} exceeds the limit of ${self.max_cost_usd:.2f}; "
-                "nothing was sent"
-            )
         return request
 
     @cached_property

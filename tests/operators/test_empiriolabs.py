@@ -161,20 +161,24 @@ def test_a_rendered_seed_string_is_accepted(empiriolabs_connection: Any) -> None
     assert _posts(empiriolabs_connection) == 1
 
 
-def test_an_estimate_over_max_cost_is_refused_before_sending(empiriolabs_connection: Any) -> None:
-    sim = empiriolabs_connection
-    op = _operator(duration=15, resolution="1080p", max_cost_usd=1.00)
+def test_an_estimate_over_max_cost_is_refused_when_the_dag_is_parsed(empiriolabs_connection: Any) -> None:
+    with pytest.raises(EmpirioLabsRequestError, match=r"max_cost_usd.*\$2\.70.*\$1\.00"):
+        _operator(duration=15, resolution="1080p", max_cost_usd=1.00)
+    assert _posts(empiriolabs_connection) == 0
+
+
+def test_a_rendered_model_over_max_cost_is_refused_before_sending(empiriolabs_connection: Any) -> None:
+    op = _operator(model="{{ params.model }}", duration=15, resolution="1080p", max_cost_usd=1.00)
+    op.model = "happyhorse-1-1"  # as rendered
 
     with pytest.raises(AirflowFailException, match=r"max_cost_usd.*\$2\.70.*\$1\.00"):
         op.execute(make_context())
-    assert _posts(sim) == 0
+    assert _posts(empiriolabs_connection) == 0
 
 
 def test_a_model_without_a_price_is_refused_under_a_cost_cap(empiriolabs_connection: Any) -> None:
-    op = _operator(model="some-other-video-model", duration=5, max_cost_usd=100)
-
-    with pytest.raises(AirflowFailException, match=r"max_cost_usd.*unknown"):
-        op.execute(make_context())
+    with pytest.raises(EmpirioLabsRequestError, match=r"max_cost_usd.*unknown"):
+        _operator(model="some-other-video-model", duration=5, max_cost_usd=100)
     assert _posts(empiriolabs_connection) == 0
 
 

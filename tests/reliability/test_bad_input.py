@@ -145,13 +145,13 @@ GENERATE: tuple[Bad, ...] = (
         "ftp",
         "run",
     ),
-    Bad("max-cost-exceeded", {"duration": 5, "max_cost_usd": 0.69}, "max_cost_usd", "exceeds the limit", "run"),
+    Bad("max-cost-exceeded", {"duration": 5, "max_cost_usd": 0.69}, "max_cost_usd", "exceeds the limit", "parse"),
     Bad(
         "max-cost-unknown-price",
         {"model": "wan-2-5", "duration": 5, "max_cost_usd": 10},
         "max_cost_usd",
         "no price for this model",
-        "run",
+        "parse",
     ),
 )
 

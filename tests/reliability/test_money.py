@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.models import PRICE_USD_PER_SECOND, Job, estimate_cost_usd
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
@@ -49,10 +50,9 @@ def test_a_request_a_cent_over_the_cap_is_refused_with_nothing_sent(
     empiriolabs_connection: Any, duration: int, resolution: str, cap: float
 ) -> None:
     sim = empiriolabs_connection
-    op = _operator(duration=duration, resolution=resolution, max_cost_usd=round(cap - 0.01, 2))
-
-    with pytest.raises(AirflowFailException, match=rf"max_cost_usd: the estimated cost \${cap:.2f} exceeds"):
-        op.execute(make_context())
+    # Literal arguments: refused when the operator is built, i.e. when the DAG is parsed.
+    with pytest.raises(EmpirioLabsRequestError, match=rf"max_cost_usd: the estimated cost \${cap:.2f} exceeds"):
+        _operator(duration=duration, resolution=resolution, max_cost_usd=round(cap - 0.01, 2))
     assert sim.stats()["requests_total"] == 0
 
 
