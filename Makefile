@@ -7,6 +7,7 @@ UV_VERSION := 0.13.9
 NODE_TOOLS := tests/emulators/node_modules/.installed
 
 .PHONY: env demo test lint typecheck docs lock clean bench bench-transfer test-compat
+.PHONY: bench-polling bench-triggerer bench-rate-budget bench-worker-slots bench-import
 
 $(VENV)/.installed: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +83,24 @@ demo: env
 
 bench-transfer: env
 	$(BIN)/python bench/transfer.py --size 1G --write-docs
+
+# Each bench writes its figures into docs/benchmarks.md (--quick: a smoke run that writes nothing).
+bench: bench-polling bench-triggerer bench-rate-budget bench-worker-slots bench-import bench-transfer
+
+bench-polling: env
+	$(BIN)/python bench/polling.py
+
+bench-triggerer: env
+	$(BIN)/python bench/triggerer.py
+
+bench-rate-budget: env
+	$(BIN)/python bench/rate_budget.py
+
+bench-worker-slots: env
+	$(BIN)/python bench/worker_slots.py
+
+bench-import: env
+	$(BIN)/python bench/import_cost.py
 
 clean:
 	rm -rf $(VENV) .venv-compat-* .airflow-home demo-output docs/_build
