@@ -211,6 +211,7 @@ def main() -> None:
     parser.add_argument("--size", type=parse_size, default=parse_size("1G"), help="output size (default 1G)")
     parser.add_argument("--targets", default="file,s3", help="comma-separated: file, s3 (default both)")
     parser.add_argument("--write-docs", action="store_true", help="write the figures into docs/benchmarks.md")
+    parser.add_argument("--repeat", type=int, default=2, help="rounds; each variant's fastest run is kept (default 2)")
     parser.add_argument(
         "--block-sizes",
         type=lambda text: [parse_size(t) for t in text.split(",")],
@@ -280,17 +281,28 @@ def main() -> None:
                     for b in opts.block_sizes or [None]
                 ]
                 variants.append(("naive", "naive whole-body copy", None))
-                for variant, label, block_size in variants:
-                    args = {"dest": dest, "conn_id": conn_id, "size": size, "url": url, "local": str(local)}
-                    result = run_child(variant, {**args, "block_size": block_size}, env)
-                    row = {"target": target, "variant": variant, "label": label, **result}
-                    row["mb_s"] = size / 1e6 / result["seconds"]
-                    rows.append(row)
-                    print(
-                        f"  {target:4} {label:28} {row['mb_s']:8.1f} MB/s  peak RSS {row['peak_rss_mb']:7.0f} MB"
-                        f"  (before copy {row['rss_before_mb']:.0f} MB)",
-                        flush=True,
-                    )
+                best: dict[str, dict[str, Any]] = {}
+                for _ in range(opts.repeat):  # rounds interleave the variants: each sees the same load
+                    for variant, label, block_size in variants:
+                        args = {"dest": dest, "conn_id": conn_id, "size": size, "url": url, "local": str(local)}
+                        result = run_child(variant, {**args, "block_size": block_size}, env)
+                        row = {"target": target, "variant": variant, "label": label, **result}
+                        row["mb_s"] = size / 1e6 / result["seconds"]
+                        print(
+                            f"  {target:4} {label:28} {row['mb_s']:8.1f} MB/s  peak RSS {row['peak_rss_mb']:7.0f} MB"
+                            f"  (before copy {row['rss_before_mb']:.0f} MB)",
+                            flush=True,
+                        )
+                        kept = best.setdefault(label, {**row, "all_mb_s": []})
+                        if row["seconds"] < kept["seconds"]:  # the fastest run; the worst memory
+                            kept = best[label] = {
+                                **row,
+                                "all_mb_s": kept["all_mb_s"],
+                                "peak_rss_mb": kept["peak_rss_mb"],
+                            }
+                        kept["peak_rss_mb"] = max(row["peak_rss_mb"], kept["peak_rss_mb"])
+                        kept["all_mb_s"].append(row["mb_s"])
+                rows.extend(best.values())
     finally:
         if moto is not None:
             stop(moto)
@@ -301,20 +313,22 @@ def main() -> None:
     print()
     print(verdict(rows))
     if opts.write_docs:
-        write_docs(rows, size)
+        write_docs(rows, size, opts.repeat)
         print(f"\nWritten to {DOCS.relative_to(REPO)}")
 
 
 def render(rows: list[dict[str, Any]], size: int) -> str:
     lines = [
-        "| target | variant | MB/s | vs put | peak RSS (MB) | RSS before copy (MB) | copy's own RSS (MB) "
+        "| target | variant | MB/s | all runs (MB/s) | vs put | peak RSS (MB) | RSS before copy (MB) "
+        "| copy's own RSS (MB) "
         "| of the time: commit |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         commit = f"{row['commit_seconds']:.1f} s of {row['seconds']:.1f} s" if "commit_seconds" in row else ""
         lines.append(
-            f"| {row['target']} | {row['label']} | {row['mb_s']:.0f} | {_vs_put(rows, row):.2f}x "
+            f"| {row['target']} | {row['label']} | {row['mb_s']:.0f} "
+            f"| {', '.join(f'{v:.0f}' for v in row.get('all_mb_s', [row['mb_s']]))} | {_vs_put(rows, row):.2f}x "
             f"| {row['peak_rss_mb']:.0f} | {row['rss_before_mb']:.0f} | {_own_rss(row):.0f} | {commit} |"
         )
     return "\n".join(lines)
@@ -343,14 +357,16 @@ def verdict(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(rows: list[dict[str, Any]], size: int) -> None:
+def write_docs(rows: list[dict[str, Any]], size: int, repeat: int) -> None:
     machine = f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
     load = os.getloadavg()[0]
     section = (
         "## Transfer\n\n"
         f"`EmpirioLabsToObjectStorageOperator` copying one {size / 1e9:g} GB output served by the simulator "
-        f"(child process) to `file://` and to moto S3 (child process), each variant in its own process; "
-        f"{machine}, load average {load:.1f} at the end, {time.strftime('%Y-%m-%d')}.\n\n"
+        f"(child process) to `file://` and to moto S3 (child process), each variant in its own process, "
+        f"{repeat} interleaved rounds, each variant's fastest run shown (peak RSS: its highest); "
+        f"{machine}, load average {load:.1f} at the end (other work shares the machine), "
+        f"{time.strftime('%Y-%m-%d')}.\n\n"
         "Reproduce: `make bench-transfer` (runs `.venv/bin/python bench/transfer.py --size 1G --write-docs`, "
         "which writes this section; `--size 200M` for a quick run, `--block-sizes 5MiB,16MiB` to compare "
         "storage block sizes). The machine is shared: run it when `uptime` shows it quiet.\n\n"
@@ -360,14 +376,18 @@ def write_docs(rows: list[dict[str, Any]], size: int) -> None:
         "- *RSS before copy* is the child process after importing Airflow's SDK, the provider and the storage "
         "filesystem, before any byte moves; *copy's own RSS* is peak minus that: what the copy itself costs. "
         "The operator's stays flat whatever the size (1 MiB network chunks; the storage file buffers one "
-        "block, which s3fs copies a few times while sending it as a part); the naive copy holds the whole "
+        "8 MiB block, which s3fs copies a few times while sending it as a part: 16 MiB blocks cost ~88 MB "
+        "here, 5 MiB ~40 MB, at no measurable difference in throughput on moto); the naive copy holds the whole "
         "video (and on S3 several copies of it). The goal's *under 150 MB* cannot hold for the absolute peak "
         "of any process that imports Airflow: the imports alone are ~145 MB (~155 MB with the S3 filesystem), "
         "before a byte moves. What the operator controls is its own RSS, and that is what stays flat.\n"
         "- *commit* is the step that makes the verified object appear at its final name. On S3 (and GCS, "
         "Azure) the bytes go straight to the final name as an upload that only `close()` commits (completing "
         "the multipart upload: the last part plus CompleteMultipartUpload), so there is no second pass over "
-        "the bytes. On `file://` the bytes go to a temporary file that is then renamed (free). Before this "
+        "the bytes. Most of that commit time is moto assembling the 1 GB object from its parts in Python "
+        "(4-10 s measured on its own here, whatever the part size); the put pays the same for its own "
+        "multipart upload, and AWS S3 does it server-side in well under a second. "
+        "On `file://` the bytes go to a temporary file that is then renamed (free). Before this "
         "change S3 used a temporary object too, and moto's server-side copy of it to the final name took "
         "27 of 49 s (0.42x the put).\n"
         "- `fsspec put` reads a local file (here a sparse one, so the kernel serves zeros at memory speed): "

@@ -97,7 +97,11 @@ DEFAULT_OBJECT_NAME = "{job_id}/{index}.mp4"
 DEFAULT_MAX_SIZE_BYTES = 2 * 1024 * MiB
 DEFAULT_ALLOWED_CONTENT_TYPES: tuple[str, ...] = ("video/*", "application/octet-stream")
 DEFAULT_CHUNK_SIZE = 1 * MiB
-DEFAULT_WRITE_BLOCK_SIZE = 16 * MiB
+#: The storage file's block: the S3 part size (5 MiB minimum), the GCS chunk, the Azure block. s3fs
+#: holds a few copies of one block while sending it, so this sets most of the copy's own memory
+#: (1 GB to moto S3: ~54 MB at 8 MiB, ~88 MB at 16 MiB, same throughput; see docs/benchmarks.md).
+#: 8 MiB is also the AWS CLI's part size; smaller parts mean more round trips on a real S3.
+DEFAULT_WRITE_BLOCK_SIZE = 8 * MiB
 DEFAULT_ASSET_ALIAS = "empiriolabs_videos"
 
 #: Marks temporary objects: ``.<final name>.<token>.partial`` beside the final object.
@@ -795,7 +799,7 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
     :param allowed_content_types: accepted media types; an HTML or JSON error page is not a video.
     :param chunk_size: bytes per network read and storage write; bounds the copy's memory.
     :param write_block_size: storage block size (the multipart part size on S3; at least 5 MiB
-        there). Larger blocks mean fewer requests, smaller ones less memory.
+        there; default 8 MiB). Larger blocks mean fewer requests, smaller ones less memory.
     :param max_attempts: HTTP attempts per output before giving up on a broken download.
     :param retry_backoff_seconds: first wait between attempts; doubles each time (capped at 30 s).
     :param request_timeout_seconds: network timeout for each read (not for the whole download).
