@@ -391,7 +391,10 @@ def write_docs(rows: list[dict[str, Any]], size: int, repeat: int) -> None:
         "change S3 used a temporary object too, and moto's server-side copy of it to the final name took "
         "27 of 49 s (0.42x the put).\n"
         "- `fsspec put` reads a local file (here a sparse one, so the kernel serves zeros at memory speed): "
-        "it is the ceiling of the storage side, without HTTP. On S3 it sends 50 MiB parts several at a time "
+        "it is the ceiling of the storage side, without HTTP. To `file://` it is an in-kernel copy "
+        "(`shutil.copyfile` of a sparse file) that swings from ~400 to ~2900 MB/s between rounds: read the "
+        "operator's `file://` row in absolute terms (HTTP-bound, a few hundred MB/s), not as a ratio. "
+        "On S3 it sends 50 MiB parts several at a time "
         "(s3fs `max_concurrency`), all of them in memory: hence its RSS.\n"
     )
     text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
