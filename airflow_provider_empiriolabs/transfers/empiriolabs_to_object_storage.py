@@ -168,6 +168,25 @@ class _RetryableDownloadError(Exception):
 # ---------------------------------------------------------------------------------------------
 
 
+def _what_the_server_said(response: httpx.Response, limit: int = 4096) -> str:
+    """The code and message of a small JSON error body, as `` (code: message)``, else ``""``."""
+    import httpx
+
+    try:
+        body = response.read()[:limit]
+        payload = json.loads(body)
+    except (httpx.HTTPError, ValueError):
+        return ""
+    error = payload.get("error", payload) if isinstance(payload, dict) else None
+    if isinstance(error, str):
+        return f" ({error})"
+    if not isinstance(error, dict):
+        return ""
+    code, message = error.get("code"), error.get("message")
+    text = ": ".join(str(part) for part in (code, message) if part)
+    return f" ({text})" if text else ""
+
+
 def redact_url(url: object) -> str:
     """
     Return ``url`` without its query string, fragment and user info, for logs and errors.
@@ -517,23 +536,25 @@ class StreamingCopier:
         if status in (200, 206):
             return
         if status in _EXPIRED_STATUSES:
+            said = _what_the_server_said(response)
             if refresh_url is None:
                 raise EmpirioLabsOutputExpiredError(
-                    f"output URL {redact_url(state.url)} answered HTTP {status} (expired or gone) and no "
+                    f"output URL {redact_url(state.url)} answered HTTP {status}{said} and no "
                     "job_id was given to fetch a fresh one",
                     status_code=status,
                 )
             if state.refreshes >= _MAX_URL_REFRESHES:
                 raise EmpirioLabsOutputExpiredError(
-                    f"output URL {redact_url(state.url)} still answers HTTP {status} after "
+                    f"output URL {redact_url(state.url)} still answers HTTP {status}{said} after "
                     f"{state.refreshes} fresh URL(s) from the job",
                     status_code=status,
                 )
             state.refreshes += 1
             self.log.warning(
-                "Output URL %s answered HTTP %d: fetching the job again for a fresh URL",
+                "Output URL %s answered HTTP %d%s: fetching the job again for a fresh URL",
                 redact_url(state.url),
                 status,
+                said,
             )
             new_url = refresh_url()
             check_output_url(new_url, allow_plain_http=self.allow_plain_http)
@@ -953,11 +974,11 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
 
         try:
             job = hook.get_job(job_id)
-        except EmpirioLabsNotFoundError:
+        except EmpirioLabsNotFoundError as error:
             raise EmpirioLabsOutputExpiredError(
-                f"job {job_id} is unknown or past the API's retention (1 hour after completion): "
-                "its output URLs can no longer be fetched from the job; pass output_urls from the "
-                "generate task's XCom instead (they stay valid 7 days)",
+                f"job {job_id} is unknown or past the API's retention (1 hour after completion; the API "
+                f"said: {error}): its output URLs can no longer be fetched from the job; pass output_urls "
+                "from the generate task's XCom instead (they stay valid 7 days)",
                 status_code=404,
             ) from None
         if not job.status.is_success():
@@ -988,7 +1009,14 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
             )
         if not destination.endswith("/"):
             destination += "/"
-        return ObjectStoragePath(destination, conn_id=self.dest_conn_id or None)
+        try:
+            return ObjectStoragePath(destination, conn_id=self.dest_conn_id or None)
+        except ValueError as error:
+            scheme = destination.split("://", 1)[0]
+            raise ValueError(
+                f"destination: no filesystem handles {scheme}:// ({error}); use s3:// (extra [amazon]), "
+                "gs:// ([google]), abfs:// ([azure]) or file://"
+            ) from None
 
     def _object_name(self, job_id: str | None, index: int, url: str) -> str:
         filename = urlsplit(url).path.rsplit("/", 1)[-1] or f"{index}"

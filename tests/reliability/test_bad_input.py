@@ -163,10 +163,6 @@ SENSOR: tuple[Bad, ...] = (
     Bad("sensor-hook-params-unknown", {"hook_params": {"bogus": 1}}, "hook_params", "allowed"),
 )
 
-TRANSFER_DEFECT = pytest.mark.xfail(
-    strict=True,
-    reason="transfer defect (reported; module owned elsewhere): the message does not name the field",
-)
 
 TRANSFER: tuple[Bad, ...] = (
     Bad("dest-empty", {"destination": ""}, "destination", "s3://bucket/videos/"),
@@ -178,7 +174,6 @@ TRANSFER: tuple[Bad, ...] = (
         "destination",
         "nosuch",
         "run",
-        marks=(TRANSFER_DEFECT,),
     ),
     Bad("no-source", {"output_urls": None, "job_id": None}, "job_id", "or output_urls"),
     Bad("if-exists-unknown", {"if_exists": "overwrite"}, "if_exists", "'skip_identical', 'fail', 'replace'"),

@@ -461,7 +461,7 @@ DEFECTS = (
     "`test_trigger_retries.py`.",
     "**expired-url-and-job**: the copy fails clearly, but neither the output URL's own error "
     "(403 `url_expired`, *This presigned URL has expired*) nor the job's 404 message reaches the "
-    "log. Transfer module (owned elsewhere): reported; strict xfail "
+    "log. Fixed in the transfer: both messages are now in the warning and the error; "
     "`test_a_failed_copy_carries_the_api_own_messages`.",
 )
 
@@ -540,14 +540,6 @@ def test_the_matrix_document_is_current() -> None:
     assert MATRIX_PATH.read_text() == expected_matrix()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "transfer defect (reported, module owned elsewhere): a dead output URL's own error body "
-        "(403 url_expired, 'This presigned URL has expired; poll the job for a new one.') and the job's "
-        "404 message are dropped; the failure names neither"
-    ),
-)
 def test_a_failed_copy_carries_the_api_own_messages(
     empiriolabs_connection: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
