@@ -464,11 +464,25 @@ class EmpirioLabsHook(BaseHook):
                 f"unreadable answer to {call.method} {call.path}: {err}", status_code=response.status_code
             ) from None
 
-    def _unknown_outcome(self, call: _Call[Any], error: httpx.TransportError) -> EmpirioLabsError:
-        return EmpirioLabsSubmissionUnknownError(
-            f"the job submission was sent but no answer came back ({type(error).__name__}); whether a job "
-            "was created is unknown, so it is not sent again (that could pay twice): check the account's usage"
-        )
+    @staticmethod
+    def _request(client: httpx.Client | httpx.AsyncClient, call: _Call[Any]) -> httpx.Request:
+        """The one request builder: both clients build requests the same (synchronous) way."""
+        files = call.files() if call.files else None
+        return client.build_request(call.method, call.path, json=call.json, params=call.params, files=files)
+
+    @staticmethod
+    def _sent_but(call: _Call[Any], error: httpx.TransportError) -> Exception:
+        """
+        What a network failure means: for the billed POST, unless it provably never got in, an
+        unknown outcome that must not be retried; for anything else, the error itself (retried).
+        """
+        if call.creates_job and not was_not_accepted(error):
+            return EmpirioLabsSubmissionUnknownError(
+                f"the job submission was sent but no answer came back ({type(error).__name__}); whether a "
+                "job was created is unknown, so it is not sent again (that could pay twice): check the "
+                "account's usage"
+            )
+        return error
 
     def _run(self, call: _Call[T]) -> T:
         client = self.get_conn()
@@ -476,20 +490,12 @@ class EmpirioLabsHook(BaseHook):
         budget = self.budget
 
         def attempt() -> T:
-            request = client.build_request(
-                call.method,
-                call.path,
-                json=call.json,
-                params=call.params,
-                files=call.files() if call.files else None,
-            )
+            request = self._request(client, call)
             budget.acquire()
             try:
                 response = client.send(request)
             except httpx.TransportError as error:
-                if call.creates_job and not was_not_accepted(error):
-                    raise self._unknown_outcome(call, error) from None
-                raise
+                raise self._sent_but(call, error) from None
             return self._finish(call, response, secret, budget)
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
@@ -501,20 +507,12 @@ class EmpirioLabsHook(BaseHook):
         budget = await self.abudget()
 
         async def attempt() -> T:
-            request = client.build_request(
-                call.method,
-                call.path,
-                json=call.json,
-                params=call.params,
-                files=call.files() if call.files else None,
-            )
+            request = self._request(client, call)
             await budget.aacquire()
             try:
                 response = await client.send(request)
             except httpx.TransportError as error:
-                if call.creates_job and not was_not_accepted(error):
-                    raise self._unknown_outcome(call, error) from None
-                raise
+                raise self._sent_but(call, error) from None
             return self._finish(call, response, secret, budget)
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
