@@ -56,11 +56,11 @@ def import_times(statement: str, env: dict[str, str]) -> tuple[float, float, dic
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="2 runs, docs untouched")
+    parser.add_argument("--quick", action="store_true", help="1 run, docs untouched")
     parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
     if args.quick:
-        args.runs = 2
+        args.runs = 1
     setup_airflow_env()
     load_before = load_average()
     # Bytecode as an installed wheel has it (pip compiles on install): this shell may say

@@ -292,11 +292,11 @@ def main() -> int:
     parser.add_argument("--time-scale", type=float, default=5.0)
     parser.add_argument("--jitter", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="20 jobs at time scale 30, docs untouched")
+    parser.add_argument("--quick", action="store_true", help="12 jobs at time scale 40, docs untouched")
     parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
     if args.quick:
-        args.jobs, args.time_scale = 20, 30.0
+        args.jobs, args.time_scale = 12, 40.0
     specs = job_specs(args.jobs, args.seed)
     load_before = load_average()
     knobs = {

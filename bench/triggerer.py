@@ -299,11 +299,11 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured")
     parser.add_argument("--idle", type=float, default=3.0, help="seconds with the ticker alone (twice)")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--quick", action="store_true", help="100 triggers, short windows, docs untouched")
+    parser.add_argument("--quick", action="store_true", help="50 triggers, no floor, short, no docs")
     parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
     if args.quick:
-        args.triggers, args.ramp, args.window, args.poll_interval, args.idle = 100, 3.0, 3.0, 2.0, 1.5
+        args.triggers, args.ramp, args.window, args.poll_interval, args.idle = 50, 2.0, 2.0, 1.0, 1.0
     load_before = load_average()
     knobs = {"rate_limit_rpm": 0, "render_base_seconds": 6 * 3600.0, "seed": args.seed, "credit_balance_usd": 1e7}
     rows = []
@@ -312,6 +312,8 @@ def main() -> int:
             sim.url, sim.api_key, {"requests_per_minute": 10**9}
         )
         for name in VARIANTS:
+            if args.quick and name.startswith("floor"):
+                continue
             row = run_variant(sim, name, args)
             rows.append(row)
             print(

@@ -136,11 +136,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--time-scale", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="4 jobs at time scale 60, docs untouched")
+    parser.add_argument("--quick", action="store_true", help="3 jobs at time scale 100, docs untouched")
     parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
     if args.quick:
-        args.jobs, args.time_scale = 4, 60.0
+        args.jobs, args.time_scale = 3, 100.0
     load_before = load_average()
     specs = job_specs(args.jobs, args.seed)
     knobs = {"time_scale": args.time_scale, "render_jitter": 0.2, "seed": args.seed, "rate_limit_rpm": 0}
