@@ -46,6 +46,8 @@ DEFAULT_BASE_URL = "https://api.empiriolabs.ai"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_REQUESTS_PER_MINUTE = 50
 DEFAULT_MAX_ATTEMPTS = 6
+#: Requests in flight at once on one shared async client, below httpx's pool size (100).
+MAX_REQUESTS_IN_FLIGHT = 32
 MAX_RETRY_WAIT_SECONDS = 120.0
 
 # ---------------------------------------------------------------------------------------------
@@ -269,9 +271,20 @@ class _SharedAsyncClients:
             clients = self._by_loop.setdefault(loop, {})
             entry = clients.get(settings)
             if entry is None or entry[0].is_closed:
-                entry = clients[settings] = [build(), 0]
+                entry = clients[settings] = [build(), 0, asyncio.Semaphore(MAX_REQUESTS_IN_FLIGHT)]
             entry[1] += 1
             return entry[0]
+
+    def gate(self, settings: ApiSettings) -> asyncio.Semaphore:
+        """
+        The shared client's limit on requests in flight.
+
+        httpcore's pool slows down quadratically with the requests queued in it
+        (encode/httpcore#1035): 2,000 triggers polling together stalled a triggerer's loop for
+        seconds (``bench/triggerer.py``). Waiting on a semaphore costs nothing.
+        """
+        with self._lock:
+            return self._by_loop[asyncio.get_running_loop()][settings][2]
 
     async def release(self, settings: ApiSettings) -> None:
         loop = asyncio.get_running_loop()
@@ -491,11 +504,13 @@ class EmpirioLabsHook(BaseHook):
 
         def attempt() -> T:
             request = self._request(client, call)
-            budget.acquire()
+            slot = budget.acquire()
             try:
                 response = client.send(request)
             except httpx.TransportError as error:
                 raise self._sent_but(call, error) from None
+            finally:
+                budget.done(slot)
             return self._finish(call, response, secret, budget)
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
@@ -503,16 +518,20 @@ class EmpirioLabsHook(BaseHook):
 
     async def _arun(self, call: _Call[T]) -> T:
         client = await self.aget_conn()
+        gate = shared_async_clients.gate(await self.asettings())
         secret = (await self.asettings()).api_key
         budget = await self.abudget()
 
         async def attempt() -> T:
             request = self._request(client, call)
-            await budget.aacquire()
-            try:
-                response = await client.send(request)
-            except httpx.TransportError as error:
-                raise self._sent_but(call, error) from None
+            async with gate:
+                slot = await budget.aacquire()
+                try:
+                    response = await client.send(request)
+                except httpx.TransportError as error:
+                    raise self._sent_but(call, error) from None
+                finally:
+                    budget.done(slot)
             return self._finish(call, response, secret, budget)
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)

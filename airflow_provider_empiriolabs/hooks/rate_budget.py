@@ -7,6 +7,10 @@ would spend the budget as if it were alone and all of them would earn 429s. One 
 process and account (a sliding 60 s window) keeps the process as a whole under the limit, and a
 429 that says ``Retry-After`` pauses every caller, not only the one that got it.
 
+A request holds its place in the window from the moment it is sent until 60 s after its answer
+came back: the API counts it somewhere in between, so counting from the answer never lets a
+burst that crossed the network slowly overlap the next one in the API's window.
+
 No library is used: the ones that exist are either async-only or thread-only, and this budget
 must serve both a worker's threads and a triggerer's event loop with one count.
 """
@@ -21,6 +25,9 @@ from collections import deque
 from collections.abc import Callable
 
 WINDOW_SECONDS = 60.0
+
+#: A request's place in the window: the time it leaves the window from (updated by ``done``).
+Slot = list[float]
 
 
 class RequestBudget:
@@ -37,32 +44,44 @@ class RequestBudget:
         self.requests_per_minute = requests_per_minute
         self._monotonic = clock
         self._lock = threading.Lock()
-        self._started: deque[float] = deque()
+        self._started: deque[Slot] = deque()
         self._paused_until = 0.0
 
-    def _reserve(self) -> float:
-        """Take a slot and return 0, or return how long to wait before asking again."""
+    def _reserve(self) -> tuple[float, Slot | None]:
+        """Take a slot (and return it with a wait of 0), or return how long to wait before asking again."""
         with self._lock:
             now = self._monotonic()
-            while self._started and self._started[0] <= now - WINDOW_SECONDS:
+            while self._started and self._started[0][0] <= now - WINDOW_SECONDS:
                 self._started.popleft()
             wait = self._paused_until - now
             if wait <= 0 and len(self._started) >= self.requests_per_minute:
-                wait = self._started[0] + WINDOW_SECONDS - now
+                wait = self._started[0][0] + WINDOW_SECONDS - now
             if wait > 0:
-                return wait
-            self._started.append(now)
-            return 0.0
+                return wait, None
+            slot = [now]
+            self._started.append(slot)
+            return 0.0, slot
 
-    def acquire(self) -> None:
-        """Block the thread until a request may start."""
-        while (wait := self._reserve()) > 0:
+    def acquire(self) -> Slot:
+        """Block the thread until a request may start; pass the slot to :meth:`done` after the answer."""
+        while True:
+            wait, slot = self._reserve()
+            if slot is not None:
+                return slot
             time.sleep(wait)
 
-    async def aacquire(self) -> None:
+    async def aacquire(self) -> Slot:
         """Wait, without blocking the event loop, until a request may start."""
-        while (wait := self._reserve()) > 0:
+        while True:
+            wait, slot = self._reserve()
+            if slot is not None:
+                return slot
             await asyncio.sleep(wait)
+
+    def done(self, slot: Slot) -> None:
+        """The answer came back (or the request failed): the slot's 60 s count from now."""
+        with self._lock:
+            slot[0] = max(slot[0], self._monotonic())
 
     def pause(self, seconds: float) -> None:
         """Hold every caller for ``seconds`` (the API's ``Retry-After``)."""
@@ -73,7 +92,7 @@ class RequestBudget:
         """Requests started in the last 60 s."""
         with self._lock:
             now = self._monotonic()
-            return sum(1 for started in self._started if started > now - WINDOW_SECONDS)
+            return sum(1 for slot in self._started if slot[0] > now - WINDOW_SECONDS)
 
 
 _budgets: dict[tuple[str, str], RequestBudget] = {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -30,22 +29,6 @@ from airflow_provider_empiriolabs.models import Job, JobStatus
 from airflow_provider_empiriolabs.triggers.polling import PollPlanner
 
 EventStatus = Literal["success", "failed", "timeout", "error"]
-
-#: Polls in flight at once per event loop, below the shared client's pool size (httpx: 100). The
-#: triggers of a loop share one connection pool, and httpcore's pool slows down quadratically with
-#: the requests queued in it (encode/httpcore#1035): 2,000 triggers polling together stalled a
-#: triggerer's loop for seconds (``bench/triggerer.py``). Waiting on a semaphore costs nothing.
-MAX_POLLS_IN_FLIGHT = 32
-_poll_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
-
-
-def _poll_gate() -> asyncio.Semaphore:
-    """The running loop's limit on polls in flight, shared by every EmpirioLabs trigger in it."""
-    loop = asyncio.get_running_loop()
-    gate = _poll_gates.get(loop)
-    if gate is None:
-        gate = _poll_gates[loop] = asyncio.Semaphore(MAX_POLLS_IN_FLIGHT)
-    return gate
 
 
 class EmpirioLabsJobTrigger(BaseTrigger):
@@ -121,8 +104,7 @@ class EmpirioLabsJobTrigger(BaseTrigger):
                     yield self._event("timeout", f"timed out waiting for EmpirioLabs job {self.job_id}")
                     return
                 try:
-                    async with _poll_gate():
-                        job = await hook.aget_job(self.job_id)
+                    job = await hook.aget_job(self.job_id)
                 except (EmpirioLabsRateLimitError, EmpirioLabsServerError, httpx.TransportError) as error:
                     wait = max(planner.backoff(), getattr(error, "retry_after", None) or 0.0)
                     self.log.warning("EmpirioLabs job %s: poll failed (%s); still waiting", self.job_id, error)
