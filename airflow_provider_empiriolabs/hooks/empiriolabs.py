@@ -10,6 +10,7 @@ only when the request provably did not get in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import threading
 import time
@@ -265,7 +266,16 @@ class _SharedAsyncClients:
             weakref.WeakKeyDictionary()
         )
 
-    def acquire(self, settings: ApiSettings, build: Callable[[], httpx.AsyncClient]) -> httpx.AsyncClient:
+    def acquire(
+        self, settings: ApiSettings, build: Callable[[], httpx.AsyncClient]
+    ) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        """
+        The loop's client for these settings, with its limit on requests in flight.
+
+        httpcore's pool slows down quadratically with the requests queued in it
+        (encode/httpcore#1035): 2,000 triggers polling together stalled a triggerer's loop for
+        seconds (``bench/triggerer.py``), so at most :data:`MAX_REQUESTS_IN_FLIGHT` go in at once.
+        """
         loop = asyncio.get_running_loop()
         with self._lock:
             clients = self._by_loop.setdefault(loop, {})
@@ -273,18 +283,7 @@ class _SharedAsyncClients:
             if entry is None or entry[0].is_closed:
                 entry = clients[settings] = [build(), 0, asyncio.Semaphore(MAX_REQUESTS_IN_FLIGHT)]
             entry[1] += 1
-            return entry[0]
-
-    def gate(self, settings: ApiSettings) -> asyncio.Semaphore:
-        """
-        The shared client's limit on requests in flight.
-
-        httpcore's pool slows down quadratically with the requests queued in it
-        (encode/httpcore#1035): 2,000 triggers polling together stalled a triggerer's loop for
-        seconds (``bench/triggerer.py``). Waiting on a semaphore costs nothing.
-        """
-        with self._lock:
-            return self._by_loop[asyncio.get_running_loop()][settings][2]
+            return entry[0], entry[2]
 
     async def release(self, settings: ApiSettings) -> None:
         loop = asyncio.get_running_loop()
@@ -354,6 +353,7 @@ class EmpirioLabsHook(BaseHook):
         self._settings: ApiSettings | None = None
         self._client: httpx.Client | None = None
         self._async_client: httpx.AsyncClient | None = None
+        self._async_gate: asyncio.Semaphore | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(empiriolabs_conn_id={self.empiriolabs_conn_id!r})"
@@ -432,7 +432,7 @@ class EmpirioLabsHook(BaseHook):
         """The asynchronous HTTP client: shared by every hook of this account on this event loop."""
         if self._async_client is None:
             settings = await self.asettings()
-            self._async_client = shared_async_clients.acquire(
+            self._async_client, self._async_gate = shared_async_clients.acquire(
                 settings, lambda: httpx.AsyncClient(**self._client_options(settings))
             )
         return self._async_client
@@ -446,7 +446,7 @@ class EmpirioLabsHook(BaseHook):
     async def aclose(self) -> None:
         """Let go of the shared asynchronous client (closed when no hook on the loop uses it)."""
         if self._async_client is not None:
-            self._async_client = None
+            self._async_client = self._async_gate = None
             await shared_async_clients.release(await self.asettings())
 
     # -- running a call -------------------------------------------------------------------------
@@ -518,7 +518,7 @@ class EmpirioLabsHook(BaseHook):
 
     async def _arun(self, call: _Call[T]) -> T:
         client = await self.aget_conn()
-        gate = shared_async_clients.gate(await self.asettings())
+        gate = self._async_gate or contextlib.nullcontext()  # none on a client the hook did not share
         secret = (await self.asettings()).api_key
         budget = await self.abudget()
 
