@@ -36,7 +36,7 @@ $(SYSTEM_TOOLS): tests/system/package.json tests/system/package-lock.json | $(CH
 	touch $@
 
 # Re-pin after changing dependencies in pyproject.toml.
-lock: $(BIN)/uv
+lock: env
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements/dev.txt
 
 lint: env
