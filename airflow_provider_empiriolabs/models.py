@@ -430,6 +430,11 @@ class Job(BaseModel):
             cost_usd=cost,
         )
 
+    @property
+    def state_text(self) -> str:
+        """The status as the API said it, with the progress when it gave one: ``processing, 45%``."""
+        return self.raw_status if self.progress is None else f"{self.raw_status}, {self.progress:.0%}"
+
     def summary(
         self, *, model: str | None = None, resolution: str | None = None, seconds: float | None = None
     ) -> dict[str, Any]:

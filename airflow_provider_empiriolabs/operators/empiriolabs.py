@@ -355,12 +355,7 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
                 )
             if time.time() >= end_time:
                 raise AirflowException(f"timed out after {self.timeout:g} s waiting for EmpirioLabs job {job_id}")
-            self.log.info(
-                "EmpirioLabs job %s: %s%s",
-                job_id,
-                job.raw_status,
-                "" if job.progress is None else f", {job.progress:.0%}",
-            )
+            self.log.info("EmpirioLabs job %s: %s", job_id, job.state_text)
             time.sleep(min(self.poll_interval, max(end_time - time.time(), 0)))
             job = self.hook.get_job(job_id)
         return self._result(job)

@@ -72,12 +72,7 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue | bool:
         job = self.hook.get_job(self.job_id)
         if not job.status.is_terminal():
-            self.log.info(
-                "EmpirioLabs job %s: %s%s",
-                job.job_id,
-                job.raw_status,
-                "" if job.progress is None else f", {job.progress:.0%}",
-            )
+            self.log.info("EmpirioLabs job %s: %s", job.job_id, job.state_text)
             return False
         raise_for_failed_job(job)
         return PokeReturnValue(is_done=True, xcom_value=job.summary())

@@ -121,15 +121,9 @@ class EmpirioLabsJobTrigger(BaseTrigger):
                     )
                     return
                 wait = planner.next_delay(time.time(), job.progress)
-                self.log.info(
-                    "EmpirioLabs job %s: %s%s; next poll in %.1f s", self.job_id, job.raw_status, _percent(job), wait
-                )
+                self.log.info("EmpirioLabs job %s: %s; next poll in %.1f s", self.job_id, job.state_text, wait)
         finally:
             await hook.aclose()
-
-
-def _percent(job: Job) -> str:
-    return "" if job.progress is None else f", {job.progress:.0%}"
 
 
 def raise_for_failed_job(job: Job) -> None:
