@@ -8,11 +8,13 @@ other sections (``## Transfer`` belongs to ``bench/transfer.py``) are left alone
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import math
 import os
 import platform
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -135,3 +137,22 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]], align: str | 
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if a == "l" else "---:" for a in align) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def bench_arguments(doc: str | None, quick_help: str) -> argparse.ArgumentParser:
+    """
+    The common command line of a bench: ``--quick`` (a smoke run that writes nothing) and
+    ``--no-docs``; SIGTERM exits through the clean-ups (simulator, trigger runner).
+    """
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--no-docs", action="store_true", help="print only")
+    return parser
+
+
+def publish(title: str, text: str, args: argparse.Namespace) -> None:
+    """Print a bench's section, and write it into the docs unless it was a smoke or print-only run."""
+    print(text)
+    if not (args.quick or args.no_docs):
+        write_section(title, text)

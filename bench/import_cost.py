@@ -11,7 +11,6 @@ that only the second import loads are listed, to show where the time goes.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import statistics
@@ -19,7 +18,15 @@ import subprocess
 import sys
 import tempfile
 
-from _common import command_line, load_average, machine, setup_airflow_env, table, write_section
+from _common import (
+    bench_arguments,
+    command_line,
+    load_average,
+    machine,
+    publish,
+    setup_airflow_env,
+    table,
+)
 
 TITLE = "Import cost at DAG parse time"
 OPERATORS = "airflow_provider_empiriolabs.operators.empiriolabs"
@@ -54,10 +61,8 @@ def import_times(statement: str, env: dict[str, str]) -> tuple[float, float, dic
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_arguments(__doc__, "1 run, docs untouched")
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="1 run, docs untouched")
-    parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
     if args.quick:
         args.runs = 1
@@ -109,9 +114,7 @@ Modules imported after `airflow.sdk`, by their own import time (last run):
 
 {verdict}
 """
-    print(body)
-    if not (args.quick or args.no_docs):
-        write_section(TITLE, body)
+    publish(TITLE, body, args)
     return 0
 
 

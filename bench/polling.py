@@ -27,7 +27,6 @@ import asyncio
 import datetime
 import os
 import random
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,13 +34,14 @@ from typing import Any
 
 from _common import (
     CpuMeter,
+    bench_arguments,
     command_line,
     load_average,
     machine,
     percentile,
+    publish,
     setup_airflow_env,
     table,
-    write_section,
 )
 
 setup_airflow_env()
@@ -286,14 +286,11 @@ the run (client: this benchmark's process, all pollers of the variant; simulator
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-ups (simulator, runner)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_arguments(__doc__, "12 jobs at time scale 40, docs untouched")
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--time-scale", type=float, default=5.0)
     parser.add_argument("--jitter", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="12 jobs at time scale 40, docs untouched")
-    parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
     if args.quick:
         args.jobs, args.time_scale = 12, 40.0
@@ -320,9 +317,7 @@ def main() -> int:
                 flush=True,
             )
     text = report(rows, args, load_before, load_average())
-    print(text)
-    if not (args.quick or args.no_docs):
-        write_section(TITLE, text)
+    publish(TITLE, text, args)
     return 0
 
 

@@ -23,12 +23,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sys
 import time
 from typing import Any
 
-from _common import CpuMeter, command_line, load_average, machine, percentile, table, write_section
+from _common import (
+    CpuMeter,
+    bench_arguments,
+    command_line,
+    load_average,
+    machine,
+    percentile,
+    publish,
+    table,
+)
 from polling import OPERATOR_POLL_INTERVAL, SimClock, job_specs, parse_ts, read_clock
 
 from airflow_provider_empiriolabs.hooks import rate_budget
@@ -116,14 +124,11 @@ def run_variant(sim: EmpirioLabsSimulator, name: str, args: argparse.Namespace) 
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_arguments(__doc__, "20 jobs at time scale 60, docs untouched")
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--time-scale", type=float, default=20.0)
     parser.add_argument("--jitter", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="20 jobs at time scale 60, docs untouched")
-    parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
     if args.quick:
         args.jobs, args.time_scale = 20, 60.0
@@ -203,9 +208,7 @@ Goal (0 failed waits, never above the limit), scaled window: {"met" if ok else "
 failed, {scaled["rate_limited"]} x 429, peak {scaled["peak"]} of {LIMIT}); the last video waited
 {scaled["last_lag"]:.0f} s after it finished.
 """
-    print(text)
-    if not (args.quick or args.no_docs):
-        write_section(TITLE, text)
+    publish(TITLE, text, args)
     return 0
 
 

@@ -37,14 +37,15 @@ from typing import Any
 
 from _common import (
     CpuMeter,
+    bench_arguments,
     command_line,
     load_average,
     machine,
     percentile,
+    publish,
     rss_bytes,
     setup_airflow_env,
     table,
-    write_section,
 )
 
 setup_airflow_env()
@@ -291,16 +292,13 @@ process holding the triggers, *supervisor* the process feeding it (here also thi
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-ups (simulator, runner)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_arguments(__doc__, "50 triggers, no floor, short, no docs")
     parser.add_argument("--triggers", type=int, default=2000)
     parser.add_argument("--poll-interval", type=float, default=15.0, help="the triggers' poll_interval (s)")
     parser.add_argument("--ramp", type=float, default=30.0, help="seconds after adding before measuring")
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured")
     parser.add_argument("--idle", type=float, default=3.0, help="seconds with the ticker alone (twice)")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--quick", action="store_true", help="50 triggers, no floor, short, no docs")
-    parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
     if args.quick:
         args.triggers, args.ramp, args.window, args.poll_interval, args.idle = 50, 2.0, 2.0, 1.0, 1.0
@@ -325,9 +323,7 @@ def main() -> int:
                 flush=True,
             )
     text = report(rows, args, load_before, load_average())
-    print(text)
-    if not (args.quick or args.no_docs):
-        write_section(TITLE, text)
+    publish(TITLE, text, args)
     return 0
 
 

@@ -21,16 +21,14 @@ work (HTTP round trips, validation) and does not (reported as measured).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
-import signal
 import sys
 import threading
 import time
 from typing import Any
 
-from _common import command_line, load_average, machine, percentile, table, write_section
+from _common import bench_arguments, command_line, load_average, machine, percentile, publish, table
 from airflow.sdk.exceptions import TaskDeferred
 from polling import OPERATOR_POLL_INTERVAL, job_specs
 
@@ -131,13 +129,10 @@ def poke_sensors(specs: list[Any], scale: float) -> list[float]:
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_arguments(__doc__, "3 jobs at time scale 100, docs untouched")
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--time-scale", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="3 jobs at time scale 100, docs untouched")
-    parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
     if args.quick:
         args.jobs, args.time_scale = 3, 100.0
@@ -179,9 +174,7 @@ sensor's is its wait, in simulated seconds (real x {args.time_scale:g}), so abou
 to one `poll_interval`. Not included: starting a task process (a few seconds in Airflow 3), which the
 deferred task pays twice and the sensor once.
 """
-    print(text)
-    if not (args.quick or args.no_docs):
-        write_section(TITLE, text)
+    publish(TITLE, text, args)
     return 0
 
 
