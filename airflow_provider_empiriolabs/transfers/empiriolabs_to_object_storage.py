@@ -60,6 +60,7 @@ from urllib.parse import urlsplit
 from airflow.sdk import BaseOperator
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsError
+from airflow_provider_empiriolabs.redaction import redact_text, redact_url, redacted_http_logs
 
 if TYPE_CHECKING:
     import httpx
@@ -123,7 +124,6 @@ _MAX_URL_REFRESHES = 2
 _EXPIRED_STATUSES = frozenset({403, 404, 410})
 _RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
-_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]+")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,53 +185,6 @@ def _what_the_server_said(response: httpx.Response, limit: int = 4096) -> str:
     code, message = error.get("code"), error.get("message")
     text = ": ".join(str(part) for part in (code, message) if part)
     return f" ({text})" if text else ""
-
-
-def redact_url(url: object) -> str:
-    """
-    Return ``url`` without its query string, fragment and user info, for logs and errors.
-
-    A signed output URL's query (``expires``, ``signature``) is what grants access: it must never
-    be logged, so every URL the transfer mentions goes through here first.
-
-    :param url: a URL (``str`` or ``httpx.URL``).
-    """
-    parts = urlsplit(str(url))
-    if not parts.scheme:
-        return str(url).split("?", 1)[0].split("#", 1)[0]
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
-
-
-def _redact_text(text: str) -> str:
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
-
-
-class _RedactUrlsFilter(logging.Filter):
-    """Strips query strings from URLs in records of the ``httpx`` logger (it logs every request)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                redact_url(a) if type(a).__name__ == "URL" or (isinstance(a, str) and "://" in a) else a
-                for a in record.args
-            )
-        if isinstance(record.msg, str) and "://" in record.msg:
-            record.msg = _redact_text(record.msg)
-        return True
-
-
-@contextlib.contextmanager
-def _redacted_http_logs() -> Any:
-    httpx_logger = logging.getLogger("httpx")
-    redactor = _RedactUrlsFilter()
-    httpx_logger.addFilter(redactor)
-    try:
-        yield
-    finally:
-        httpx_logger.removeFilter(redactor)
 
 
 def check_output_url(url: str, *, allow_plain_http: bool | Callable[[], bool]) -> None:
@@ -527,7 +480,7 @@ class StreamingCopier:
                 self._start_or_resume(state, response, destination, existing_size)
                 self._pump(state, response, destination, started)
         except httpx.TransportError as err:
-            raise _RetryableDownloadError(f"{type(err).__name__}: {_redact_text(str(err))}") from None
+            raise _RetryableDownloadError(f"{type(err).__name__}: {redact_text(str(err))}") from None
         if state.total is not None and state.written < state.total:
             raise _RetryableDownloadError(f"body ended at {state.written:,} of {state.total:,} bytes")
 
@@ -914,7 +867,7 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         timeout = httpx.Timeout(self.request_timeout_seconds, connect=min(self.request_timeout_seconds, 15.0))
         self.results = []
         with (
-            _redacted_http_logs(),
+            redacted_http_logs(),
             httpx.Client(
                 timeout=timeout,
                 follow_redirects=True,
