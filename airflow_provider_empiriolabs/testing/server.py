@@ -81,14 +81,33 @@ def uvicorn_config(app: Any, *, configure_logging: bool = False) -> uvicorn.Conf
 def connection_json(url: str, api_key: str, extra: dict[str, Any] | None = None) -> str:
     """An Airflow connection in the JSON form ``AIRFLOW_CONN_<ID>`` accepts.
 
+    The simulator serves its outputs from its own address, 127.0.0.1, which the transfer refuses
+    by default (a production output host never resolves to a loopback or private address): for a
+    loopback or private ``url`` the connection therefore sets the extra
+    ``allow_private_output_hosts``, so the transfer and the example DAGs work against it.
+
     :param url: simulator base URL.
     :param api_key: key to put in ``password``.
-    :param extra: connection extras (timeouts, poll interval ...), if any.
+    :param extra: connection extras (timeouts, poll interval ...), if any; they win.
     """
     conn: dict[str, Any] = {"conn_type": "empiriolabs", "host": url, "password": api_key}
+    extra = {**_private_host_extra(url), **(extra or {})}
     if extra:
         conn["extra"] = extra
     return json.dumps(conn)
+
+
+def _private_host_extra(url: str) -> dict[str, Any]:
+    """``{"allow_private_output_hosts": True}`` when ``url``'s host is a non-public address."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    try:
+        private = not ipaddress.ip_address(host).is_global
+    except ValueError:
+        private = host == "localhost"
+    return {"allow_private_output_hosts": True} if private else {}
 
 
 class EmpirioLabsSimulator:

@@ -21,6 +21,20 @@ How a copy stays safe:
   and only then is the object committed at its final name; its size is read back after. A crash,
   a kill or a truncated download never leaves a partial object at the final name.
 
+How a copy trusts nothing from the network (the rules live in ``_output_trust``, ``_guarded_http``
+and ``_body``):
+
+* output URLs and every redirect are checked: https only (http only against an http simulator),
+  no user info, no host resolving to a private, loopback, link-local, reserved or cloud-metadata
+  address (connections go to the very address that was checked), no redirect to another host
+  unless the EmpirioLabs connection's extra ``allowed_output_hosts`` lists it. The extra
+  ``allow_private_output_hosts`` opens non-public addresses (a local simulator);
+* a ``Content-Encoding`` the server sends although identity was asked for is decoded: the raw
+  bytes are compared with ``Content-Length``, the decoded ones are stored, hashed and size-limited;
+* the first bytes must be a video container (MP4/MOV, WebM/Matroska) whatever ``Content-Type`` said;
+* each output has a total deadline (``download_timeout_seconds``, by default derived from its
+  size) enforced on every socket read, so a server that drips bytes is cut off.
+
 Where the bytes go before that commit depends on the store (the guarantee is what matters, not
 the literal "temporary name"):
 
@@ -59,8 +73,29 @@ from urllib.parse import urlsplit
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_empiriolabs.exceptions import EmpirioLabsError
 from airflow_provider_empiriolabs.redaction import redact_text, redact_url, redacted_http_logs
+from airflow_provider_empiriolabs.transfers import _errors
+from airflow_provider_empiriolabs.transfers._body import (
+    MAGIC_BYTES_NEEDED,
+    BodyDecoder,
+    check_container,
+    default_deadline_seconds,
+)
+from airflow_provider_empiriolabs.transfers._errors import (
+    EmpirioLabsDestinationConflictError,
+    EmpirioLabsDownloadError,
+    EmpirioLabsDownloadTimeoutError,
+    EmpirioLabsOutputExpiredError,
+    EmpirioLabsOutputTooLargeError,
+    EmpirioLabsTransferError,
+    EmpirioLabsUnexpectedContentTypeError,
+    EmpirioLabsUnrecognizedContainerError,
+    EmpirioLabsUnsafeUrlError,
+    EmpirioLabsUnsupportedEncodingError,
+)
+from airflow_provider_empiriolabs.transfers._errors import RetryableDownloadError as _RetryableDownloadError
+from airflow_provider_empiriolabs.transfers._guarded_http import OutputGuard
+from airflow_provider_empiriolabs.transfers._output_trust import OutputTrustPolicy
 
 if TYPE_CHECKING:
     import httpx
@@ -74,13 +109,18 @@ __all__ = [
     "CopyResult",
     "EmpirioLabsDestinationConflictError",
     "EmpirioLabsDownloadError",
+    "EmpirioLabsDownloadTimeoutError",
     "EmpirioLabsOutputExpiredError",
     "EmpirioLabsOutputTooLargeError",
     "EmpirioLabsToObjectStorageOperator",
     "EmpirioLabsTransferError",
     "EmpirioLabsUnexpectedContentTypeError",
+    "EmpirioLabsUnrecognizedContainerError",
     "EmpirioLabsUnsafeUrlError",
+    "EmpirioLabsUnsupportedEncodingError",
     "IfExists",
+    "OutputGuard",
+    "OutputTrustPolicy",
     "StreamingCopier",
     "redact_url",
 ]
@@ -126,41 +166,11 @@ _RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
-# ---------------------------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------------------------
-
-
-class EmpirioLabsTransferError(EmpirioLabsError):
-    """Copying an output to storage failed; nothing was left at the final name."""
-
-
-class EmpirioLabsUnsafeUrlError(EmpirioLabsTransferError, ValueError):
-    """An output URL is not http(s), or is plain http while the API connection is https."""
-
-
-class EmpirioLabsOutputTooLargeError(EmpirioLabsTransferError):
-    """The output is larger than ``max_size_bytes``: raise the limit if the size is expected."""
-
-
-class EmpirioLabsUnexpectedContentTypeError(EmpirioLabsTransferError):
-    """The output URL answered with something that is not a video (an HTML error page, JSON...)."""
-
-
-class EmpirioLabsOutputExpiredError(EmpirioLabsTransferError):
-    """The output URL is dead (403/404/410) and no fresh one could be had from the job."""
-
-
-class EmpirioLabsDownloadError(EmpirioLabsTransferError):
-    """The download kept failing (or ended short) after every allowed attempt."""
-
-
-class EmpirioLabsDestinationConflictError(EmpirioLabsTransferError):
-    """A different object already exists at the final name and ``if_exists`` forbids replacing it."""
-
-
-class _RetryableDownloadError(Exception):
-    """A download attempt failed in a way another attempt may fix (network, 5xx, short body)."""
+# The errors live in ``_errors`` (the helper modules raise them too); this module is their public
+# home, where the API reference documents them.
+for _error in vars(_errors).values():
+    if isinstance(_error, type) and _error.__name__.startswith("EmpirioLabs") and _error.__module__ == _errors.__name__:
+        _error.__module__ = __name__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,29 +199,14 @@ def _what_the_server_said(response: httpx.Response, limit: int = 4096) -> str:
 
 def check_output_url(url: str, *, allow_plain_http: bool | Callable[[], bool]) -> None:
     """
-    Refuse anything but http(s); plain http only when the API connection itself is plain http.
-
-    The API hands out https URLs; a plain-http one is only legitimate against a local simulator,
-    and ``file://``, ``ftp://`` and friends are never followed (they could read the worker's disk).
+    Refuse an output URL by its shape: anything but http(s), plain http unless allowed, user info,
+    cloud-metadata host names, literal non-public addresses (see :class:`OutputTrustPolicy`).
 
     :param url: the output URL to check.
-    :param allow_plain_http: whether plain http is acceptable (or a callable deciding it lazily,
-        so the connection is only read when an http URL actually shows up).
+    :param allow_plain_http: whether plain http is acceptable (or a callable deciding it lazily).
     """
-    scheme = urlsplit(url).scheme.lower()
-    if scheme == "https":
-        return
-    if scheme == "http":
-        allowed = allow_plain_http() if callable(allow_plain_http) else allow_plain_http
-        if allowed:
-            return
-        raise EmpirioLabsUnsafeUrlError(
-            f"refusing plain-http output URL {redact_url(url)}: plain http is only followed when the "
-            "EmpirioLabs connection's own base URL is plain http (a local simulator)"
-        )
-    raise EmpirioLabsUnsafeUrlError(
-        f"refusing output URL with scheme {scheme or '(none)'!r}: only http(s) URLs are followed"
-    )
+    allowed = allow_plain_http() if callable(allow_plain_http) else allow_plain_http
+    OutputTrustPolicy(allow_plain_http=allowed).check_url(url)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,6 +259,11 @@ class _Download:
     validator: str | None = None
     requests: int = 0
     refreshes: int = 0
+    deadline: float = float("inf")  # time.monotonic() after which the download is abandoned
+    head: bytes = b""  # the first bytes of the (decoded) body, for the container check
+    container: str | None = None  # what the head was recognised as
+    encoded: bool = False  # the server sent a Content-Encoding: the decoded size is not announced
+    complete: bool = False  # an encoded body ended whole (an identity one: written == total)
 
 
 class StreamingCopier:
@@ -285,8 +285,15 @@ class StreamingCopier:
     :param max_attempts: HTTP attempts per output, the first included, before giving up.
     :param retry_backoff_seconds: first wait between attempts; doubles each time, capped at 30 s.
     :param progress_interval_seconds: how often a long copy logs its progress.
-    :param allow_plain_http: whether plain-http URLs may be followed (see :func:`check_output_url`).
+    :param allow_plain_http: whether plain-http URLs may be followed; only read when no ``guard``
+        is given.
     :param log: where progress goes (a stdlib or structlog logger; the operator passes its own).
+    :param guard: the URL and address rules, and the deadline, for ``client``. Best built with the
+        client (:meth:`OutputGuard.client`): then connections are pinned to checked addresses. When
+        ``None``, the production defaults apply through a request hook added to ``client``.
+    :param download_timeout_seconds: total time one output may take, attempts and waits included;
+        ``None`` derives it from the size: 300 s plus the size at 256 KiB/s.
+    :param verify_container: refuse a body whose first bytes are not a video container.
     """
 
     def __init__(
@@ -303,8 +310,19 @@ class StreamingCopier:
         progress_interval_seconds: float = 15.0,
         allow_plain_http: bool | Callable[[], bool] = False,
         log: Any = None,
+        guard: OutputGuard | None = None,
+        download_timeout_seconds: float | None = None,
+        verify_container: bool = True,
     ) -> None:
         _check_settings(if_exists, max_size_bytes, chunk_size, write_block_size, max_attempts)
+        _check_timeout(download_timeout_seconds)
+        if guard is None:
+            allowed = allow_plain_http() if callable(allow_plain_http) else allow_plain_http
+            guard = OutputGuard(OutputTrustPolicy(allow_plain_http=allowed))
+            client.event_hooks = {**client.event_hooks, "request": [*client.event_hooks["request"], guard.on_request]}
+        self.guard = guard
+        self.download_timeout_seconds = download_timeout_seconds
+        self.verify_container = verify_container
         self.client = client
         self.if_exists = if_exists
         self.max_size_bytes = max_size_bytes
@@ -314,7 +332,6 @@ class StreamingCopier:
         self.max_attempts = max_attempts
         self.retry_backoff_seconds = retry_backoff_seconds
         self.progress_interval_seconds = progress_interval_seconds
-        self.allow_plain_http = allow_plain_http
         self.log: Any = log or logging.getLogger(__name__)
 
     # -- public -------------------------------------------------------------------------------
@@ -336,7 +353,7 @@ class StreamingCopier:
         :param refresh_url: returns a fresh URL for the same output when this one answers
             403/404/410 (the operator passes a re-fetch of the job); ``None`` when the job is unknown.
         """
-        check_output_url(url, allow_plain_http=self.allow_plain_http)
+        self.guard.policy.check_url(url)
         started = time.monotonic()
         uri = storage_uri(destination)
         source = redact_url(url)
@@ -351,9 +368,12 @@ class StreamingCopier:
             destination.parent.mkdir(parents=True, exist_ok=True)
         self._remove_leftovers(destination)
 
-        state = _Download(url=url)
+        limit = self.download_timeout_seconds or default_deadline_seconds(None, self.max_size_bytes)
+        state = _Download(url=url, deadline=started + limit)
         try:
             self._download(state, destination, existing_size, refresh_url, started)
+            if self.verify_container and state.container is None:  # a body shorter than the magic
+                check_container(state.head, self.allowed_content_types, redact_url(state.url))
             sha = state.hasher.hexdigest()
             out = state.out
             if out.tell() != state.written:  # before anything is committed
@@ -451,6 +471,8 @@ class StreamingCopier:
                 with attempt:
                     self._attempt(state, destination, existing_size, refresh_url, started)
         except _RetryableDownloadError as err:
+            if time.monotonic() >= state.deadline:
+                self._deadline_passed(state)
             raise EmpirioLabsDownloadError(
                 f"download of {redact_url(state.url)} failed after {state.requests} attempt(s), "
                 f"{state.written:,} bytes in: {err}"
@@ -466,22 +488,27 @@ class StreamingCopier:
     ) -> None:
         import httpx
 
-        if state.total is not None and state.written >= state.total:
+        if state.complete or (not state.encoded and state.total is not None and state.written >= state.total):
             return  # the body was complete; the connection broke after its last byte
+        if time.monotonic() >= state.deadline:
+            self._deadline_passed(state)
         headers = {"Accept-Encoding": "identity"}
-        if state.written:
+        if state.written and not state.encoded:  # an encoded body's ranges are not the video's: restart
             headers["Range"] = f"bytes={state.written}-"
             if state.validator:
                 headers["If-Range"] = state.validator
         state.requests += 1
+        self.guard.begin(state.url, state.deadline)
         try:
             with self.client.stream("GET", state.url, headers=headers) as response:
                 self._check_status(state, response, refresh_url)
-                self._start_or_resume(state, response, destination, existing_size)
-                self._pump(state, response, destination, started)
+                decoder = self._start_or_resume(state, response, destination, existing_size, started)
+                self._pump(state, response, decoder, destination, started)
         except httpx.TransportError as err:
+            if time.monotonic() >= state.deadline:
+                self._deadline_passed(state)
             raise _RetryableDownloadError(f"{type(err).__name__}: {redact_text(str(err))}") from None
-        if state.total is not None and state.written < state.total:
+        if not state.encoded and state.total is not None and state.written < state.total:
             raise _RetryableDownloadError(f"body ended at {state.written:,} of {state.total:,} bytes")
 
     def _check_status(self, state: _Download, response: httpx.Response, refresh_url: Callable[[], str] | None) -> None:
@@ -510,7 +537,7 @@ class StreamingCopier:
                 said,
             )
             new_url = refresh_url()
-            check_output_url(new_url, allow_plain_http=self.allow_plain_http)
+            self.guard.policy.check_url(new_url)
             state.url = new_url
             raise _RetryableDownloadError(f"HTTP {status}; got a fresh URL from the job")
         if status in _RETRYABLE_STATUSES:
@@ -523,29 +550,42 @@ class StreamingCopier:
         response: httpx.Response,
         destination: ObjectStoragePath,
         existing_size: int | None,
-    ) -> None:
-        if state.written and response.status_code == 206:
+        started: float,
+    ) -> BodyDecoder:
+        """Check the answer's headers; resume or (re)start the storage file; return the body's decoder."""
+        decoder = BodyDecoder(response.headers.get("Content-Encoding", ""), redact_url(state.url), self.chunk_size)
+        if state.written and response.status_code == 206 and decoder.identity and not state.encoded:
             match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
             if match and int(match.group(1)) == state.written:
                 self.log.info("Resuming %s at %.1f MB", redact_url(state.url), state.written / 1e6)
-                return
+                return decoder
         if state.written:
-            # The server ignored Range (or answered another range): start over from byte 0.
+            # The server ignored Range (or answered another range, or encodes): start over from byte 0.
             self.log.info("Server did not resume %s: restarting from byte 0", redact_url(state.url))
             self._abandon(state)
-            state.written, state.hasher = 0, hashlib.sha256()
+            state.written, state.hasher, state.head, state.container = 0, hashlib.sha256(), b"", None
 
         self._check_content_type(response, state)
-        total = _announced_length(response)
+        state.encoded = not decoder.identity
+        if state.encoded:
+            self.log.warning(
+                "%s answered Content-Encoding %r although identity was asked for: decoding it",
+                redact_url(state.url),
+                decoder.encoding,
+            )
+        total = _announced_length(response)  # of the encoded body, when encoded
         if total is not None and total > self.max_size_bytes:
             raise EmpirioLabsOutputTooLargeError(
                 f"output {redact_url(state.url)} is {total:,} bytes, over max_size_bytes="
                 f"{self.max_size_bytes:,}; nothing was written"
             )
+        if self.download_timeout_seconds is None and total is not None:  # the size is known: tighten
+            state.deadline = min(state.deadline, started + default_deadline_seconds(total, self.max_size_bytes))
         if (
             existing_size is not None
             and self.if_exists == "skip_identical"
             and total is not None
+            and not state.encoded
             and total != existing_size
         ):
             raise EmpirioLabsDestinationConflictError(
@@ -558,6 +598,7 @@ class StreamingCopier:
             state.validator = None  # a weak validator cannot guard a byte range
         if state.out is None:
             self._open(state, destination)
+        return decoder
 
     def _check_content_type(self, response: httpx.Response, state: _Download) -> None:
         raw = response.headers.get("Content-Type", "")
@@ -572,28 +613,80 @@ class StreamingCopier:
             f"{list(self.allowed_content_types)}; nothing was written"
         )
 
-    def _pump(self, state: _Download, response: httpx.Response, destination: ObjectStoragePath, started: float) -> None:
-        out = state.out
-        hasher = state.hasher
+    def _pump(
+        self,
+        state: _Download,
+        response: httpx.Response,
+        decoder: BodyDecoder,
+        destination: ObjectStoragePath,
+        started: float,
+    ) -> None:
+        """
+        Stream the body into the storage file, one network read at a time.
+
+        Raw reads (not httpx's decoded, re-chunked stream) so that the deadline is looked at after
+        every read however slowly bytes come, and so that ``Content-Length`` is compared with the
+        bytes it counts: the encoded ones. What is stored, hashed and size-limited is decoded.
+        """
         next_report = time.monotonic() + self.progress_interval_seconds
-        for chunk in response.iter_bytes(self.chunk_size):
-            size = len(chunk)
-            if state.written + size > self.max_size_bytes:
-                raise EmpirioLabsOutputTooLargeError(
-                    f"output {redact_url(state.url)} exceeded max_size_bytes={self.max_size_bytes:,} "
-                    "while downloading; nothing was written"
-                )
-            if state.total is not None and state.written + size > state.total:
+        raw_count = 0
+        for raw in response.iter_raw():
+            raw_count += len(raw)
+            if state.encoded and state.total is not None and raw_count > state.total:
                 raise EmpirioLabsTransferError(
-                    f"output {redact_url(state.url)} sent more than its announced {state.total:,} bytes"
+                    f"output {redact_url(state.url)} sent more than its announced {state.total:,} "
+                    f"({decoder.encoding}-encoded) bytes"
                 )
-            out.write(chunk)
-            hasher.update(chunk)
-            state.written += size
+            for piece in decoder.feed(raw):
+                self._write(state, piece)
             now = time.monotonic()
+            if now >= state.deadline:
+                self._deadline_passed(state)
             if now >= next_report:
                 next_report = now + self.progress_interval_seconds
                 self._report(state, destination, now - started)
+        if state.encoded:
+            self._write(state, decoder.flush())
+            if (state.total is not None and raw_count < state.total) or not decoder.finished:
+                raise _RetryableDownloadError(
+                    f"{decoder.encoding}-encoded body ended after {raw_count:,} bytes"
+                    + (f" of {state.total:,}" if state.total is not None else " before its end")
+                )
+            state.complete = True
+
+    def _write(self, state: _Download, piece: bytes) -> None:
+        """Store, hash and count decoded bytes; recognise the container once enough arrived."""
+        if not piece:
+            return
+        size = len(piece)
+        if state.written + size > self.max_size_bytes:
+            raise EmpirioLabsOutputTooLargeError(
+                f"output {redact_url(state.url)} exceeded max_size_bytes={self.max_size_bytes:,} "
+                "while downloading; nothing was written"
+            )
+        if not state.encoded and state.total is not None and state.written + size > state.total:
+            raise EmpirioLabsTransferError(
+                f"output {redact_url(state.url)} sent more than its announced {state.total:,} bytes"
+            )
+        if len(state.head) < MAGIC_BYTES_NEEDED:
+            state.head += piece[: MAGIC_BYTES_NEEDED - len(state.head)]
+            if self.verify_container and len(state.head) >= MAGIC_BYTES_NEEDED:
+                # Before the first byte is stored: garbage never reaches the storage file.
+                state.container = check_container(state.head, self.allowed_content_types, redact_url(state.url))
+        state.out.write(piece)
+        state.hasher.update(piece)
+        state.written += size
+
+    def _deadline_passed(self, state: _Download) -> None:
+        limit = (
+            f"download_timeout_seconds={self.download_timeout_seconds:g}"
+            if self.download_timeout_seconds
+            else "the default deadline (derived from the size; set download_timeout_seconds to change it)"
+        )
+        raise EmpirioLabsDownloadTimeoutError(
+            f"download of {redact_url(state.url)} did not finish within {limit}: {state.written:,} bytes "
+            f"in after {state.requests} request(s); nothing was written"
+        )
 
     def _report(self, state: _Download, destination: ObjectStoragePath, elapsed: float) -> None:
         done = state.written / 1e6
@@ -720,6 +813,11 @@ def _announced_length(response: httpx.Response) -> int | None:
     return None
 
 
+def _check_timeout(download_timeout_seconds: float | None) -> None:
+    if download_timeout_seconds is not None and not download_timeout_seconds > 0:
+        raise ValueError(f"download_timeout_seconds must be positive or None, got {download_timeout_seconds!r}")
+
+
 def _check_settings(
     if_exists: str, max_size_bytes: int, chunk_size: int, write_block_size: int, max_attempts: int
 ) -> None:
@@ -766,8 +864,11 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
     :param if_exists: what to do when an object is already at the final name:
         ``skip_identical`` (default: keep it if it holds the same bytes, fail on different ones,
         so a rerun is harmless but nothing is silently clobbered), ``fail`` or ``replace``.
-    :param empiriolabs_conn_id: the EmpirioLabs connection: used to fetch the job, and its base
-        URL decides whether plain-http output URLs may be followed (only for an http simulator).
+    :param empiriolabs_conn_id: the EmpirioLabs connection: used to fetch the job; its base URL
+        decides whether plain-http output URLs may be followed (only for an http simulator), and its
+        extras ``allowed_output_hosts`` (hosts or ``*.suffix`` patterns redirects may lead to; the
+        API's own host always may) and ``allow_private_output_hosts`` (follow hosts resolving to
+        non-public addresses; the simulator's connection sets it) which hosts may serve outputs.
     :param max_size_bytes: refuse an output larger than this (default 2 GiB, far above a 15 s
         1080p video), so a wrong URL cannot fill the bucket.
     :param allowed_content_types: accepted media types; an HTML or JSON error page is not a video.
@@ -777,13 +878,38 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
     :param max_attempts: HTTP attempts per output before giving up on a broken download.
     :param retry_backoff_seconds: first wait between attempts; doubles each time (capped at 30 s).
     :param request_timeout_seconds: network timeout for each read (not for the whole download).
+    :param download_timeout_seconds: total time one output may take, retries included, so a server
+        that drips bytes cannot hold the task forever; ``None`` (default) derives it from the size:
+        300 s plus the size at 256 KiB/s (~8 minutes for 50 MB).
+    :param verify_container: refuse a body whose first bytes are not a video container (MP4/MOV,
+        WebM/Matroska; PNG/JPEG/WebP too when ``allowed_content_types`` holds an ``image/`` type),
+        whatever its ``Content-Type``. On by default: an error page is not a video.
     :param progress_interval_seconds: how often a long copy logs MB copied and MB/s.
     :param asset_alias: name of the AssetAlias the destination URIs are emitted through (added to
-        ``outlets``), so downstream DAGs can be scheduled on the videos; ``None`` to emit nothing.
+        ``outlets``, also by ``.partial()`` for mapped tasks, so the DAG processor creates the alias
+        once instead of concurrent task completions racing to), so downstream DAGs can be scheduled
+        on the videos; ``None`` to emit nothing. Failing to record an event never fails a copy whose
+        video landed: it is logged as a warning.
     """
 
     template_fields: Sequence[str] = ("job_id", "output_urls", "destination", "object_name", "dest_conn_id")
     ui_color = "#e6f0ff"
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        """
+        Like ``BaseOperator.partial``, with the asset alias declared in ``outlets`` at parse time.
+
+        ``__init__`` adds the alias to ``outlets``, but a mapped task's ``__init__`` runs only on
+        the worker: the serialized DAG then declares no alias, the DAG processor never creates it,
+        and concurrent mapped completions each try to create it on the first event (a unique
+        violation on Postgres that failed task instances whose video had landed). Declaring it
+        here makes the DAG processor create it once, before any task runs.
+        """
+        alias = kwargs.get("asset_alias", DEFAULT_ASSET_ALIAS)
+        if isinstance(alias, str) or alias is None:  # a mapped asset_alias cannot be known here
+            _with_alias_outlet(kwargs, alias)
+        return super().partial(**kwargs)
 
     def __init__(
         self,
@@ -802,24 +928,20 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         max_attempts: int = 5,
         retry_backoff_seconds: float = 1.0,
         request_timeout_seconds: float = 60.0,
+        download_timeout_seconds: float | None = None,
+        verify_container: bool = True,
         progress_interval_seconds: float = 15.0,
         asset_alias: str | None = DEFAULT_ASSET_ALIAS,
         **kwargs: Any,
     ) -> None:
-        if asset_alias:
-            from airflow.sdk import AssetAlias
-
-            outlets = kwargs.pop("outlets", None)
-            outlets = [] if outlets is None else list(outlets) if isinstance(outlets, (list, tuple)) else [outlets]
-            if not any(isinstance(o, AssetAlias) and o.name == asset_alias for o in outlets):
-                outlets.append(AssetAlias(asset_alias))
-            kwargs["outlets"] = outlets
+        _with_alias_outlet(kwargs, asset_alias)
         super().__init__(**kwargs)
         if not job_id and not output_urls:
             raise ValueError("give job_id (the job is fetched for its output URLs) or output_urls")
         if not destination:
             raise ValueError("destination is required, e.g. 's3://bucket/videos/' or 'file:///data/videos/'")
         _check_settings(if_exists, max_size_bytes, chunk_size, write_block_size, max_attempts)
+        _check_timeout(download_timeout_seconds)
         self.destination = destination
         self.dest_conn_id = dest_conn_id
         self.job_id = job_id
@@ -834,6 +956,8 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         self.max_attempts = max_attempts
         self.retry_backoff_seconds = retry_backoff_seconds
         self.request_timeout_seconds = request_timeout_seconds
+        self.download_timeout_seconds = download_timeout_seconds
+        self.verify_container = verify_container
         self.progress_interval_seconds = progress_interval_seconds
         self.asset_alias = asset_alias
         #: What the last ``execute`` did for each output (size, sha256, skipped...), in order.
@@ -854,26 +978,12 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         if len({storage_uri(t) for t in targets}) != len(targets):
             raise ValueError(f"object_name {self.object_name!r} gives several outputs the same name; include {{index}}")
 
-        plain_http: list[bool] = []
-
-        def allow_plain_http() -> bool:
-            if not plain_http:  # read the connection once, and only if an http URL shows up
-                plain_http.append(urlsplit(hook.base_url).scheme.lower() == "http")
-            return plain_http[0]
-
-        def check_request(request: httpx.Request) -> None:  # every request, redirects included
-            check_output_url(str(request.url), allow_plain_http=allow_plain_http)
-
+        guard = OutputGuard(self._trust_policy(hook))
         timeout = httpx.Timeout(self.request_timeout_seconds, connect=min(self.request_timeout_seconds, 15.0))
         self.results = []
         with (
             redacted_http_logs(),
-            httpx.Client(
-                timeout=timeout,
-                follow_redirects=True,
-                headers={"User-Agent": _user_agent()},
-                event_hooks={"request": [check_request]},
-            ) as client,
+            guard.client(timeout=timeout, headers={"User-Agent": _user_agent()}) as client,
         ):
             copier = StreamingCopier(
                 client,
@@ -885,8 +995,10 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
                 max_attempts=self.max_attempts,
                 retry_backoff_seconds=self.retry_backoff_seconds,
                 progress_interval_seconds=self.progress_interval_seconds,
-                allow_plain_http=allow_plain_http,
                 log=self.log,
+                guard=guard,
+                download_timeout_seconds=self.download_timeout_seconds,
+                verify_container=self.verify_container,
             )
             for index, (url, target) in enumerate(zip(urls, targets, strict=True)):
                 refresh = self._refresher(hook, job_id, index) if job_id else None
@@ -904,6 +1016,21 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
             ", ".join(uris),
         )
         return uris
+
+    def _trust_policy(self, hook: Any) -> OutputTrustPolicy:
+        """
+        The output-URL rules of the EmpirioLabs connection (its host and extras).
+
+        Without the connection (only ``output_urls`` given, no EmpirioLabs connection defined) the
+        production defaults apply: public https hosts only.
+        """
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            conn = hook.get_connection(self.empiriolabs_conn_id)
+        except AirflowNotFoundException:
+            conn = None
+        return OutputTrustPolicy.from_connection(conn)
 
     def _resolve_sources(self, hook: Any) -> tuple[str | None, list[str]]:
         job_id = str(self.job_id).strip() if self.job_id else None
@@ -992,6 +1119,23 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         return name
 
     def _emit_asset_event(self, context: Context, result: CopyResult, job_id: str | None, index: int) -> None:
+        """
+        Record the copied object as an asset event; a failure is a warning, never a failed copy.
+
+        The video is in place and was paid for: failing the task now would make a retry copy it
+        again, and would hide a video that landed behind a red task.
+        """
+        try:
+            self._add_asset_event(context, result, job_id, index)
+        except Exception as error:
+            self.log.warning(
+                "%s is in place, but recording its asset event failed (%s: %s); the copy stands",
+                result.uri,
+                type(error).__name__,
+                redact_text(str(error)),
+            )
+
+    def _add_asset_event(self, context: Context, result: CopyResult, job_id: str | None, index: int) -> None:
         outlet_events = cast("Mapping[Any, Any] | None", context.get("outlet_events"))
         if outlet_events is None:
             return
@@ -1032,6 +1176,19 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
             namespace, name = lineage_dataset(result.uri)
             outputs.append(Dataset(namespace=namespace, name=name))
         return OperatorLineage(inputs=inputs, outputs=outputs)
+
+
+def _with_alias_outlet(kwargs: dict[str, Any], asset_alias: str | None) -> None:
+    """Add ``AssetAlias(asset_alias)`` to ``kwargs["outlets"]`` unless it is there already."""
+    if not asset_alias:
+        return
+    from airflow.sdk import AssetAlias
+
+    outlets = kwargs.pop("outlets", None)
+    outlets = [] if outlets is None else list(outlets) if isinstance(outlets, (list, tuple)) else [outlets]
+    if not any(isinstance(o, AssetAlias) and o.name == asset_alias for o in outlets):
+        outlets.append(AssetAlias(asset_alias))
+    kwargs["outlets"] = outlets
 
 
 def lineage_dataset(uri: str) -> tuple[str, str]:

@@ -110,7 +110,12 @@ def test_python_m_entry_point() -> None:
         assert url, first
         assert export.startswith("export AIRFLOW_CONN_EMPIRIOLABS_DEFAULT='")
         conn = json.loads(export.split("=", 1)[1].strip().strip("'"))
-        assert conn == {"conn_type": "empiriolabs", "host": url.group(1), "password": "sk-cli"}
+        assert conn == {
+            "conn_type": "empiriolabs",
+            "host": url.group(1),
+            "password": "sk-cli",
+            "extra": {"allow_private_output_hosts": True},  # its outputs are served from 127.0.0.1
+        }
         resp = httpx.get(f"{url.group(1)}/v1/models", headers={"x-api-key": "sk-cli"})
         assert resp.status_code == 200
         assert HH in [m["id"] for m in resp.json()["data"]]
@@ -153,6 +158,7 @@ def test_connection_fixture_sets_env(empiriolabs_connection: EmpirioLabsSimulato
     assert json.loads(empiriolabs_connection.connection_json({"timeout": 5}))["extra"] == {
         "timeout": 5,
         "requests_per_minute": expected_rpm,
+        "allow_private_output_hosts": True,
     }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 def _hold_downloads_after(limit: int) -> None:
     import httpx
 
-    original = httpx.Response.iter_bytes
+    original = httpx.Response.iter_raw
 
     def held(self: httpx.Response, chunk_size: int | None = None) -> Any:
         sent = 0
@@ -31,7 +31,7 @@ def _hold_downloads_after(limit: int) -> None:
                 while True:
                     time.sleep(3600)
 
-    httpx.Response.iter_bytes = held  # type: ignore[method-assign]
+    httpx.Response.iter_raw = held  # type: ignore[method-assign]
 
 
 def main() -> None:

@@ -372,9 +372,9 @@ def _look_midway(monkeypatch: pytest.MonkeyPatch, after_bytes: int, look: Callab
     """Call ``look`` once per response, after ``after_bytes`` went to storage (writes are synchronous)."""
     import httpx
 
-    original = httpx.Response.iter_bytes
+    original = httpx.Response.iter_raw
 
-    def iter_bytes(self: httpx.Response, chunk_size: int | None = None) -> Iterator[bytes]:
+    def iter_raw(self: httpx.Response, chunk_size: int | None = None) -> Iterator[bytes]:
         sent = 0
         for chunk in original(self, chunk_size):
             yield chunk
@@ -382,7 +382,7 @@ def _look_midway(monkeypatch: pytest.MonkeyPatch, after_bytes: int, look: Callab
                 look()
             sent += len(chunk)
 
-    monkeypatch.setattr(httpx.Response, "iter_bytes", iter_bytes)
+    monkeypatch.setattr(httpx.Response, "iter_raw", iter_raw)
 
 
 @pytest.mark.parametrize("backend_root", ROOTS)
