@@ -73,11 +73,11 @@ class OutputGuard:
 
     def on_request(self, request: httpx.Request) -> None:
         """httpx request hook: runs before every request the client sends, redirects included."""
-        shown = redact_url(request.url)
         host = _normalise_host(request.url.raw_host.decode("ascii", "replace"))
         is_redirect = self.origin_host is not None and host != self.origin_host
         field = "redirect target" if is_redirect else "output URL"
         self.policy.check_url(request.url, field=field)
+        shown = redact_url(request.url)
         if is_redirect and not self.policy.redirect_allowed(host):
             raise EmpirioLabsUnsafeUrlError(
                 f"refusing redirect from {redact_url(self.current_url)} to {shown}: redirects to another "

@@ -243,11 +243,12 @@ class OutputTrustPolicy:
         """
         import httpx
 
-        shown = redact_url(url)
         try:
+            # Both parsers must accept it: httpx's dials, the stdlib's redacts every log line.
+            shown = redact_url(url)
             parsed = url if isinstance(url, httpx.URL) else httpx.URL(str(url))
         except (httpx.InvalidURL, TypeError, ValueError):
-            raise EmpirioLabsUnsafeUrlError(f"{field} {shown} is not a valid URL") from None
+            raise EmpirioLabsUnsafeUrlError(f"{field} is not a valid URL (not shown: it may be signed)") from None
         scheme = parsed.scheme.lower()
         if scheme == "http" and not self.allow_plain_http:
             raise EmpirioLabsUnsafeUrlError(
