@@ -123,15 +123,26 @@ class OutputGuard:
 
         :param timeout: per-operation timeouts (each read is also capped by the deadline).
         :param headers: default headers (the User-Agent).
+
+        Proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY`` ...) are honoured as httpx
+        would (an explicit transport turns its own handling off, so it is rebuilt here): a proxied
+        request is resolved by the proxy, so only the name, literal-address and redirect rules
+        apply to it; hosts ``NO_PROXY`` exempts go direct, pinned.
         """
         import httpx
+        from httpx._utils import get_environment_proxies
 
+        mounts: dict[str, httpx.BaseTransport | None] = {
+            pattern: self.transport() if proxy is None else httpx.HTTPTransport(proxy=proxy)
+            for pattern, proxy in get_environment_proxies().items()
+        }
         return httpx.Client(
             timeout=timeout,
             follow_redirects=True,
             headers=dict(headers),
             event_hooks={"request": [self.on_request]},
             transport=self.transport(),
+            mounts=mounts,
         )
 
 

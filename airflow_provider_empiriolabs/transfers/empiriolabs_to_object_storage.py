@@ -459,9 +459,11 @@ class StreamingCopier:
                 retry_state.upcoming_sleep,
             )
 
+        backoff = tenacity.wait_exponential(multiplier=self.retry_backoff_seconds, max=30)
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_attempts),
-            wait=tenacity.wait_exponential(multiplier=self.retry_backoff_seconds, max=30),
+            # Never sleep past the deadline: the next attempt would only report it passed.
+            wait=lambda retry_state: min(backoff(retry_state), max(0.0, state.deadline - time.monotonic())),
             retry=tenacity.retry_if_exception_type(_RetryableDownloadError),
             before_sleep=say_why,
             reraise=True,
@@ -691,7 +693,7 @@ class StreamingCopier:
     def _report(self, state: _Download, destination: ObjectStoragePath, elapsed: float) -> None:
         done = state.written / 1e6
         rate = done / max(elapsed, 1e-9)
-        if state.total:
+        if state.total and not state.encoded:
             self.log.info(
                 "%s: %.1f of %.1f MB (%d%%), %.1f MB/s",
                 storage_uri(destination),

@@ -337,3 +337,41 @@ def test_download_timeout_must_be_positive() -> None:
         EmpirioLabsToObjectStorageOperator(
             task_id="t", destination="file:///tmp/x/", output_urls=["https://x/v.mp4"], download_timeout_seconds=0
         )
+
+
+# ------------------------------------------------------------------------------- proxies
+
+
+def test_a_proxy_from_the_environment_is_still_honoured(
+    monkeypatch: pytest.MonkeyPatch, server: HostileServer, file_root: ObjectStoragePath
+) -> None:
+    # The guarded client brings its own transport, which turns httpx's proxy handling off: the
+    # guard rebuilds it. The proxy (here the test server, answering absolute-form requests)
+    # resolves the name; the worker checks only the name rules.
+    server.routes["http://cdn.example.com/v.mp4"] = body(VIDEO)
+    set_connection(monkeypatch, f"http://127.0.0.1:{server.port}")  # no allow_private_output_hosts
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
+
+    copy(file_root, "http://cdn.example.com/v.mp4?signature=s3cr3t")
+
+    assert [s.path for s in server.seen] == ["http://cdn.example.com/v.mp4"]
+    assert sha256((file_root / "0.mp4").read_bytes()) == sha256(VIDEO)
+    with pytest.raises(EmpirioLabsUnsafeUrlError, match="metadata"):
+        copy(file_root, "http://169.254.169.254/latest/meta-data/", if_exists="replace")
+
+
+def test_retry_waits_never_outlast_the_deadline(simulator_like: HostileServer, file_root: ObjectStoragePath) -> None:
+    simulator_like.routes["/v.mp4"] = body(VIDEO, cut_after=100)  # always short: retried
+    started = time.monotonic()
+    with pytest.raises(EmpirioLabsDownloadTimeoutError):
+        copy(
+            file_root,
+            simulator_like.url("/v.mp4"),
+            download_timeout_seconds=1,
+            retry_backoff_seconds=20,
+            max_attempts=3,
+        )
+    assert time.monotonic() - started < 5  # not 20 s of backoff
+    assert stored(file_root) == []
