@@ -601,23 +601,34 @@ class StreamingCopier:
         """
         next_report = time.monotonic() + self.progress_interval_seconds
         raw_count = 0
-        for raw in response.iter_raw():
-            raw_count += len(raw)
-            if state.encoded and state.total is not None and raw_count > state.total:
-                raise EmpirioLabsTransferError(
-                    f"output {redact_url(state.url)} sent more than its announced {state.total:,} "
-                    f"({decoder.encoding}-encoded) bytes"
-                )
-            for piece in decoder.feed(raw):
-                self._write(state, piece)
-            now = time.monotonic()
-            if now >= state.deadline:
-                self._deadline_passed(state)
-            if now >= next_report:
-                next_report = now + self.progress_interval_seconds
-                self._report(state, destination, now - started)
+        pending = bytearray()  # network reads are small: store and hash in chunk_size batches
+        try:
+            for raw in response.iter_raw():
+                raw_count += len(raw)
+                if state.encoded and state.total is not None and raw_count > state.total:
+                    raise EmpirioLabsTransferError(
+                        f"output {redact_url(state.url)} sent more than its announced {state.total:,} "
+                        f"({decoder.encoding}-encoded) bytes"
+                    )
+                for piece in decoder.feed(raw):
+                    self._accept(state, piece, len(pending))
+                    pending += piece
+                    if len(pending) >= self.chunk_size:
+                        self._store(state, pending)
+                now = time.monotonic()
+                if now >= state.deadline:
+                    self._deadline_passed(state)
+                if now >= next_report:
+                    next_report = now + self.progress_interval_seconds
+                    self._report(state, destination, now - started)
+            if state.encoded:
+                tail = decoder.flush()
+                self._accept(state, tail, len(pending))
+                pending += tail
+        finally:
+            if pending and state.out is not None:  # what arrived before a break counts for the resume
+                self._store(state, pending)
         if state.encoded:
-            self._write(state, decoder.flush())
             if (state.total is not None and raw_count < state.total) or not decoder.finished:
                 raise _RetryableDownloadError(
                     f"{decoder.encoding}-encoded body ended after {raw_count:,} bytes"
@@ -625,11 +636,11 @@ class StreamingCopier:
                 )
             state.complete = True
 
-    def _write(self, state: _Download, piece: bytes) -> None:
-        """Store, hash and count decoded bytes; recognise the container once enough arrived."""
+    def _accept(self, state: _Download, piece: bytes, pending: int) -> None:
+        """Check decoded bytes before they are kept: size limits, announced length, container."""
         if not piece:
             return
-        size = len(piece)
+        size = pending + len(piece)
         if state.written + size > self.max_size_bytes:
             raise EmpirioLabsOutputTooLargeError(
                 f"output {redact_url(state.url)} exceeded max_size_bytes={self.max_size_bytes:,} "
@@ -644,9 +655,15 @@ class StreamingCopier:
             if self.verify_container and len(state.head) >= MAGIC_BYTES_NEEDED:
                 # Before the first byte is stored: garbage never reaches the storage file.
                 state.container = check_container(state.head, self.allowed_content_types, redact_url(state.url))
-        state.out.write(piece)
-        state.hasher.update(piece)
-        state.written += size
+
+    @staticmethod
+    def _store(state: _Download, pending: bytearray) -> None:
+        """Write, hash and count accepted bytes, and empty ``pending``."""
+        data = bytes(pending)  # the storage file may keep what it is given: never a buffer reused
+        pending.clear()
+        state.out.write(data)
+        state.hasher.update(data)
+        state.written += len(data)
 
     def _deadline_passed(self, state: _Download) -> None:
         limit = (
