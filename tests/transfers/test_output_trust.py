@@ -375,3 +375,33 @@ def test_retry_waits_never_outlast_the_deadline(simulator_like: HostileServer, f
         )
     assert time.monotonic() - started < 5  # not 20 s of backoff
     assert stored(file_root) == []
+
+
+# ------------------------------------------------------------------------- the connection
+
+
+def test_without_an_empiriolabs_connection_the_production_rules_apply(
+    monkeypatch: pytest.MonkeyPatch, server: HostileServer, file_root: ObjectStoragePath
+) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_EMPIRIOLABS_DEFAULT", raising=False)
+    with pytest.raises(EmpirioLabsUnsafeUrlError, match="loopback"):
+        copy(file_root, f"https://localhost:{server.port}/v.mp4")
+    assert server.seen == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"allowed_output_hosts": ["https://cdn.example.com/videos"]}, "allowed_output_hosts holds"),
+        ({"allowed_output_hosts": ["*"]}, "allowed_output_hosts holds"),
+        ({"allowed_output_hosts": 42}, "must be a list of host names"),
+        ({"allow_private_output_hosts": "perhaps"}, "allow_private_output_hosts must be true or false"),
+    ],
+)
+def test_bad_connection_extras_are_named(
+    monkeypatch: pytest.MonkeyPatch, server: HostileServer, file_root: ObjectStoragePath, extra: Any, message: str
+) -> None:
+    set_connection(monkeypatch, f"http://127.0.0.1:{server.port}", **extra)
+    with pytest.raises(ValueError, match=message):
+        copy(file_root, server.url("/v.mp4"))
+    assert server.seen == []
