@@ -78,6 +78,12 @@ class OutputGuard:
         field = "redirect target" if is_redirect else "output URL"
         self.policy.check_url(request.url, field=field)
         shown = redact_url(request.url)
+        if not is_redirect and self.policy.allowed_hosts and not self.policy.redirect_allowed(host):
+            raise EmpirioLabsUnsafeUrlError(
+                f"refusing output URL {shown}: its host is neither the API's nor in the EmpirioLabs "
+                f"connection's extra {EXTRA_ALLOWED_OUTPUT_HOSTS}, which, once set, lists every host "
+                "outputs may come from"
+            )
         if is_redirect and not self.policy.redirect_allowed(host):
             raise EmpirioLabsUnsafeUrlError(
                 f"refusing redirect from {redact_url(self.current_url)} to {shown}: redirects to another "

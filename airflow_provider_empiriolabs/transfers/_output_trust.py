@@ -21,7 +21,9 @@ The rules, applied to the first URL and to every redirect:
   ``168.63.129.16`` ...) are refused even then.
 * **redirects** stay on the host of the URL being fetched, unless the target is the API
   connection's own host or matches the extra ``allowed_output_hosts`` (host names or
-  ``*.suffix`` patterns).
+  ``*.suffix`` patterns). Once that extra is set, it also lists every host a first output URL may
+  point at (besides the API's); left empty, any public host the API hands out is fetched, since
+  the API does not document its CDN's names.
 
 DNS rebinding: the address check runs in the transport's connect step (``OutputGuard``, in
 ``_guarded_http``, builds the client): the name is resolved once, the addresses are checked, and
@@ -220,7 +222,12 @@ class OutputTrustPolicy:
         )
 
     def redirect_allowed(self, host: str) -> bool:
-        """Whether a redirect may lead to ``host`` (the API host, or a match in the allow-list)."""
+        """
+        Whether ``host`` is the API's or matches ``allowed_output_hosts``: where a redirect may
+        lead, and, once the list is set, where a first output URL may point.
+
+        :param host: a host name or literal address.
+        """
         host = _normalise_host(host)
         if self.api_host and host == self.api_host:
             return True

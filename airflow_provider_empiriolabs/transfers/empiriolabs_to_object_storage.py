@@ -27,7 +27,8 @@ and ``_body``):
 * output URLs and every redirect are checked: https only (http only against an http simulator),
   no user info, no host resolving to a private, loopback, link-local, reserved or cloud-metadata
   address (connections go to the very address that was checked), no redirect to another host
-  unless the EmpirioLabs connection's extra ``allowed_output_hosts`` lists it. The extra
+  unless the EmpirioLabs connection's extra ``allowed_output_hosts`` lists it (once set, that
+  list also bounds where first output URLs may point). The extra
   ``allow_private_output_hosts`` opens non-public addresses (a local simulator);
 * a ``Content-Encoding`` the server sends although identity was asked for is decoded: the raw
   bytes are compared with ``Content-Length``, the decoded ones are stored, hashed and size-limited;
@@ -854,9 +855,10 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         so a rerun is harmless but nothing is silently clobbered), ``fail`` or ``replace``.
     :param empiriolabs_conn_id: the EmpirioLabs connection: used to fetch the job; its base URL
         decides whether plain-http output URLs may be followed (only for an http simulator), and its
-        extras ``allowed_output_hosts`` (hosts or ``*.suffix`` patterns redirects may lead to; the
-        API's own host always may) and ``allow_private_output_hosts`` (follow hosts resolving to
-        non-public addresses; the simulator's connection sets it) which hosts may serve outputs.
+        extras ``allowed_output_hosts`` (hosts or ``*.suffix`` patterns redirects may lead to and,
+        once set, every host outputs may come from; the API's own host always may) and
+        ``allow_private_output_hosts`` (follow hosts resolving to non-public addresses; the
+        simulator's connection sets it) which hosts may serve outputs.
     :param max_size_bytes: refuse an output larger than this (default 2 GiB, far above a 15 s
         1080p video), so a wrong URL cannot fill the bucket.
     :param allowed_content_types: accepted media types; an HTML or JSON error page is not a video.

@@ -202,6 +202,23 @@ def test_cross_host_redirect_to_an_allowed_host_is_followed(
     assert sha256((file_root / "0.mp4").read_bytes()) == sha256(VIDEO)
 
 
+def test_once_set_the_allow_list_holds_first_urls_too(
+    monkeypatch: pytest.MonkeyPatch, server: HostileServer, file_root: ObjectStoragePath
+) -> None:
+    set_connection(
+        monkeypatch,
+        f"http://127.0.0.1:{server.port}",
+        allow_private_output_hosts=True,
+        allowed_output_hosts=["*.cdn.example"],
+    )
+    server.routes["/v.mp4"] = body(VIDEO)
+    with pytest.raises(EmpirioLabsUnsafeUrlError, match=r"neither the API's nor in .*allowed_output_hosts"):
+        copy(file_root, server.url("/v.mp4", host="localhost"))
+    assert server.seen == []
+    copy(file_root, server.url("/v.mp4"))  # the API's own host (127.0.0.1) always may
+    assert sha256((file_root / "0.mp4").read_bytes()) == sha256(VIDEO)
+
+
 def test_redirect_to_the_api_host_is_always_followed(
     simulator_like: HostileServer, file_root: ObjectStoragePath
 ) -> None:

@@ -114,6 +114,8 @@ def test_every_url_is_a_named_refusal_or_satisfies_every_rule(
     assert not parsed.userinfo
     host = parsed.host.rstrip(".").lower()
     assert host and host not in METADATA_HOST_NAMES
+    if policy.allowed_hosts:  # once set, the list (and the API's host) is every host outputs come from
+        assert policy.redirect_allowed(host)
     for *_, sockaddr in fake_resolver({"localhost": "127.0.0.1", "cdn.example.com": answers})(host, 443):
         ip = ipaddress.ip_address(sockaddr[0])
         assert ip not in METADATA_ADDRESSES
