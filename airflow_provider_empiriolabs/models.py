@@ -382,8 +382,8 @@ class JobError(BaseModel):
         return cls(message=str(value))
 
     def is_transient(self) -> bool:
-        """Whether a new job may succeed where this one failed, and this one cost nothing."""
-        return self.code in TRANSIENT_JOB_ERROR_CODES and self.billed is not True
+        """Whether a new job may succeed where this one failed, and the API said this one cost nothing."""
+        return self.code in TRANSIENT_JOB_ERROR_CODES and self.billed is False
 
 
 class Job(BaseModel):

@@ -17,7 +17,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import httpx
 import tenacity
@@ -93,6 +93,21 @@ def was_not_accepted(error: BaseException) -> bool:
     if isinstance(error, EmpirioLabsRateLimitError):
         return True
     return isinstance(error, EmpirioLabsServerError) and error.status_code == 503
+
+
+def was_refused(error: BaseException) -> bool:
+    """
+    Whether the API provably did not take a job submission: :func:`was_not_accepted`, or any
+    4xx answer (invalid request, key or credits: refused, not billed). Never retried for that.
+    """
+    if was_not_accepted(error):
+        return True
+    return (
+        isinstance(error, EmpirioLabsError)
+        and not isinstance(error, EmpirioLabsSubmissionUnknownError)
+        and error.status_code is not None
+        and 400 <= error.status_code < 500
+    )
 
 
 def retry_policy(*, creates_job: bool, max_attempts: int, log: Any) -> dict[str, Any]:
@@ -307,6 +322,21 @@ class _SharedAsyncClients:
 shared_async_clients = _SharedAsyncClients()
 
 
+class SendGuard(Protocol):
+    """
+    Told right before each attempt to send the billed POST, and when the API provably refused one.
+
+    The generate operator records both in the task state store: a runner that cannot record
+    (its supervisor is gone) raises from :meth:`sending` and so never sends.
+    """
+
+    def sending(self) -> None:
+        """The POST is about to leave; raise to stop it."""
+
+    def not_sent(self) -> None:
+        """The API provably did not accept the attempt (429, 503, no connection)."""
+
+
 @dataclass(frozen=True)
 class _Call(Generic[T]):
     """One API call, described once and run by the sync or the async path."""
@@ -318,6 +348,7 @@ class _Call(Generic[T]):
     params: Mapping[str, Any] | None = None
     files: Callable[[], Mapping[str, Any]] | None = None
     creates_job: bool = False
+    guard: SendGuard | None = None
 
 
 class EmpirioLabsHook(BaseHook):
@@ -506,12 +537,21 @@ class EmpirioLabsHook(BaseHook):
             request = self._request(client, call)
             slot = budget.acquire()
             try:
+                if call.guard is not None:
+                    call.guard.sending()  # after every wait: right before the bytes leave
                 response = client.send(request)
             except httpx.TransportError as error:
+                if call.guard is not None and was_refused(error):
+                    call.guard.not_sent()
                 raise self._sent_but(call, error) from None
             finally:
                 budget.done(slot)
-            return self._finish(call, response, secret, budget)
+            try:
+                return self._finish(call, response, secret, budget)
+            except EmpirioLabsError as error:
+                if call.guard is not None and was_refused(error):
+                    call.guard.not_sent()
+                raise
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
         return tenacity.Retrying(**policy)(attempt)
@@ -540,13 +580,14 @@ class EmpirioLabsHook(BaseHook):
     # -- the calls --------------------------------------------------------------------------------
 
     @staticmethod
-    def _submit_call(request: VideoRequest) -> _Call[str]:
+    def _submit_call(request: VideoRequest, guard: SendGuard | None = None) -> _Call[str]:
         return _Call(
             "POST",
             "/v1/videos/generations",
             lambda body: SubmittedJob.from_api(body).job_id,
             json=request.to_payload(),
             creates_job=True,
+            guard=guard,
         )
 
     @staticmethod
@@ -591,9 +632,14 @@ class EmpirioLabsHook(BaseHook):
 
         return _Call("POST", "/v1/files/upload", UploadedFile.model_validate, files=files)
 
-    def submit_video(self, request: VideoRequest) -> str:
-        """Submit a video generation and return the new job's id. Billed once accepted."""
-        return self._run(self._submit_call(request))
+    def submit_video(self, request: VideoRequest, *, guard: SendGuard | None = None) -> str:
+        """
+        Submit a video generation and return the new job's id. Billed once accepted.
+
+        :param request: the validated request.
+        :param guard: told before each attempt is sent and when the API provably refused one.
+        """
+        return self._run(self._submit_call(request, guard))
 
     async def asubmit_video(self, request: VideoRequest) -> str:
         """Async :meth:`submit_video`."""
