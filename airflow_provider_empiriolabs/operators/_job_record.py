@@ -174,6 +174,7 @@ class Ledger:
         try:
             self.save("sending")
         except Exception as error:
+            self.not_sent()  # the write may have landed before it failed: undo it if the store lets us
             raise RecordUnwritable(
                 f"could not record the submission in the task state store ({type(error).__name__})"
             ) from None
