@@ -436,7 +436,7 @@ class TestCost:
             ("1080p", 3, 0.54),
             ("1080p", 5, 0.90),
             ("1080p", 15, 2.70),
-            ("1080p", 7.5, 1.35),
+            ("1080p", 7.5, 1.44),  # billed in whole seconds: 8
         ],
     )
     def test_happyhorse_prices(self, resolution: str, seconds: float, usd: float) -> None:
