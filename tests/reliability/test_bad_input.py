@@ -207,7 +207,6 @@ SENSOR: tuple[Bad, ...] = (
     Bad("sensor-job-id-newline", {"job_id": "job_1\n"}, "job_id", "is not a job id"),
     Bad("sensor-job-id-rtl", {"job_id": "job_\u202e1"}, "job_id", "is not a job id"),
     Bad("sensor-job-id-nul", {"job_id": "job\x001"}, "job_id", "is not a job id"),
-    Bad("sensor-job-id-blank", {"job_id": "   "}, "job_id", "is not a job id"),
     Bad("sensor-job-id-4000-chars", {"job_id": "j" * 4000}, "job_id", "1 to 128"),
     Bad("sensor-poll-interval-negative", {"poll_interval": -1}, "poke_interval", "non-negative number"),
     Bad("sensor-timeout-negative", {"timeout": -1}, "timeout", "non-negative number"),
