@@ -458,3 +458,53 @@ def test_a_bad_transfer_argument_is_refused_before_any_request(
     _assert_names(caught.value, case)
     _assert_nothing_sent(sim)
     assert not (tmp_path / "videos").exists() or not any((tmp_path / "videos").rglob("*"))
+
+
+# -- the API's answers: a hostile job id is never used ---------------------------------------------
+
+_UNIT_BASE = "https://api.empiriolabs.test"
+_HOSTILE_IDS = ["..", ".", "job_1\n", "job_\u202e1", "job\x001", "j" * 4000, "a/b", " "]
+
+
+@pytest.fixture
+def unit_api(monkeypatch: pytest.MonkeyPatch) -> Any:
+    import json
+
+    import respx
+
+    conn = {"conn_type": "empiriolabs", "host": _UNIT_BASE, "password": "sk-empiriolabs-UNIT-0123456789abcdef"}
+    monkeypatch.setenv("AIRFLOW_CONN_EMPIRIOLABS_DEFAULT", json.dumps(conn))
+    with respx.mock(base_url=_UNIT_BASE, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.mark.parametrize("job_id", _HOSTILE_IDS)
+def test_a_hostile_job_id_in_the_answer_to_a_submission_is_an_unknown_outcome(job_id: str, unit_api: Any) -> None:
+    from airflow_provider_empiriolabs.exceptions import EmpirioLabsSubmissionUnknownError
+    from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+    from airflow_provider_empiriolabs.models import VideoRequest
+
+    unit_api.post("/v1/videos/generations").respond(202, json={"job_id": job_id, "status": "queued"})
+    hook = EmpirioLabsHook(max_attempts=3)
+    try:
+        with pytest.raises(EmpirioLabsSubmissionUnknownError, match="not a job id") as caught:
+            hook.submit_video(VideoRequest.build(prompt=PROMPT, duration=3))
+    finally:
+        hook.close()
+    assert unit_api.calls.call_count == 1  # never sent again: that could pay twice
+    message = str(caught.value)
+    assert "\n" not in message and "\x00" not in message and "\u202e" not in message and len(message) < 600
+
+
+@pytest.mark.parametrize("job_id", _HOSTILE_IDS)
+def test_a_hostile_job_id_in_a_job_is_an_unreadable_answer(job_id: str, unit_api: Any) -> None:
+    from airflow_provider_empiriolabs.exceptions import EmpirioLabsServerError
+    from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+
+    unit_api.get("/v1/jobs/job_1").respond(200, json={"job_id": job_id, "status": "completed"})
+    hook = EmpirioLabsHook(max_attempts=1)
+    try:
+        with pytest.raises(EmpirioLabsServerError, match="not a job id"):
+            hook.get_job("job_1")
+    finally:
+        hook.close()
