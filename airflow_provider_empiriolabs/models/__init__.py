@@ -8,13 +8,16 @@ documented (see the project's notes on the API), but never trust an id or a URL 
 
 The package's modules, one idea each: :mod:`.text` (what an id, a URL, a prompt may hold),
 :mod:`.pricing` (the price table and what changes the bill), :mod:`.request` (the request),
-:mod:`.jobs` (jobs and their status), :mod:`.parsing` (reading the API's values safely) and
-:mod:`.account` (uploads and usage). Import from here: the names below are the public ones.
+:mod:`.errors` (the message of a refused request), :mod:`.jobs` (jobs and their status),
+:mod:`.parsing` (reading the API's values safely) and :mod:`.account` (uploads and usage).
+Import from here: the names below are the public ones.
 """
 
 from __future__ import annotations
 
+from airflow_provider_empiriolabs.models import pricing as _pricing
 from airflow_provider_empiriolabs.models.account import AccountUsage, UploadedFile, UsageEvent
+from airflow_provider_empiriolabs.models.errors import describe_validation_error
 from airflow_provider_empiriolabs.models.jobs import (
     TRANSIENT_JOB_ERROR_CODES,
     Job,
@@ -26,7 +29,6 @@ from airflow_provider_empiriolabs.models.pricing import (
     BILL_NEUTRAL_PARAMS,
     HAPPYHORSE_MODEL,
     MAX_PRICED_VIDEOS,
-    PRICE_USD_PER_SECOND,
     UNPRICED_REQUEST_FIELDS,
     VIDEO_COUNT_PARAMS,
     billed_seconds,
@@ -42,9 +44,12 @@ from airflow_provider_empiriolabs.models.request import (
     ExtendFrom,
     Mode,
     VideoRequest,
-    describe_validation_error,
 )
 from airflow_provider_empiriolabs.models.text import JOB_ID_RULE, check_job_id, is_job_id
+
+#: USD per second of generated video, by model and resolution (EmpirioLabs pricing page); the same
+#: table as :mod:`.pricing`'s, named here for the docs and for code that imports it from here.
+PRICE_USD_PER_SECOND: dict[str, dict[str, float]] = _pricing.PRICE_USD_PER_SECOND
 
 __all__ = [
     "BILL_NEUTRAL_PARAMS",

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
+from airflow_provider_empiriolabs.models.errors import describe_validation_error
 from airflow_provider_empiriolabs.models.pricing import (
     DEFAULT_RESOLUTION,
     HAPPYHORSE_MODEL,
@@ -396,23 +397,3 @@ class VideoRequest(BaseModel):
             return cls(**given)
         except ValidationError as err:
             raise EmpirioLabsRequestError(describe_validation_error(err)) from None
-
-
-def describe_validation_error(err: ValidationError) -> str:
-    """One line per problem, naming the field, what is allowed and (briefly) what was given."""
-    lines = []
-    for problem in err.errors(include_url=False):
-        field = ".".join(_loc_part(part) for part in problem["loc"]) or "request"
-        message = str(problem["msg"]).removeprefix("Value error, ")
-        head, sep, rest = message.partition(": ")
-        if sep and " " not in head and (field == "request" or field == "extra_params"):
-            field, message = (head if field == "request" else f"{field}.{head}"), rest
-        given = problem.get("input")
-        hide = problem["type"] in {"missing", "model_type"} or isinstance(given, Mapping) or "(got" in message
-        shown_given = "" if hide or field == "prompt" else f" (got {shown(given)})"
-        lines.append(f"{field}: {message}{shown_given}")
-    return "Invalid EmpirioLabs request: " + "; ".join(lines)
-
-
-def _loc_part(part: Any) -> str:
-    return str(part) if isinstance(part, int) or is_param_name(part) else shown(part)

@@ -508,3 +508,25 @@ def test_a_hostile_job_id_in_a_job_is_an_unreadable_answer(job_id: str, unit_api
             hook.get_job("job_1")
     finally:
         hook.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RecursionError,
+    reason="the hook's _finish maps only ValueError: response.json() raises RecursionError on a deeply "
+    "nested body before the models see it (fix in the hook: catch RecursionError there too)",
+)
+def test_a_deeply_nested_answer_to_a_submission_is_an_unknown_outcome(unit_api: Any) -> None:
+    from airflow_provider_empiriolabs.exceptions import EmpirioLabsSubmissionUnknownError
+    from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+    from airflow_provider_empiriolabs.models import VideoRequest
+
+    body = '{"job_id": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    unit_api.post("/v1/videos/generations").respond(202, content=body, headers={"content-type": "application/json"})
+    hook = EmpirioLabsHook(max_attempts=3)
+    try:
+        with pytest.raises(EmpirioLabsSubmissionUnknownError):
+            hook.submit_video(VideoRequest.build(prompt=PROMPT, duration=3))
+    finally:
+        hook.close()
+    assert unit_api.calls.call_count == 1
