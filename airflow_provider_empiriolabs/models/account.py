@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from airflow_provider_empiriolabs.models.parsing import number, safe_text, urls_in
-from airflow_provider_empiriolabs.models.text import is_job_id
+from airflow_provider_empiriolabs.models.text import is_http_url, is_job_id, is_uploaded_path, shown
 
 
 class UploadedFile(BaseModel):
@@ -17,6 +17,14 @@ class UploadedFile(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     path: str
+
+    @field_validator("path")
+    @classmethod
+    def _a_reference(cls, value: str) -> str:
+        # The path goes into requests as an image: the same rule as a user's image reference.
+        if not (is_uploaded_path(value) or is_http_url(value)):
+            raise ValueError(f"path: {shown(value)} is not a bunny:// path or an http(s) URL")
+        return value
 
 
 class UsageEvent(BaseModel):

@@ -22,6 +22,7 @@ from airflow_provider_empiriolabs.models import (
     Job,
     JobError,
     SubmittedJob,
+    UploadedFile,
     VideoRequest,
     check_job_id,
     estimate_cost_usd,
@@ -398,6 +399,12 @@ class TestHostileAnswers:
         assert usage.events[0].job_id is None
         with pytest.raises(ValueError, match="not a job id"):
             SubmittedJob.from_api({"job_id": deep(20_000)})
+
+    @pytest.mark.parametrize("path", ["bunny://uploads/a.png\n", "bunny://uploads/\u202ea.png", "../a.png", ""])
+    def test_an_uploaded_path_is_an_image_reference(self, path: str) -> None:
+        with pytest.raises(ValueError, match="not a bunny:// path"):
+            UploadedFile.model_validate({"path": path})
+        assert UploadedFile.model_validate({"path": "bunny://uploads/ab12/a.png"}).path == "bunny://uploads/ab12/a.png"
 
     def test_deep_values_in_a_request_are_refused_not_crashed(self) -> None:
         refused("images", prompt=PROMPT, images=deep(20_000))
