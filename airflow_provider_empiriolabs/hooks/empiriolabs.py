@@ -37,6 +37,7 @@ from airflow_provider_empiriolabs.exceptions import (
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, budget_for
 from airflow_provider_empiriolabs.models import AccountUsage, Job, SubmittedJob, UploadedFile, VideoRequest
+from airflow_provider_empiriolabs.models import check_job_id as check_job_id  # the job-id rule, re-exported
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -738,17 +739,6 @@ _HOOK_PARAMS = ("timeout", "max_attempts")
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def check_job_id(job_id: Any) -> str:
-    """
-    Return ``job_id`` if it can name a job in a URL path, else raise ``ValueError`` naming the field.
-
-    :param job_id: the id to check.
-    """
-    if not isinstance(job_id, str) or not job_id.strip() or "/" in job_id:
-        raise ValueError(f"job_id: {job_id!r} is not a job id (a non-empty string without '/', such as 'job_...')")
-    return job_id
 
 
 def user_agent() -> str:

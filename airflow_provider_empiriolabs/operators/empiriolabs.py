@@ -242,13 +242,9 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
 
     def _check_cost(self, request: VideoRequest) -> None:
         """Refuse a request whose estimate exceeds ``max_cost_usd`` (or cannot be estimated under a cap)."""
-        estimate = request.estimated_cost_usd()
-        if self.max_cost_usd is not None and (estimate is None or estimate > self.max_cost_usd):
-            shown = "unknown (no price for this model)" if estimate is None else f"${estimate:.2f}"
-            raise EmpirioLabsRequestError(
-                f"max_cost_usd: the estimated cost {shown} exceeds the limit of ${self.max_cost_usd:.2f}; "
-                "nothing was sent"
-            )
+        problem = request.cost_problem(self.max_cost_usd)
+        if problem:
+            raise EmpirioLabsRequestError(f"{problem}; nothing was sent")
 
     @staticmethod
     def _build_request(fields: dict[str, Any]) -> VideoRequest:
@@ -328,12 +324,17 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
     def _submit(self, context: Context, ledger: _Ledger) -> tuple[str, float]:
         request = self._with_uploaded_images(self.request)
         estimate = request.estimated_cost_usd()
+        unpriced = request.unpriced_fields()
         self.log.info(
             "Submitting %s, %s, %g s of video: estimated cost %s",
             request.model,
             request.resolution or "720p",
             request.billed_seconds,
-            "unknown (no price for this model)" if estimate is None else f"${estimate:.2f}",
+            f"${estimate:.2f}"
+            if estimate is not None
+            else f"unknown ({', '.join(unpriced)} not priced)"
+            if unpriced
+            else "unknown (no price for this model)",
         )
         try:
             job_id = self.hook.submit_video(request, guard=ledger)
@@ -378,7 +379,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         if not any(needs_upload(ref) for ref in images):
             return request
         uploader = ReferenceImageUploader(self.hook, conn_id=self.images_conn_id, log=self.log)
-        return request.model_copy(update={"images": uploader.resolve(images)})
+        # Validated again: the paths the API gave back are answers from the network.
+        return VideoRequest.model_validate({**request.model_dump(), "images": uploader.resolve(images)})
 
     def _push_job(self, job_id: str, context: Context) -> None:
         context["ti"].xcom_push(key="job_id", value=job_id)
