@@ -59,6 +59,7 @@ HTTP_LOGGERS = (
     "fsspec",
     "aiohttp",
     "azure.core.pipeline.policies.http_logging_policy",
+    "werkzeug",
 )
 #: Children known to log, filtered by name as well: a logger's filter does not see its children's
 #: records (they go straight to the handlers), hence also the record factory below.
@@ -112,6 +113,13 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf"\1\3{_MASK}\3",
     ),
+    # b'authorization'=b'Bearer ...'  as hpack adds a header to its table.
+    (
+        re.compile(rf"""(b?(['"])(?:{_SECRET_HEADERS})\2\s*=\s*b?)(['"])(?:\\.|(?!\3).)*\3""", re.IGNORECASE),
+        rf"\1\3{_MASK}\3",
+    ),
+    # Signature:\n<hex>   as botocore's signer logs it.
+    (re.compile(rf"(\bSignature:\s*){_NOT_MASKED}[^\s'\"]+"), rf"\1{_MASK}"),
     # Location: https://...   (HTTP lines, "header: Set-Cookie: ..." debug output)
     (re.compile(rf"""(?<![\w'"-])((?:{_SECRET_HEADERS})[ \t]*:[ \t]*)[^\r\n]*""", re.IGNORECASE), rf"\1{_MASK}"),
     # Bearer tokens and API keys in any other shape.
@@ -127,6 +135,11 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
 )
 # A URL of any scheme ("s3://key:secret@bucket", "https://user:pw@host/x?sig=..."), before the rest.
+# Bytes as a library shows them (b'...'): hpack logs header blocks, whose literals or Huffman codes
+# spell header values; nothing of them is kept.
+_BYTES_LITERAL = re.compile(r"""\bb(['"])(?:\\.|(?!\1).)*\1""")
+#: Loggers whose bytes are never shown (see _BYTES_LITERAL).
+_OPAQUE_BYTES_LOGGERS = ("hpack",)
 _ANY_URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 
 _secrets: set[str] = set()
@@ -263,6 +276,8 @@ class HttpLogRedactor(logging.Filter):
             rendered = f"{rendered}\n{record.exc_text}"
             record.exc_info = None
             record.exc_text = None
+        if record.name.split(".", 1)[0] in _OPAQUE_BYTES_LOGGERS:
+            rendered = _BYTES_LITERAL.sub(f"b'{_MASK}'", rendered)
         record.msg = redact_log_text(rendered)
         record.args = ()
         if record.stack_info:
