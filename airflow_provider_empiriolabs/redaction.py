@@ -233,8 +233,8 @@ def api_key_problem(key: str) -> str | None:
     article_where = "an" if where == "a" and kind[0] in "aeiouAEIOU" else where
     more = f" (and {len(bad) - 1} more such character(s))" if len(bad) > 1 else ""
     return (
-        f"the API key has {article_where} {kind}{more}: remove it (a key is printable ASCII without spaces; "
-        "one read from a file often keeps its final newline)"
+        f"the API key has {article_where} {kind}{more}: remove it (a key is printable ASCII with no spaces; "
+        "a key read from a file often keeps the file's final newline; the key itself is not shown)"
     )
 
 

@@ -246,7 +246,7 @@ class ApiSettings:
             )
         problem = api_key_problem(conn.password)
         if problem:  # refused before any request: httpx would put it in an error, or not send it
-            raise EmpirioLabsAuthenticationError(f"connection {conn.conn_id!r}: {problem} (the key is not shown)")
+            raise EmpirioLabsAuthenticationError(f"connection {conn.conn_id!r}: {problem}")
         register_secret(conn.password)
 
         def number(name: str, default: float, kind: type[float] | type[int]) -> Any:
