@@ -134,12 +134,12 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         rf"\1{_MASK}",
     ),
 )
-# A URL of any scheme ("s3://key:secret@bucket", "https://user:pw@host/x?sig=..."), before the rest.
 # Bytes as a library shows them (b'...'): hpack logs header blocks, whose literals or Huffman codes
 # spell header values; nothing of them is kept.
 _BYTES_LITERAL = re.compile(r"""\bb(['"])(?:\\.|(?!\1).)*\1""")
 #: Loggers whose bytes are never shown (see _BYTES_LITERAL).
 _OPAQUE_BYTES_LOGGERS = ("hpack",)
+# A URL of any scheme ("s3://key:secret@bucket", "https://user:pw@host/x?sig=..."), before the rest.
 _ANY_URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 
 _secrets: set[str] = set()
