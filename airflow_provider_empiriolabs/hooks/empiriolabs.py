@@ -38,6 +38,7 @@ from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_F
 from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, budget_for
 from airflow_provider_empiriolabs.models import AccountUsage, Job, SubmittedJob, UploadedFile, VideoRequest
 from airflow_provider_empiriolabs.models import check_job_id as check_job_id  # the job-id rule, re-exported
+from airflow_provider_empiriolabs.redaction import api_key_problem, redact_log_text, register_secret
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -244,6 +245,10 @@ class ApiSettings:
             raise EmpirioLabsAuthenticationError(
                 f"connection {conn.conn_id!r} has no API key: put it in the connection's password"
             )
+        problem = api_key_problem(conn.password)
+        if problem:  # refused before any request: httpx would put it in an error, or not send it
+            raise EmpirioLabsAuthenticationError(f"connection {conn.conn_id!r}: {problem}")
+        register_secret(conn.password)
 
         def number(name: str, default: float, kind: type[float] | type[int]) -> Any:
             value = option(name)
@@ -704,8 +709,8 @@ class EmpirioLabsHook(BaseHook):
         """One cheap authenticated GET (the model catalog), as the API's docs suggest to check a key."""
         try:
             models = self.list_models()
-        except Exception as error:
-            return False, str(error)
+        except Exception as error:  # the text shown in the UI: no URL query, header value or key
+            return False, redact_log_text(str(error))
         finally:
             self.close()
         return True, f"Connected to {self.settings.base_url}: {len(models)} models available"
