@@ -361,7 +361,8 @@ class SharedBudget(RequestBudget):
     date with every request the process sends, so a fallback starts from the truth):
 
     * :meth:`acquire` / :meth:`aacquire` wait for this process's pause, then for the account's
-      shared pause and window in Redis (``aacquire`` never blocks the event loop);
+      shared pause and window in Redis (``aacquire`` never blocks the event loop); the process's
+      callers queue, and only the first asks Redis;
     * :meth:`pause` pauses this process at once and the whole account through Redis (clamped at
       :data:`MAX_SHARED_PAUSE_SECONDS`); called inside an event loop, the Redis write is a task;
     * :meth:`pause_remaining` / :meth:`apause_remaining`: the longer of the two pauses.
@@ -369,7 +370,8 @@ class SharedBudget(RequestBudget):
     :param requests_per_minute: the account's limit.
     :param backend: where the account's window and pause live.
     :param account: the account's identity (:func:`.rate_budget.account_of`).
-    :param window_seconds: the shared window (whole seconds; smaller only in tests and benches).
+    :param window_seconds: the shared window in whole seconds (default :data:`SHARED_WINDOW_SECONDS`,
+        read when the budget is built; smaller only in tests and benches).
     """
 
     def __init__(
@@ -377,16 +379,24 @@ class SharedBudget(RequestBudget):
         requests_per_minute: int,
         backend: RedisBackend,
         account: tuple[str, str],
-        window_seconds: int = SHARED_WINDOW_SECONDS,
+        window_seconds: int | None = None,
         clock: Any = time.monotonic,
     ) -> None:
         super().__init__(requests_per_minute, clock=clock)
+        window_seconds = SHARED_WINDOW_SECONDS if window_seconds is None else window_seconds
         if window_seconds < 1 or int(window_seconds) != window_seconds:
             raise ValueError(f"window_seconds: must be a whole number of seconds >= 1 (got {window_seconds})")
         self.backend = backend
         self.account = account
         self.window_seconds = int(window_seconds)
         self._pending: set[asyncio.Task[Any]] = set()
+        # One caller of the process asks Redis at a time, the others queue here (first come, first
+        # served): 100 triggers waiting on a full window cost Redis one question, not 100 each time
+        # a slot frees.
+        self._thread_turn = threading.Lock()
+        self._loop_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         return f"SharedBudget({self.requests_per_minute} per {self.window_seconds} s, {self.backend!r})"
@@ -407,27 +417,34 @@ class SharedBudget(RequestBudget):
 
     def acquire(self) -> Slot:
         """Block the thread until the account may send a request."""
-        while True:
-            wait = RequestBudget.pause_remaining(self)
-            if wait <= 0:
-                wait, slot = self._shared_or_local(
-                    self.backend.reserve(self.account, self.requests_per_minute, self.window_seconds)
-                )
-                if slot is not None:
-                    return slot
-            time.sleep(wait)
+        with self._thread_turn:
+            while True:
+                wait = RequestBudget.pause_remaining(self)
+                if wait <= 0:
+                    wait, slot = self._shared_or_local(
+                        self.backend.reserve(self.account, self.requests_per_minute, self.window_seconds)
+                    )
+                    if slot is not None:
+                        return slot
+                time.sleep(wait)
 
     async def aacquire(self) -> Slot:
         """Wait, without blocking the event loop, until the account may send a request."""
-        while True:
-            wait = RequestBudget.pause_remaining(self)
-            if wait <= 0:
-                wait, slot = self._shared_or_local(
-                    await self.backend.areserve(self.account, self.requests_per_minute, self.window_seconds)
-                )
-                if slot is not None:
-                    return slot
-            await asyncio.sleep(wait)
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            turn = self._loop_turns.get(loop)
+            if turn is None:
+                turn = self._loop_turns[loop] = asyncio.Lock()
+        async with turn:
+            while True:
+                wait = RequestBudget.pause_remaining(self)
+                if wait <= 0:
+                    wait, slot = self._shared_or_local(
+                        await self.backend.areserve(self.account, self.requests_per_minute, self.window_seconds)
+                    )
+                    if slot is not None:
+                        return slot
+                await asyncio.sleep(wait)
 
     def pause(self, seconds: float) -> None:
         """Hold this process at once, and every process of the account through Redis (clamped)."""
@@ -485,7 +502,7 @@ def shared_budget_for(
     api_key: str,
     requests_per_minute: int,
     redis: RedisSettings | None,
-    window_seconds: int = SHARED_WINDOW_SECONDS,
+    window_seconds: int | None = None,
 ) -> RequestBudget:
     """
     The process's budget for one account: shared through ``redis``, or this process's own
@@ -495,6 +512,7 @@ def shared_budget_for(
         return budget_for(base_url, api_key, requests_per_minute)
     account = account_of(base_url, api_key)
     backend = backend_for(redis)
+    window_seconds = SHARED_WINDOW_SECONDS if window_seconds is None else window_seconds
     with _registry_lock:
         budget = _shared.get((account, redis))
         if budget is None or budget.window_seconds != window_seconds:
