@@ -253,6 +253,14 @@ async def test_waiting_in_the_event_loop_never_blocks_it(redis_server: RedisServ
     assert 0.2 < remaining <= 0.5
 
 
+async def test_the_callers_of_one_process_queue_and_one_asks_redis(redis_server: RedisServer) -> None:
+    budget = shared(redis_server.settings, limit=10, window=1)
+    slots = await asyncio.wait_for(asyncio.gather(*(budget.aacquire() for _ in range(30))), timeout=10)
+    assert len(slots) == 30
+    # 30 callers waiting through three windows: one connection asked Redis (plus this test's own).
+    assert len(redis_server.client().client_list()) <= 2
+
+
 async def test_the_event_loop_survives_redis_down(caplog: pytest.LogCaptureFixture) -> None:
     budget = shared(RedisSettings(host="127.0.0.1", port=free_port()), limit=5, window=60)
     with caplog.at_level(logging.WARNING, logger=LOGGER):
@@ -298,6 +306,11 @@ async def test_a_trigger_hook_reads_the_connections_without_blocking_and_shares_
     respx_mock: respx.MockRouter, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     connections(monkeypatch, redis_server.port)
+
+    def blocking_read(conn_id: str) -> None:
+        raise AssertionError(f"a synchronous connection read in the event loop ({conn_id})")
+
+    monkeypatch.setattr(EmpirioLabsHook, "get_connection", blocking_read)
     route = respx_mock.get("/v1/jobs/job_1")
     route.respond(429, headers={"Retry-After": "30"}, json={})
     hook = EmpirioLabsHook(max_attempts=1)
