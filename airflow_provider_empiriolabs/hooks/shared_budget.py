@@ -159,17 +159,22 @@ class RedisBackend:
         with self._lock:
             self._retry_at = self._monotonic() + BACKEND_RETRY_SECONDS
             if self._down:
-                log.debug("EmpirioLabs shared budget: %s still unreachable (%s)", self.settings.describe(), error)
+                log.debug("EmpirioLabs shared budget: %s still unusable (%s)", self.settings.describe(), type(error))
                 return
             self._down = True
             self.warnings += 1
+        reason = str(error)
+        if self.settings.password:
+            reason = reason.replace(self.settings.password, "***")
+        if isinstance(error, ImportError):
+            reason += " (install airflow-provider-empiriolabs[redis])"
         log.warning(
             "EmpirioLabs shared request budget: Redis at %s cannot be used (%s: %s); this process falls "
             "back to its own budget (the account's limit counted for this process alone, so the account "
             "may see more) and tries Redis again every %.0f s. No request fails for this.",
             self.settings.describe(),
             type(error).__name__,
-            error,
+            reason,
             BACKEND_RETRY_SECONDS,
         )
 
@@ -179,7 +184,7 @@ class RedisBackend:
         with self._lock:
             was_down, self._down = self._down, False
         if was_down:
-            log.warning("EmpirioLabs shared request budget: Redis at %s is back in use", self.settings.describe())
+            log.info("EmpirioLabs shared request budget: Redis at %s is back in use", self.settings.describe())
 
     # -- clients --------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -197,6 +198,17 @@ def test_redis_down_at_start_falls_back_with_one_warning(caplog: pytest.LogCaptu
     assert "redis://127.0.0.1" in message
 
 
+def test_without_the_redis_extra_the_budget_falls_back_and_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "limits", None)  # as if `limits` were not installed
+    budget = shared(RedisSettings(host="127.0.0.1", port=free_port()))
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        budget.done(budget.acquire())
+    [message] = fallback_warnings(caplog)
+    assert "airflow-provider-empiriolabs[redis]" in message
+
+
 @pytest.mark.slow
 def test_redis_killed_mid_run_falls_back_then_comes_back(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
@@ -204,7 +216,7 @@ def test_redis_killed_mid_run_falls_back_then_comes_back(
     monkeypatch.setattr(shared_budget, "BACKEND_RETRY_SECONDS", 0.3)
     budget = shared(redis_server.settings, limit=50, window=60)
     key = f"empiriolabs:LIMITER/empiriolabs/https://api.test/{ACCOUNT[1]}/50/60/second"
-    with caplog.at_level(logging.WARNING, logger=LOGGER):
+    with caplog.at_level(logging.INFO, logger=LOGGER):
         for _ in range(3):
             budget.done(budget.acquire())
         assert redis_server.client().llen(key) == 3
