@@ -35,7 +35,8 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsValidationError,
 )
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
-from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, budget_for
+from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
+from airflow_provider_empiriolabs.hooks.shared_budget import aaccount_budget, account_budget
 from airflow_provider_empiriolabs.models import AccountUsage, Job, SubmittedJob, UploadedFile, VideoRequest
 from airflow_provider_empiriolabs.models import check_job_id as check_job_id  # the job-id rule, re-exported
 from airflow_provider_empiriolabs.redaction import api_key_problem, redact_log_text, register_secret
@@ -428,14 +429,15 @@ class EmpirioLabsHook(BaseHook):
 
     @property
     def budget(self) -> RequestBudget:
-        """The process's request budget for this account (see :mod:`.rate_budget`)."""
-        settings = self.settings
-        return budget_for(settings.base_url, settings.api_key, settings.requests_per_minute)
+        """
+        The account's request budget: shared through Redis when the connection's extra
+        ``budget_conn_id`` names one (:mod:`.shared_budget`), else this process's (:mod:`.rate_budget`).
+        """
+        return account_budget(self)
 
     async def abudget(self) -> RequestBudget:
-        """:attr:`budget`, reading the connection without blocking the event loop."""
-        settings = await self.asettings()
-        return budget_for(settings.base_url, settings.api_key, settings.requests_per_minute)
+        """:attr:`budget`, reading the connections without blocking the event loop."""
+        return await aaccount_budget(self)
 
     @property
     def base_url(self) -> str:
