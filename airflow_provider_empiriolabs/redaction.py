@@ -34,6 +34,7 @@ __all__ = [
     "redact_log_text",
     "redact_text",
     "redact_url",
+    "mask_signed_url",
     "redacted_http_logs",
     "register_secret",
 ]
@@ -343,3 +344,22 @@ def redacted_http_logs() -> Iterator[None]:
     """Kept for callers of the former per-transfer filter: redaction is now always on."""
     install_http_log_redaction()
     yield
+
+
+def mask_signed_url(url: str) -> None:
+    """
+    Tell Airflow's secrets masker (this task process and its supervisor) what of ``url`` is secret.
+
+    Signed output URLs travel through XCom, the task state store and rendered fields, which the
+    task supervisor logs at DEBUG: masking the query (the signature) and any user info there keeps
+    the URL's place in the log readable and its power out of it.
+
+    :param url: a signed output URL.
+    """
+    from airflow.sdk.log import mask_secret
+
+    parts = urlsplit(url)
+    for secret in (parts.query, parts.fragment, parts.password or ""):
+        if len(secret) >= 8:  # the masker ignores short values; a signature is long
+            register_secret(secret)
+            mask_secret(secret)

@@ -39,7 +39,7 @@ from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
 from airflow_provider_empiriolabs.hooks.shared_budget import aaccount_budget, account_budget
 from airflow_provider_empiriolabs.models import AccountUsage, Job, SubmittedJob, UploadedFile, VideoRequest
 from airflow_provider_empiriolabs.models import check_job_id as check_job_id  # the job-id rule, re-exported
-from airflow_provider_empiriolabs.redaction import api_key_problem, redact_log_text, register_secret
+from airflow_provider_empiriolabs.redaction import api_key_problem, mask_signed_url, redact_log_text, register_secret
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -654,8 +654,11 @@ class EmpirioLabsHook(BaseHook):
         return await self._arun(self._submit_call(request))
 
     def get_job(self, job_id: str) -> Job:
-        """The job's current state, outputs and error."""
-        return self._run(self._job_call(job_id))
+        """The job's current state, outputs and error; its signed output URLs masked in this task's logs."""
+        job = self._run(self._job_call(job_id))
+        for url in job.output_urls:
+            mask_signed_url(url)
+        return job
 
     async def aget_job(self, job_id: str) -> Job:
         """Async :meth:`get_job`."""

@@ -34,6 +34,7 @@ from airflow_provider_empiriolabs.operators._job_record import Ledger as _Ledger
 from airflow_provider_empiriolabs.operators._job_record import RecordUnwritable as _RecordUnwritable
 from airflow_provider_empiriolabs.operators._job_record import fingerprint
 from airflow_provider_empiriolabs.operators.uploads import ReferenceImageUploader, needs_upload, with_stand_ins
+from airflow_provider_empiriolabs.redaction import mask_signed_url
 from airflow_provider_empiriolabs.triggers.empiriolabs import (
     EmpirioLabsJobTrigger,
     finished_job,
@@ -318,6 +319,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
             record.updated_at,
         )
         self._job_id = record.job_id
+        for url in record.summary.get("output_urls") or []:
+            mask_signed_url(str(url))
         self._push_job(record.job_id, context)
         return record.summary if self.wait_for_completion else record.job_id
 
