@@ -31,10 +31,10 @@ __all__ = [
     "RedactUrlsFilter",
     "api_key_problem",
     "install_http_log_redaction",
+    "mask_signed_url",
     "redact_log_text",
     "redact_text",
     "redact_url",
-    "mask_signed_url",
     "redacted_http_logs",
     "register_secret",
 ]
