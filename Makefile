@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 NODE_TOOLS := tests/emulators/node_modules/.installed
 
 .PHONY: env demo test lint typecheck docs lock clean bench bench-transfer test-compat
-.PHONY: bench-polling bench-triggerer bench-rate-budget bench-worker-slots bench-import
+.PHONY: bench-polling bench-triggerer bench-rate-budget bench-worker-slots bench-import bench-shared-budget
 
 $(VENV)/.installed: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ $(SYSTEM_TOOLS): tests/system/package.json tests/system/package-lock.json | $(CH
 	cd tests/system && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The shared request budget's tests (tests/hooks/test_shared_budget.py) and its bench run a real
+# Redis: Debian's redis-server (root installs it via apt when it is missing), no service started.
+REDIS_SERVER := /usr/bin/redis-server
+
+$(REDIS_SERVER):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+
 # Re-pin after changing dependencies in pyproject.toml.
 lock: env
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements/dev.txt
@@ -46,7 +53,7 @@ lint: env
 typecheck: env
 	$(BIN)/mypy
 
-test: env $(NODE_TOOLS) $(SYSTEM_TOOLS)
+test: env $(NODE_TOOLS) $(SYSTEM_TOOLS) $(REDIS_SERVER)
 	$(BIN)/pytest
 
 # The docs site (Sphinx), warnings as errors: a broken reference or include fails the build.
@@ -71,7 +78,7 @@ COMPAT_TESTS := tests/test_models.py tests/hooks tests/operators tests/triggers 
 	$(BIN)/uv pip install -q --python .venv-compat-$*/bin/python --no-deps -e .
 	touch $@
 
-test-compat: $(NODE_TOOLS) $(foreach v,$(COMPAT_AIRFLOW_VERSIONS),.venv-compat-$(v)/.installed)
+test-compat: $(NODE_TOOLS) $(REDIS_SERVER) $(foreach v,$(COMPAT_AIRFLOW_VERSIONS),.venv-compat-$(v)/.installed)
 	set -e; for v in $(COMPAT_AIRFLOW_VERSIONS); do \
 		echo "== Airflow $$v"; \
 		.venv-compat-$$v/bin/python -c "import airflow, sys; sys.exit(airflow.__version__ != '$$v')"; \
@@ -85,7 +92,7 @@ bench-transfer: env
 	$(BIN)/python bench/transfer.py --size 1G --write-docs
 
 # Each bench writes its figures into docs/benchmarks.md (--quick: a smoke run that writes nothing).
-bench: bench-polling bench-triggerer bench-rate-budget bench-worker-slots bench-import bench-transfer
+bench: bench-polling bench-triggerer bench-rate-budget bench-shared-budget bench-worker-slots bench-import bench-transfer
 
 bench-polling: env
 	$(BIN)/python bench/polling.py
@@ -95,6 +102,9 @@ bench-triggerer: env
 
 bench-rate-budget: env
 	$(BIN)/python bench/rate_budget.py
+
+bench-shared-budget: env $(REDIS_SERVER)
+	$(BIN)/python bench/shared_budget.py
 
 bench-worker-slots: env
 	$(BIN)/python bench/worker_slots.py

@@ -436,7 +436,7 @@ class TestCost:
             ("1080p", 3, 0.54),
             ("1080p", 5, 0.90),
             ("1080p", 15, 2.70),
-            ("1080p", 7.5, 1.35),
+            ("1080p", 7.5, 1.44),  # billed in whole seconds: 8
         ],
     )
     def test_happyhorse_prices(self, resolution: str, seconds: float, usd: float) -> None:
@@ -668,8 +668,10 @@ class TestJobError:
         "code", ["model_unavailable", "upstream_error", "internal_error", "server_error", "timeout", "overloaded"]
     )
     def test_transient(self, code: str) -> None:
-        assert JobError(code=code).is_transient()
         assert JobError(code=code, billed=False).is_transient()
+        # Transient only when the API said it was not billed: silence is not a refund.
+        assert not JobError(code=code).is_transient()
+        assert not JobError(code=code, billed=True).is_transient()
 
     @pytest.mark.parametrize(
         "code", ["content_policy", "content_policy_violation", "invalid_request", "insufficient_credits", None, ""]

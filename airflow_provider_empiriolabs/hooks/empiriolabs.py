@@ -17,7 +17,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import httpx
 import tenacity
@@ -35,8 +35,11 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsValidationError,
 )
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
-from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, budget_for
+from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
+from airflow_provider_empiriolabs.hooks.shared_budget import aaccount_budget, account_budget
 from airflow_provider_empiriolabs.models import AccountUsage, Job, SubmittedJob, UploadedFile, VideoRequest
+from airflow_provider_empiriolabs.models import check_job_id as check_job_id  # the job-id rule, re-exported
+from airflow_provider_empiriolabs.redaction import api_key_problem, mask_signed_url, redact_log_text, register_secret
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -93,6 +96,21 @@ def was_not_accepted(error: BaseException) -> bool:
     if isinstance(error, EmpirioLabsRateLimitError):
         return True
     return isinstance(error, EmpirioLabsServerError) and error.status_code == 503
+
+
+def was_refused(error: BaseException) -> bool:
+    """
+    Whether the API provably did not take a job submission: :func:`was_not_accepted`, or any
+    4xx answer (invalid request, key or credits: refused, not billed). Never retried for that.
+    """
+    if was_not_accepted(error):
+        return True
+    return (
+        isinstance(error, EmpirioLabsError)
+        and not isinstance(error, EmpirioLabsSubmissionUnknownError)
+        and error.status_code is not None
+        and 400 <= error.status_code < 500
+    )
 
 
 def retry_policy(*, creates_job: bool, max_attempts: int, log: Any) -> dict[str, Any]:
@@ -228,6 +246,10 @@ class ApiSettings:
             raise EmpirioLabsAuthenticationError(
                 f"connection {conn.conn_id!r} has no API key: put it in the connection's password"
             )
+        problem = api_key_problem(conn.password)
+        if problem:  # refused before any request: httpx would put it in an error, or not send it
+            raise EmpirioLabsAuthenticationError(f"connection {conn.conn_id!r}: {problem}")
+        register_secret(conn.password)
 
         def number(name: str, default: float, kind: type[float] | type[int]) -> Any:
             value = option(name)
@@ -307,6 +329,21 @@ class _SharedAsyncClients:
 shared_async_clients = _SharedAsyncClients()
 
 
+class SendGuard(Protocol):
+    """
+    Told right before each attempt to send the billed POST, and when the API provably refused one.
+
+    The generate operator records both in the task state store: a runner that cannot record
+    (its supervisor is gone) raises from :meth:`sending` and so never sends.
+    """
+
+    def sending(self) -> None:
+        """The POST is about to leave; raise to stop it."""
+
+    def not_sent(self) -> None:
+        """The API provably did not accept the attempt (429, 503, no connection)."""
+
+
 @dataclass(frozen=True)
 class _Call(Generic[T]):
     """One API call, described once and run by the sync or the async path."""
@@ -318,6 +355,7 @@ class _Call(Generic[T]):
     params: Mapping[str, Any] | None = None
     files: Callable[[], Mapping[str, Any]] | None = None
     creates_job: bool = False
+    guard: SendGuard | None = None
 
 
 class EmpirioLabsHook(BaseHook):
@@ -391,14 +429,15 @@ class EmpirioLabsHook(BaseHook):
 
     @property
     def budget(self) -> RequestBudget:
-        """The process's request budget for this account (see :mod:`.rate_budget`)."""
-        settings = self.settings
-        return budget_for(settings.base_url, settings.api_key, settings.requests_per_minute)
+        """
+        The account's request budget: shared through Redis when the connection's extra
+        ``budget_conn_id`` names one (:mod:`.shared_budget`), else this process's (:mod:`.rate_budget`).
+        """
+        return account_budget(self)
 
     async def abudget(self) -> RequestBudget:
-        """:attr:`budget`, reading the connection without blocking the event loop."""
-        settings = await self.asettings()
-        return budget_for(settings.base_url, settings.api_key, settings.requests_per_minute)
+        """:attr:`budget`, reading the connections without blocking the event loop."""
+        return await aaccount_budget(self)
 
     @property
     def base_url(self) -> str:
@@ -506,12 +545,21 @@ class EmpirioLabsHook(BaseHook):
             request = self._request(client, call)
             slot = budget.acquire()
             try:
+                if call.guard is not None:
+                    call.guard.sending()  # after every wait: right before the bytes leave
                 response = client.send(request)
             except httpx.TransportError as error:
+                if call.guard is not None and was_refused(error):
+                    call.guard.not_sent()
                 raise self._sent_but(call, error) from None
             finally:
                 budget.done(slot)
-            return self._finish(call, response, secret, budget)
+            try:
+                return self._finish(call, response, secret, budget)
+            except EmpirioLabsError as error:
+                if call.guard is not None and was_refused(error):
+                    call.guard.not_sent()
+                raise
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
         return tenacity.Retrying(**policy)(attempt)
@@ -540,13 +588,14 @@ class EmpirioLabsHook(BaseHook):
     # -- the calls --------------------------------------------------------------------------------
 
     @staticmethod
-    def _submit_call(request: VideoRequest) -> _Call[str]:
+    def _submit_call(request: VideoRequest, guard: SendGuard | None = None) -> _Call[str]:
         return _Call(
             "POST",
             "/v1/videos/generations",
             lambda body: SubmittedJob.from_api(body).job_id,
             json=request.to_payload(),
             creates_job=True,
+            guard=guard,
         )
 
     @staticmethod
@@ -591,17 +640,25 @@ class EmpirioLabsHook(BaseHook):
 
         return _Call("POST", "/v1/files/upload", UploadedFile.model_validate, files=files)
 
-    def submit_video(self, request: VideoRequest) -> str:
-        """Submit a video generation and return the new job's id. Billed once accepted."""
-        return self._run(self._submit_call(request))
+    def submit_video(self, request: VideoRequest, *, guard: SendGuard | None = None) -> str:
+        """
+        Submit a video generation and return the new job's id. Billed once accepted.
+
+        :param request: the validated request.
+        :param guard: told before each attempt is sent and when the API provably refused one.
+        """
+        return self._run(self._submit_call(request, guard))
 
     async def asubmit_video(self, request: VideoRequest) -> str:
         """Async :meth:`submit_video`."""
         return await self._arun(self._submit_call(request))
 
     def get_job(self, job_id: str) -> Job:
-        """The job's current state, outputs and error."""
-        return self._run(self._job_call(job_id))
+        """The job's current state, outputs and error; its signed output URLs masked in this task's logs."""
+        job = self._run(self._job_call(job_id))
+        for url in job.output_urls:
+            mask_signed_url(url)
+        return job
 
     async def aget_job(self, job_id: str) -> Job:
         """Async :meth:`get_job`."""
@@ -657,8 +714,8 @@ class EmpirioLabsHook(BaseHook):
         """One cheap authenticated GET (the model catalog), as the API's docs suggest to check a key."""
         try:
             models = self.list_models()
-        except Exception as error:
-            return False, str(error)
+        except Exception as error:  # the text shown in the UI: no URL query, header value or key
+            return False, redact_log_text(str(error))
         finally:
             self.close()
         return True, f"Connected to {self.settings.base_url}: {len(models)} models available"
@@ -692,17 +749,6 @@ _HOOK_PARAMS = ("timeout", "max_attempts")
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def check_job_id(job_id: Any) -> str:
-    """
-    Return ``job_id`` if it can name a job in a URL path, else raise ``ValueError`` naming the field.
-
-    :param job_id: the id to check.
-    """
-    if not isinstance(job_id, str) or not job_id.strip() or "/" in job_id:
-        raise ValueError(f"job_id: {job_id!r} is not a job id (a non-empty string without '/', such as 'job_...')")
-    return job_id
 
 
 def user_agent() -> str:

@@ -94,6 +94,23 @@ class RequestBudget:
             now = self._monotonic()
             return sum(1 for slot in self._started if slot[0] > now - WINDOW_SECONDS)
 
+    def pause_remaining(self) -> float:
+        """
+        Seconds left of the pause (0 when none): a caller about to wait anyway (a trigger between
+        two polls) can wait this long instead of its interval plus this, or give up early.
+        """
+        with self._lock:
+            return max(self._paused_until - self._monotonic(), 0.0)
+
+    async def apause_remaining(self) -> float:
+        """:meth:`pause_remaining` for the event loop (the shared budget asks its backend there)."""
+        return self.pause_remaining()
+
+
+def account_of(base_url: str, api_key: str) -> tuple[str, str]:
+    """An account's identity: its base URL and a hash of its key (never the key itself)."""
+    return base_url, hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
 
 _budgets: dict[tuple[str, str], RequestBudget] = {}
 _budgets_lock = threading.Lock()
@@ -106,7 +123,7 @@ def budget_for(base_url: str, api_key: str, requests_per_minute: int) -> Request
     The latest ``requests_per_minute`` read from the connection wins, so a changed connection
     takes effect without a restart.
     """
-    account = (base_url, hashlib.sha256(api_key.encode()).hexdigest()[:16])
+    account = account_of(base_url, api_key)
     with _budgets_lock:
         budget = _budgets.get(account)
         if budget is None:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, ResumableJobMixin, conf
+from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_empiriolabs.exceptions import (
@@ -29,10 +29,16 @@ from airflow_provider_empiriolabs.exceptions import (
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, MAX_REFERENCE_IMAGES, Job, JobStatus, VideoRequest
+from airflow_provider_empiriolabs.operators._job_record import JobRecord as _JobRecord
+from airflow_provider_empiriolabs.operators._job_record import Ledger as _Ledger
+from airflow_provider_empiriolabs.operators._job_record import RecordUnwritable as _RecordUnwritable
+from airflow_provider_empiriolabs.operators._job_record import fingerprint
 from airflow_provider_empiriolabs.operators.uploads import ReferenceImageUploader, needs_upload, with_stand_ins
+from airflow_provider_empiriolabs.redaction import mask_signed_url
 from airflow_provider_empiriolabs.triggers.empiriolabs import (
     EmpirioLabsJobTrigger,
-    job_from_event,
+    finished_job,
+    not_found_yet,
     raise_for_failed_job,
 )
 
@@ -68,7 +74,7 @@ def _is_template(value: Any) -> bool:
     return not isinstance(value, (int, float, bool, type(None)))
 
 
-class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
+class EmpirioLabsGenerateVideoOperator(BaseOperator):
     """
     Generate a video with an EmpirioLabs model (HappyHorse 1.1 by default).
 
@@ -102,6 +108,9 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
     :param timeout: how long to wait for the job, in seconds or as a timedelta.
     :param max_cost_usd: refuse, before sending, a request whose estimated cost exceeds this.
     :param hook_params: keyword arguments for :class:`EmpirioLabsHook` (for instance ``timeout``).
+    :param regenerate: pay for a new video even when an earlier run of this task (cleared since)
+        made one for the same request whose URLs still live. A changed request (prompt, seed...)
+        always gets a new video; a retry of a failed try never pays twice either way.
     """
 
     template_fields: Sequence[str] = (
@@ -117,7 +126,7 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
     operator_extra_links = (EmpirioLabsJobLink(),)
     ui_color = "#f5d0fe"
 
-    #: Where the job id is kept across tries. Renaming it breaks reattachment of tasks in flight.
+    #: Where the job record is kept across tries. Renaming it breaks reattachment of tasks in flight.
     external_id_key = "empiriolabs_job_id"
 
     def __init__(
@@ -144,9 +153,11 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         timeout: float | timedelta = 3600.0,
         max_cost_usd: float | None = None,
         hook_params: dict[str, Any] | None = None,
+        regenerate: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.regenerate = regenerate
         self.prompt = prompt
         self.model = model
         self.mode = mode
@@ -232,13 +243,9 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
 
     def _check_cost(self, request: VideoRequest) -> None:
         """Refuse a request whose estimate exceeds ``max_cost_usd`` (or cannot be estimated under a cap)."""
-        estimate = request.estimated_cost_usd()
-        if self.max_cost_usd is not None and (estimate is None or estimate > self.max_cost_usd):
-            shown = "unknown (no price for this model)" if estimate is None else f"${estimate:.2f}"
-            raise EmpirioLabsRequestError(
-                f"max_cost_usd: the estimated cost {shown} exceeds the limit of ${self.max_cost_usd:.2f}; "
-                "nothing was sent"
-            )
+        problem = request.cost_problem(self.max_cost_usd)
+        if problem:
+            raise EmpirioLabsRequestError(f"{problem}; nothing was sent")
 
     @staticmethod
     def _build_request(fields: dict[str, Any]) -> VideoRequest:
@@ -259,42 +266,114 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         return EmpirioLabsHook(self.empiriolabs_conn_id, **self.hook_params)
 
     # -- execution ----------------------------------------------------------------------------------
+    #
+    # The order of one try, whatever path it takes (see docs/internals.rst):
+    #   1. validate the rendered request (nothing sent, nothing stored);
+    #   2. read the job record (operators/_job_record.py) and act on it: an earlier try's job is
+    #      reattached, a finished one is returned, an unknown outcome fails without sending;
+    #   3. otherwise upload file images, record "sending" and POST (the hook records "sending" again
+    #      right before every attempt), record "accepted" with the job id before anything else;
+    #   4. push the job id to XCom, wait (here or in the triggerer), record "done" with the summary.
 
     def execute(self, context: Context) -> Any:
         _ = self.request  # validate before the task state store or the API is touched
         try:
-            result = self.execute_resumable(context)
+            return self._execute(context, self._ledger(context))
         except _FINAL_ERRORS as error:
             raise AirflowFailException(str(error)) from None
-        self._forget_job(context)
-        return result
 
-    def _forget_job(self, context: Context) -> None:
-        """
-        Drop the stored job id once the task succeeded.
+    def _ledger(self, context: Context) -> _Ledger:
+        return _Ledger(context.get("task_state_store"), self.external_id_key, fingerprint(self.request), self.log)
 
-        Retries of a failed try must reattach (never pay twice), but a task the user clears after
-        it succeeded is asked for a new video: it should not get the old job back.
-        """
-        store = context.get("task_state_store")
-        if store is not None:
-            store.delete(self.external_id_key)
+    def _execute(self, context: Context, ledger: _Ledger) -> Any:
+        record = ledger.load()
+        if record is not None and not record.is_for(ledger.fingerprint):
+            self.log.info("The request changed since job %s of an earlier run: submitting a new job", record.job_id)
+            record = None
+        if record is not None and record.state == "sending":
+            raise EmpirioLabsSubmissionUnknownError(
+                f"an earlier try of this task sent the request (at {record.updated_at}) and stopped before it "
+                "could record the answer, so whether a job was created (and billed) is unknown; it is not sent "
+                "again: check the account's usage, then clear the task with regenerate=True to pay for a new job"
+            )
+        if record is not None and record.state == "done" and record.summary and not self.regenerate:
+            if record.urls_alive():
+                return self._reuse(record, context)
+            self.log.info("The video of job %s is past its URLs' 7 days: submitting a new job", record.job_id)
+        elif record is not None and record.state == "accepted" and record.job_id:
+            job = self._reattach(record.job_id, context)
+            if job is not None:
+                return self._wait(job, context, ledger, accepted_at=None)
+        job_id, accepted_at = self._submit(context, ledger)
+        if not self.wait_for_completion:
+            return job_id
+        return self._wait(self._first_poll(job_id, accepted_at), context, ledger, accepted_at=accepted_at)
 
-    def submit_job(self, context: Context) -> str:
+    def _reuse(self, record: _JobRecord, context: Context) -> Any:
+        """Return the finished video an earlier run of this task made for the same request."""
+        assert record.job_id is not None and record.summary is not None
+        self.log.info(
+            "Job %s made this video for the same request (%s): returning it without paying again; "
+            "regenerate=True asks for a new one",
+            record.job_id,
+            record.updated_at,
+        )
+        self._job_id = record.job_id
+        for url in record.summary.get("output_urls") or []:
+            mask_signed_url(str(url))
+        self._push_job(record.job_id, context)
+        return record.summary if self.wait_for_completion else record.job_id
+
+    def _submit(self, context: Context, ledger: _Ledger) -> tuple[str, float]:
         request = self._with_uploaded_images(self.request)
         estimate = request.estimated_cost_usd()
+        unpriced = request.unpriced_fields()
         self.log.info(
             "Submitting %s, %s, %g s of video: estimated cost %s",
             request.model,
             request.resolution or "720p",
             request.billed_seconds,
-            "unknown (no price for this model)" if estimate is None else f"${estimate:.2f}",
+            f"${estimate:.2f}"
+            if estimate is not None
+            else f"unknown ({', '.join(unpriced)} not priced)"
+            if unpriced
+            else "unknown (no price for this model)",
         )
-        job_id = self.hook.submit_video(request)
+        try:
+            job_id = self.hook.submit_video(request, guard=ledger)
+        except EmpirioLabsSubmissionUnknownError:
+            raise  # the record stays "sending": no later try sends it again
+        except _RecordUnwritable as error:
+            raise AirflowException(f"{error}; nothing was sent") from None
+        accepted_at = time.time()
+        ledger.save("accepted", job_id=job_id)  # first, before anything else can fail
         self._job_id = job_id
         self.log.info("EmpirioLabs accepted the request: job %s", job_id)
         self._push_job(job_id, context)
-        return job_id
+        return job_id, accepted_at
+
+    def _reattach(self, job_id: str, context: Context) -> Job | None:
+        """The stored job of an earlier try, or ``None`` when it failed unbilled and a new one may be sent."""
+        try:
+            job = self.hook.get_job(job_id)
+        except EmpirioLabsNotFoundError as error:
+            raise AirflowFailException(
+                f"EmpirioLabs job {job_id} of an earlier try is gone ({error}; the API keeps jobs 1 hour "
+                "after they finish); it was billed, so no new job is submitted. Its outputs may still be listed "
+                "in the account's usage history."
+            ) from None
+        if job.status is JobStatus.FAILED and job.error is not None and job.error.is_transient():
+            self.log.warning(
+                "EmpirioLabs job %s of an earlier try failed (%s) and the API said it was not billed: "
+                "submitting a new job",
+                job_id,
+                job.error.code,
+            )
+            return None
+        self._job_id = job.job_id
+        self.log.info("Reattaching to EmpirioLabs job %s of an earlier try (%s)", job.job_id, job.raw_status)
+        self._push_job(job.job_id, context)
+        return job
 
     def _with_uploaded_images(self, request: VideoRequest) -> VideoRequest:
         """The request with its file images uploaded: only on submission, never on a reattaching retry."""
@@ -303,42 +382,30 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         if not any(needs_upload(ref) for ref in images):
             return request
         uploader = ReferenceImageUploader(self.hook, conn_id=self.images_conn_id, log=self.log)
-        return request.model_copy(update={"images": uploader.resolve(images)})
+        # Validated again: the paths the API gave back are answers from the network.
+        return VideoRequest.model_validate({**request.model_dump(), "images": uploader.resolve(images)})
 
     def _push_job(self, job_id: str, context: Context) -> None:
         context["ti"].xcom_push(key="job_id", value=job_id)
         context["ti"].xcom_push(key="job_url", value=self.hook.job_url(job_id))
 
-    def get_job_status(self, external_id: Any, context: Context) -> str:
-        """The stored job's status class; a job that failed for good fails the task (no new job)."""
-        try:
-            job = self.hook.get_job(str(external_id))
-        except EmpirioLabsNotFoundError as error:
-            raise AirflowFailException(
-                f"EmpirioLabs job {external_id} of an earlier try is gone ({error}; the API keeps jobs 1 hour "
-                "after they finish); it was billed, so no new job is submitted. Its outputs may still be listed "
-                "in the account's usage history."
-            ) from None
-        if job.status is JobStatus.FAILED and not (job.error and job.error.is_transient()):
-            raise_for_failed_job(job)
-        self._job_id = job.job_id
-        self.log.info("Reattaching to EmpirioLabs job %s of an earlier try (%s)", job.job_id, job.raw_status)
-        self._push_job(job.job_id, context)
-        return job.status.value
+    def _first_poll(self, job_id: str, accepted_at: float) -> Job:
+        """The new job's first state; a 404 right after acceptance is the API not knowing it yet."""
+        while True:
+            try:
+                return self.hook.get_job(job_id)
+            except EmpirioLabsNotFoundError:
+                if not not_found_yet(accepted_at):
+                    raise
+                self.log.info("EmpirioLabs job %s: not known yet; polling again", job_id)
+                time.sleep(min(self.poll_interval, 2.0))
 
-    def is_job_active(self, status: str) -> bool:
-        return JobStatus(status) is JobStatus.RUNNING
-
-    def is_job_succeeded(self, status: str) -> bool:
-        return JobStatus(status) is JobStatus.SUCCEEDED
-
-    def poll_until_complete(self, external_id: Any, context: Context) -> Any:
-        """Wait for the job: once synchronously, then in the triggerer or here. Returns the result."""
-        job_id = str(external_id)
+    def _wait(self, job: Job, context: Context, ledger: _Ledger, *, accepted_at: float | None) -> Any:
+        """Wait for the job (here or in the triggerer) and return its summary, or its id without waiting."""
+        job_id = job.job_id
         if not self.wait_for_completion:
             return job_id
         end_time = time.time() + self.timeout
-        job = self.hook.get_job(job_id)
         while not job.status.is_terminal():
             if self.deferrable:
                 self.defer(
@@ -349,6 +416,7 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
                         end_time=end_time,
                         hook_params=self.hook_params,
                         expected_done_at=self._expected_done_at(job),
+                        accepted_at=accepted_at,
                     ),
                     method_name="execute_complete",
                     timeout=None,  # the trigger owns the deadline and reports it
@@ -358,7 +426,7 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
             self.log.info("EmpirioLabs job %s: %s", job_id, job.state_text)
             time.sleep(min(self.poll_interval, max(end_time - time.time(), 0)))
             job = self.hook.get_job(job_id)
-        return self._result(job)
+        return self._finish(job, ledger)  # the job this poll saw: no second GET to disagree with it
 
     def _expected_done_at(self, job: Job) -> float:
         """When the render should end: from the job's creation time if the API's clock is sane, else now."""
@@ -367,20 +435,18 @@ class EmpirioLabsGenerateVideoOperator(ResumableJobMixin, BaseOperator):
         started = created if now - 3600 <= created <= now else now
         return started + self.request.expected_render_seconds()
 
-    def get_job_result(self, external_id: Any, context: Context) -> Any:
-        if not self.wait_for_completion:
-            return str(external_id)
-        return self._result(self.hook.get_job(str(external_id)))
-
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: the summary on success, an error naming the job otherwise."""
-        result = self._result(job_from_event(event))
-        self._forget_job(context)
-        return result
+        try:
+            job = finished_job(event, self.hook)
+            return self._finish(job, self._ledger(context))
+        except _FINAL_ERRORS as error:
+            raise AirflowFailException(str(error)) from None
 
-    def _result(self, job: Job) -> dict[str, Any]:
+    def _finish(self, job: Job, ledger: _Ledger) -> dict[str, Any]:
         raise_for_failed_job(job)
         summary = job.summary(model=self.model, resolution=self.resolution, seconds=self.request.billed_seconds)
+        ledger.save("done", job_id=job.job_id, summary=summary)  # a retry after this returns it, unpaid
         self.log.info(
             "EmpirioLabs job %s %s: %d output(s), %s s of video, cost %s",
             job.job_id,

@@ -19,7 +19,7 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params, check_job_id
 from airflow_provider_empiriolabs.triggers.empiriolabs import (
     EmpirioLabsJobTrigger,
-    job_from_event,
+    finished_job,
     raise_for_failed_job,
 )
 
@@ -99,4 +99,4 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
         """Resume after the trigger fired; a timeout becomes a sensor timeout (``soft_fail`` honoured)."""
         if isinstance(event, dict) and event.get("status") == "timeout":
             raise AirflowSensorTimeout(str(event.get("message")))
-        return job_from_event(event).summary()
+        return finished_job(event, self.hook).summary()

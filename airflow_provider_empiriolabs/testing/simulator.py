@@ -93,6 +93,7 @@ _ERROR_TYPES: dict[str, str] = {
 }
 
 _FAULT_STATUS_CODES: dict[int, tuple[str, str]] = {
+    404: ("not_found", "No such job (yet): an eventually consistent store may not know a new job."),
     429: ("rate_limit_exceeded", "Rate limit exceeded, retry later."),
     500: ("internal_error", "The server had an error while processing your request."),
     502: ("upstream_error", "Bad gateway: the upstream model provider failed."),

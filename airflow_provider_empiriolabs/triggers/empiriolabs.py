@@ -21,12 +21,30 @@ from pydantic import ValidationError
 
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsError,
+    EmpirioLabsNotFoundError,
     EmpirioLabsRateLimitError,
     EmpirioLabsServerError,
 )
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
-from airflow_provider_empiriolabs.models import Job, JobStatus
+from airflow_provider_empiriolabs.models import TRANSIENT_JOB_ERROR_CODES, Job, JobStatus
+from airflow_provider_empiriolabs.redaction import redact_url
 from airflow_provider_empiriolabs.triggers.polling import PollPlanner
+
+#: How long after the API accepted a job a 404 for it means "not known yet" rather than "gone".
+NOT_FOUND_GRACE_SECONDS = 60.0
+
+
+def not_found_yet(accepted_at: float | None, now: float | None = None) -> bool:
+    """
+    Whether a 404 for a job may be the API not knowing its new job yet (so: poll again).
+
+    :param accepted_at: when the API accepted the job (Unix time); ``None`` when unknown.
+    :param now: the current Unix time (for tests).
+    """
+    if accepted_at is None:
+        return False
+    return (time.time() if now is None else now) - accepted_at < NOT_FOUND_GRACE_SECONDS
+
 
 EventStatus = Literal["success", "failed", "timeout", "error"]
 
@@ -45,6 +63,8 @@ class EmpirioLabsJobTrigger(BaseTrigger):
     :param end_time: the deadline as a Unix timestamp (absolute, so a restarted trigger keeps it).
     :param hook_params: keyword arguments for :class:`EmpirioLabsHook` (for instance ``timeout``).
     :param expected_done_at: when the job is expected to finish (Unix time), to time the first poll.
+    :param accepted_at: when the API accepted the job (Unix time): until
+        :data:`NOT_FOUND_GRACE_SECONDS` after it, a 404 is the API not knowing its new job yet.
     """
 
     def __init__(
@@ -55,6 +75,7 @@ class EmpirioLabsJobTrigger(BaseTrigger):
         end_time: float | None = None,
         hook_params: dict[str, Any] | None = None,
         expected_done_at: float | None = None,
+        accepted_at: float | None = None,
     ) -> None:
         super().__init__()
         self.job_id = job_id
@@ -63,6 +84,7 @@ class EmpirioLabsJobTrigger(BaseTrigger):
         self.end_time = end_time
         self.hook_params = hook_params or {}
         self.expected_done_at = expected_done_at
+        self.accepted_at = accepted_at
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -74,6 +96,7 @@ class EmpirioLabsJobTrigger(BaseTrigger):
                 "end_time": self.end_time,
                 "hook_params": self.hook_params,
                 "expected_done_at": self.expected_done_at,
+                "accepted_at": self.accepted_at,
             },
         )
 
@@ -81,6 +104,10 @@ class EmpirioLabsJobTrigger(BaseTrigger):
         return float("inf") if self.end_time is None else self.end_time - time.time()
 
     def _event(self, status: EventStatus, message: str, job: Job | None = None) -> TriggerEvent:
+        # The triggerer logs every event it fires and stores it in the database: signed output
+        # URLs are credentials, so the event carries them redacted and the task fetches the job.
+        if job is not None:
+            job = job.model_copy(update={"output_urls": [redact_url(url) for url in job.output_urls]})
         return TriggerEvent(
             {
                 "status": status,
@@ -104,11 +131,23 @@ class EmpirioLabsJobTrigger(BaseTrigger):
                     yield self._event("timeout", f"timed out waiting for EmpirioLabs job {self.job_id}")
                     return
                 try:
-                    job = await hook.aget_job(self.job_id)
+                    # The deadline holds while a poll is in flight too: a server that drips its
+                    # answer cannot hold the trigger past end_time.
+                    job = await asyncio.wait_for(hook.aget_job(self.job_id), timeout=max(self._seconds_left(), 0.001))
+                except asyncio.TimeoutError:
+                    yield self._event("timeout", f"timed out waiting for EmpirioLabs job {self.job_id}")
+                    return
                 except (EmpirioLabsRateLimitError, EmpirioLabsServerError, httpx.TransportError) as error:
                     wait = max(planner.backoff(), getattr(error, "retry_after", None) or 0.0)
                     self.log.warning("EmpirioLabs job %s: poll failed (%s); still waiting", self.job_id, error)
                     continue
+                except EmpirioLabsNotFoundError as error:
+                    if not_found_yet(self.accepted_at):
+                        wait = planner.backoff()
+                        self.log.info("EmpirioLabs job %s: not known yet (%s); still waiting", self.job_id, error)
+                        continue
+                    yield self._event("error", f"EmpirioLabs job {self.job_id}: {error}")
+                    return
                 except EmpirioLabsError as error:
                     yield self._event("error", f"EmpirioLabs job {self.job_id}: {error}")
                     return
@@ -140,7 +179,12 @@ def raise_for_failed_job(job: Job) -> None:
         f": {error.code + ': ' if error.code else ''}{error.message}" if error else ""
     )
     if error is not None and error.is_transient():
-        raise AirflowException(text + " (transient, not billed: a retry submits a new job)")
+        raise AirflowException(text + " (transient, and the API said it was not billed: a retry submits a new job)")
+    if error is not None and error.code in TRANSIENT_JOB_ERROR_CODES and error.billed is None:
+        raise AirflowFailException(
+            text + " (a service failure, but the API did not say whether it was billed: no new job is submitted, "
+            "that could pay twice; check the account's usage, then clear the task with regenerate=True)"
+        )
     raise AirflowFailException(text)
 
 
@@ -162,4 +206,25 @@ def job_from_event(event: dict[str, Any] | None) -> Job:
     raise_for_failed_job(job)
     if not job.status.is_success():
         raise AirflowException(f"EmpirioLabs job {job.job_id} is not finished ({job.raw_status})")
+    return job
+
+
+def finished_job(event: dict[str, Any] | None, hook: EmpirioLabsHook) -> Job:
+    """
+    The finished job a trigger event reports, read again from the API for its signed output URLs.
+
+    Events carry output URLs redacted (they are logged and stored), so the task fetches the job:
+    minutes after it finished, well inside the API's 1-hour retention. If the API now disagrees
+    with the poll that saw success, the task fails with retries left: a retry reattaches.
+
+    :param event: the event's payload as the trigger sent it.
+    :param hook: the hook of the task, to read the job.
+    """
+    reported = job_from_event(event)
+    job = hook.get_job(reported.job_id)
+    if not job.status.is_success():
+        raise AirflowException(
+            f"EmpirioLabs job {job.job_id} was reported {reported.raw_status} but now reads {job.raw_status}; "
+            "a retry of the task reattaches to it"
+        )
     return job

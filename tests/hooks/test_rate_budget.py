@@ -63,6 +63,18 @@ def test_a_pause_holds_every_caller() -> None:
     assert wait_of(budget) == 0
 
 
+def test_the_remaining_pause_is_exposed_for_callers_that_wait_anyway() -> None:
+    clock = FakeClock()
+    budget = RequestBudget(50, clock=clock)
+    assert budget.pause_remaining() == 0
+    budget.pause(7)
+    clock.now += 2
+    assert budget.pause_remaining() == pytest.approx(5)
+    assert asyncio.run(budget.apause_remaining()) == pytest.approx(5)
+    clock.now += 6
+    assert budget.pause_remaining() == 0
+
+
 def test_one_budget_per_account_in_the_process() -> None:
     a = budget_for("https://api.empiriolabs.ai", "sk-one", 50)
     assert budget_for("https://api.empiriolabs.ai", "sk-one", 50) is a

@@ -19,6 +19,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskD
 from structlog.testing import capture_logs
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
+from airflow_provider_empiriolabs.operators._job_record import JobRecord
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 from tests.operators.support import (
@@ -44,6 +45,12 @@ def _operator(**kwargs: Any) -> EmpirioLabsGenerateVideoOperator:
     kwargs.setdefault("duration", 3)
     kwargs.setdefault("poll_interval", 0.05)
     return EmpirioLabsGenerateVideoOperator(**kwargs)
+
+
+def _record(context: Any) -> JobRecord:
+    record = JobRecord.load(context["task_state_store"].values.get(STORE_KEY))
+    assert record is not None
+    return record
 
 
 def _posts(sim: Any) -> int:
@@ -216,7 +223,7 @@ def test_deferrable_execute_defers_to_the_job_trigger_with_an_absolute_deadline(
     # Pushed and stored before deferring, so the link works and a retry reattaches.
     assert context["ti"].pushes == ["job_id", "job_url"]
     assert context["ti"].xcoms["job_url"] == f"{sim.url}/v1/jobs/{job_id}"
-    assert context["task_state_store"].values == {STORE_KEY: job_id}
+    assert (_record(context).state, _record(context).job_id) == ("accepted", job_id)
     assert _posts(sim) == 1
 
 
@@ -231,15 +238,24 @@ def test_a_custom_conn_id_is_carried_by_the_trigger(
     assert caught.value.trigger.empiriolabs_conn_id == "my_studio"
 
 
-def test_a_succeeded_task_forgets_its_job_so_a_cleared_rerun_pays_for_a_new_one(
+def test_a_cleared_task_with_the_same_request_gets_its_job_back_and_a_changed_one_pays_anew(
     empiriolabs_connection: Any,
 ) -> None:
     sim = empiriolabs_connection
     store = DictStateStore()
-    first = _operator(wait_for_completion=False).execute({"ti": RecordingTI(), "task_state_store": store})
-    second = _operator(wait_for_completion=False).execute({"ti": RecordingTI(), "task_state_store": store})
-    assert first != second
-    assert sim.stats()["posts"] == 2
+
+    def run(**kwargs: Any) -> Any:
+        return _operator(**kwargs).execute({"ti": RecordingTI(), "task_state_store": store})
+
+    first = run()
+    assert run() == first  # cleared, same request: the stored video, unpaid
+    assert _posts(sim) == 1
+    changed = run(seed=7)  # a new seed is a new video
+    assert changed["job_id"] != first["job_id"]
+    assert _posts(sim) == 2
+    again = run(seed=7, regenerate=True)  # asked for a new one explicitly
+    assert again["job_id"] != changed["job_id"]
+    assert _posts(sim) == 3
 
 
 def test_without_waiting_the_job_id_is_returned_and_never_polled(empiriolabs_connection: Any) -> None:
@@ -250,8 +266,8 @@ def test_without_waiting_the_job_id_is_returned_and_never_polled(empiriolabs_con
 
     assert job_id.startswith("job_")
     assert context["ti"].xcoms["job_id"] == job_id
-    # Stored until the task succeeds, then dropped: a cleared, re-run task asks for a new video.
-    assert context["task_state_store"].values == {}
+    # Kept after success: a cleared, re-run task with the same request gets this job back.
+    assert _record(context).job_id == job_id
     stats = sim.stats()
     assert stats["posts"] == 1
     assert stats["gets_per_job"].get(job_id, 0) == 0
@@ -300,7 +316,7 @@ def test_insufficient_credits_fail_at_once_without_retries(empiriolabs_connectio
     stats = sim.stats()
     assert stats["posts"] == 1  # the 402 is not retried
     assert stats["jobs_created"] == 0
-    assert context["task_state_store"].values == {}
+    assert _record(context).state == "not_sent"  # refused: a later try may send it
 
 
 def test_on_kill_names_the_job(empiriolabs_connection: Any) -> None:
@@ -471,7 +487,7 @@ def test_a_retry_whose_job_failed_transiently_submits_a_new_one(empiriolabs_conn
     new = _operator(wait_for_completion=False).execute(context)
 
     assert new != old
-    assert context["task_state_store"].values == {}  # the new job succeeded: nothing left to reattach to
+    assert _record(context).job_id == new  # a retry reattaches to the new job
     assert _posts(sim) == 2
 
 

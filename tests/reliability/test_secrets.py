@@ -10,6 +10,10 @@ triggers inline instead of storing them, so they are captured on their way in), 
 
 Signed output URLs are credentials too (anyone holding one can download the video for 7 days):
 their ``signature=`` values must not be logged whole.
+
+Everything runs at DEBUG (Airflow's logging level, the root logger and every HTTP logger, whose
+records are captured too): httpcore then logs every response's headers, redirects' ``Location``
+and ``Set-Cookie`` included.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +30,7 @@ import pytest
 from airflow_provider_empiriolabs.testing.server import connection_json
 from tests.conftest import REPO
 from tests.operators.support import make_context, run_dag
+from tests.redaction.support import captured_text, everything_at_debug
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -43,6 +49,19 @@ def canary(empiriolabs_simulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         "AIRFLOW_CONN_EMPIRIOLABS_DEFAULT", connection_json(sim.url, CANARY, {"requests_per_minute": budget})
     )
     return sim
+
+
+@pytest.fixture
+def debug_logging(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Airflow's logging level, the root logger and every HTTP logger at DEBUG; records captured."""
+    monkeypatch.setenv("AIRFLOW__LOGGING__LOGGING_LEVEL", "DEBUG")
+    with everything_at_debug(caplog, monkeypatch):
+        yield caplog
+
+
+def _debug_http_logs_seen(text: str) -> bool:
+    """Whether httpcore's DEBUG records (response headers) were captured: the DEBUG run is real."""
+    return "receive_response_headers.complete" in text
 
 
 @pytest.fixture
@@ -116,7 +135,11 @@ def _exception_text(error: BaseException) -> str:
 
 @pytest.mark.slow  # every example DAG (they poll every 10 s) plus six failure runs: about a minute
 def test_the_canary_key_appears_nowhere(
-    canary: Any, serialized_triggers: list[str], tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    canary: Any,
+    serialized_triggers: list[str],
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    debug_logging: pytest.LogCaptureFixture,
 ) -> None:
     from tests.example_dags.test_assets_and_mapping import BRIEF, PNG, _pool_counting_deferred_tasks
 
@@ -182,10 +205,13 @@ def test_the_canary_key_appears_nowhere(
     assert "Invalid API key" in str(raised[3])  # the 401 was reached, and its message kept
 
     logs = "".join(capfd.readouterr())
+    records = captured_text(debug_logging)
     assert "Submitting happyhorse-1-1" in logs  # the task logs were captured
+    assert _debug_http_logs_seen(logs + records)  # at DEBUG: httpcore's header logs included
     assert len(serialized_triggers) >= 4  # deferrals happened, their kwargs were captured
     places = {
         "captured stdout/stderr (task logs)": logs,
+        "log records of every logger, at DEBUG": records,
         "logs/": _log_files_text(),
         "the metadata database file": _database_text(),
         "xcom, trigger, rendered fields, task instances, dag runs": _table_text(
@@ -201,7 +227,10 @@ def test_the_canary_key_appears_nowhere(
 
 
 def test_output_url_signatures_are_never_logged_whole(
-    empiriolabs_connection: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    empiriolabs_connection: Any,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    debug_logging: pytest.LogCaptureFixture,
 ) -> None:
     sim = empiriolabs_connection
     # A copy that needs a fresh URL and a resumed download: the paths that log URLs the most.
@@ -211,7 +240,8 @@ def test_output_url_signatures_are_never_logged_whole(
     run = _example_dag("example_empiriolabs_submit_many").test()
     assert run.state == "success"
 
-    logs = "".join(capfd.readouterr()) + _log_files_text()
+    logs = "".join(capfd.readouterr()) + _log_files_text() + captured_text(debug_logging)
+    assert _debug_http_logs_seen(logs)
     # Every signature the API handed out in this test (it signs afresh on each poll of a done job).
     usage = sim.state.usage(sim.url, 100, None, None) if sim.state is not None else {"data": []}
     signatures = {m for event in usage["data"] for url in event["output_urls"] for m in _SIGNATURE.findall(url)}

@@ -5,16 +5,24 @@ carries, the one event it fires for each outcome, transient errors, and that it 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from typing import Any
 
 import pytest
 from airflow.sdk._shared.module_loading import import_string
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+from airflow_provider_empiriolabs.models import Job, JobError, JobStatus
 from airflow_provider_empiriolabs.testing.server import connection_json
-from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
+from airflow_provider_empiriolabs.triggers.empiriolabs import (
+    NOT_FOUND_GRACE_SECONDS,
+    EmpirioLabsJobTrigger,
+    finished_job,
+    raise_for_failed_job,
+)
 from tests.operators.support import afirst_event, submit_job, wait_until_terminal
 
 CLASSPATH = "airflow_provider_empiriolabs.triggers.empiriolabs.EmpirioLabsJobTrigger"
@@ -90,9 +98,9 @@ async def test_a_trigger_rebuilt_after_its_deadline_times_out_at_once(empiriolab
 
 
 async def test_the_deadline_ends_the_wait_on_a_running_job(empiriolabs_connection: Any) -> None:
-    job_id = submit_job(duration=15, resolution="1080p")
+    job_id = submit_job(duration=15, resolution="1080p")  # about 3 s of real time
 
-    event = await afirst_event(_trigger(job_id, end_time=time.time() + 0.3))
+    event = await afirst_event(_trigger(job_id, end_time=time.time() + 1.5))
 
     assert event["status"] == "timeout"
     assert job_id in event["message"]
@@ -234,3 +242,96 @@ async def test_it_never_submits(empiriolabs_connection: Any) -> None:
     stats = sim.stats()
     assert stats["posts"] == 2
     assert stats["jobs_created"] == 2
+
+
+# -- a hostile world: events without signed URLs, a 404 right after acceptance, a slow poll --------
+
+
+async def test_the_event_carries_output_urls_redacted_and_the_task_reads_them_from_the_job(
+    empiriolabs_connection: Any,
+) -> None:
+    job_id = submit_job()
+
+    event = await afirst_event(_trigger(job_id))
+
+    assert event["status"] == "success"
+    assert event["job"]["output_urls"], event
+    assert not any("?" in url or "signature" in url for url in event["job"]["output_urls"]), event
+    hook = EmpirioLabsHook()
+    try:
+        job = await asyncio.to_thread(finished_job, event, hook)
+    finally:
+        hook.close()
+    assert all("signature=" in url for url in job.output_urls)
+
+
+async def test_a_404_right_after_acceptance_is_the_api_not_knowing_its_job_yet(empiriolabs_connection: Any) -> None:
+    sim = empiriolabs_connection
+    job_id = submit_job()
+    sim.configure(fail_next_requests=[{"match": "poll", "status": 404, "count": 2}])
+
+    event = await afirst_event(_trigger(job_id, accepted_at=time.time()))
+
+    assert event["status"] == "success", event
+    assert sim.stats()["responses_by_status"].get("404") == 2
+
+
+async def test_a_404_long_after_acceptance_ends_the_wait(empiriolabs_connection: Any) -> None:
+    sim = empiriolabs_connection
+    job_id = submit_job()
+    sim.configure(fail_next_requests=[{"match": "poll", "status": 404, "count": 1}])
+
+    event = await afirst_event(_trigger(job_id, accepted_at=time.time() - NOT_FOUND_GRACE_SECONDS - 1))
+
+    assert event["status"] == "error", event
+
+
+async def test_the_deadline_holds_while_a_poll_is_in_flight(empiriolabs_connection: Any) -> None:
+    sim = empiriolabs_connection
+    job_id = submit_job(duration=15, resolution="1080p")
+    # The poll's answer takes 30 s; the deadline is in half a second.
+    sim.configure(fail_next_requests=[{"kind": "delay", "match": "poll", "seconds": 30, "count": 1}])
+    started = time.monotonic()
+
+    event = await afirst_event(_trigger(job_id, end_time=time.time() + 0.5), limit_seconds=20)
+
+    assert event["status"] == "timeout", event
+    assert time.monotonic() - started < 20  # ended by the deadline, not by the slow answer
+
+
+def test_a_job_reported_done_that_now_reads_otherwise_fails_the_try_for_a_retry_to_reattach(
+    empiriolabs_connection: Any,
+) -> None:
+    job_id = submit_job(duration=15, resolution="1080p")  # still rendering when read again below
+    event = {
+        "status": "success",
+        "job_id": job_id,
+        "message": "completed",
+        "job": {"job_id": job_id, "status": "succeeded", "raw_status": "completed"},
+    }
+    hook = EmpirioLabsHook()
+    try:
+        with pytest.raises(AirflowException, match="now reads") as caught:
+            finished_job(event, hook)
+    finally:
+        hook.close()
+    assert not isinstance(caught.value, AirflowFailException)
+
+
+@pytest.mark.parametrize(("billed", "final"), [(False, False), (None, True), (True, True)])
+def test_a_service_failure_is_resubmitted_only_when_the_api_said_it_was_not_billed(
+    billed: bool | None, final: bool
+) -> None:
+    job = Job(
+        job_id="job_1",
+        status=JobStatus.FAILED,
+        raw_status="failed",
+        error=JobError(code="model_unavailable", message="busy", billed=billed),
+    )
+
+    with pytest.raises(AirflowException) as caught:
+        raise_for_failed_job(job)
+
+    assert isinstance(caught.value, AirflowFailException) is final
+    if billed is None:
+        assert "did not say whether it was billed" in str(caught.value)

@@ -1,0 +1,576 @@
+"""
+The account's request budget shared by every process of a deployment, through Redis.
+
+:mod:`.rate_budget` keeps one process under the account's 50 requests per minute. On a real
+deployment (Celery or Kubernetes workers, one or more triggerers) every process had its own
+window, and together they sent 88 to 114 requests in the busiest minute. With the EmpirioLabs
+connection's extra ``budget_conn_id`` naming a Redis connection, every process of the account
+takes its slots from one moving window kept in Redis, and a 429's ``Retry-After`` pauses them all.
+
+**Library.** `limits <https://limits.readthedocs.io>`_ (5.x) keeps the window: its moving-window
+strategy is an exact sliding log (a Redis list of timestamps, checked and appended atomically by
+one Lua script), it has the same strategy over a synchronous storage (workers' threads) and an
+asynchronous one (``redis.asyncio``: the triggerer's event loop is never blocked by a network
+call), both over redis-py, and it answers *when* the window frees a slot (``get_window_stats``),
+so a caller sleeps exactly that long instead of spinning. It is mature (the engine behind
+Flask-Limiter), typed, and its only dependencies were already installed with Airflow.
+``pyrate-limiter`` (4.x) was evaluated too: its Redis bucket is as exact, but its ``Limiter``
+mixes sync and async results in one API, starts a background leak thread per limiter (unwanted
+in a triggerer), and its API changed incompatibly between 3.x and 4.x. The pause (a key whose TTL
+is the time left) and the fallback are this module's own: no library shares a ``Retry-After``.
+
+**What is counted.** A request takes its place in the window when it is sent. The per-process
+budget holds it until 60 s after its answer; a shared log cannot move an entry afterwards, so the
+shared window is 61 s instead (one second for the request to reach the API), which costs 1.6 %
+of the throughput and keeps a slow upload from overlapping the next minute at the API.
+
+**When Redis is unreachable** (down at start, killed, a network split, the connection missing,
+or the ``redis`` extra not installed) no call fails for it: the process falls back to its own
+budget (:class:`.rate_budget.RequestBudget`, which has counted every request the process sent),
+logs one warning that says so, and tries Redis again after :data:`BACKEND_RETRY_SECONDS`.
+
+Keys (prefix ``empiriolabs``) name the account by its base URL and a hash of its key, never the
+key: ``empiriolabs:LIMITER/empiriolabs/<base url>/<sha256[:16]>/...`` for the window and
+``empiriolabs:pause:<base url>:<sha256[:16]>`` for the pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, Slot, account_of, budget_for
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+    from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+
+log = logging.getLogger(__name__)
+
+#: The shared moving window: 60 s plus one for the request to reach the API (see the module doc).
+SHARED_WINDOW_SECONDS = 61
+#: A ``Retry-After`` shared through Redis never holds the account longer than this.
+MAX_SHARED_PAUSE_SECONDS = 120.0
+#: After Redis failed, the process uses its own budget this long before asking Redis again.
+BACKEND_RETRY_SECONDS = 30.0
+#: Connect and read timeout of every Redis call: a stalled Redis costs a call this much, once.
+REDIS_TIMEOUT_SECONDS = 2.0
+#: Prefix of every key the provider writes.
+KEY_PREFIX = "empiriolabs"
+#: The connection extra of the EmpirioLabs connection that names the Redis connection.
+BUDGET_CONN_EXTRA = "budget_conn_id"
+
+# Sets the key's TTL to ARGV[1] ms unless it already has a longer one; returns the TTL in force.
+_PAUSE_SCRIPT = """
+local current = redis.call('PTTL', KEYS[1])
+local wanted = tonumber(ARGV[1])
+if current < wanted then
+    redis.call('SET', KEYS[1], '1', 'PX', wanted)
+    return wanted
+end
+return current
+"""
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """
+    Where the shared budget lives: an Airflow connection of type ``redis``.
+
+    Host, port (6379), login (an ACL user, optional), password, and the extras ``db`` (0) and
+    ``ssl`` (false), as the Redis provider reads them. The password is kept out of ``repr``.
+    """
+
+    host: str
+    port: int = 6379
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ssl: bool = False
+
+    @classmethod
+    def from_connection(cls, conn: Connection) -> RedisSettings:
+        extra = conn.extra_dejson
+        ssl = extra.get("ssl", False)
+        return cls(
+            host=conn.host or "localhost",
+            port=int(conn.port or 6379),
+            db=int(extra.get("db", 0) or 0),
+            username=conn.login or None,
+            password=conn.password or None,
+            ssl=ssl is True or str(ssl).lower() in ("true", "1", "yes"),
+        )
+
+    @property
+    def url(self) -> str:
+        """The redis-py URL, credentials included: never log it (see :meth:`describe`)."""
+        auth = ""
+        if self.username or self.password:
+            auth = f"{quote(self.username or '', safe='')}:{quote(self.password or '', safe='')}@"
+        return f"{'rediss' if self.ssl else 'redis'}://{auth}{self.host}:{self.port}/{self.db}"
+
+    def describe(self) -> str:
+        """Where, without credentials: for logs."""
+        return f"{'rediss' if self.ssl else 'redis'}://{self.host}:{self.port}/{self.db}"
+
+
+class RedisBackend:
+    """
+    One Redis server's budget store, for the whole process.
+
+    Workers' threads share one synchronous client; each event loop (a triggerer has one) gets its
+    own asynchronous client, built in that loop. Every call answers ``None`` instead of raising
+    when Redis cannot be used: the caller then falls back to its own budget.
+
+    :param settings: the Redis server.
+    :param clock: a monotonic clock in seconds (for the retry delay; replaceable in tests).
+    """
+
+    def __init__(self, settings: RedisSettings, clock: Any = time.monotonic) -> None:
+        self.settings = settings
+        self._monotonic = clock
+        self._lock = threading.Lock()
+        self._sync: tuple[Any, Any, Any, Any] | None = None
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, Any, Any, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._down = False
+        self._retry_at = 0.0
+        self.warnings = 0  # how many times the fallback was announced (for tests)
+
+    def __repr__(self) -> str:
+        return f"RedisBackend({self.settings.describe()})"
+
+    # -- health ---------------------------------------------------------------------------------
+
+    def usable(self) -> bool:
+        """Whether to ask Redis now: up, or down long enough to try again."""
+        with self._lock:
+            return not self._down or self._monotonic() >= self._retry_at
+
+    def _failed(self, error: BaseException) -> None:
+        with self._lock:
+            self._retry_at = self._monotonic() + BACKEND_RETRY_SECONDS
+            if self._down:
+                log.debug("EmpirioLabs shared budget: %s still unusable (%s)", self.settings.describe(), type(error))
+                return
+            self._down = True
+            self.warnings += 1
+        reason = str(error)
+        if self.settings.password:
+            reason = reason.replace(self.settings.password, "***")
+        if isinstance(error, ImportError):
+            reason += " (install airflow-provider-empiriolabs[redis])"
+        log.warning(
+            "EmpirioLabs shared request budget: Redis at %s cannot be used (%s: %s); this process falls "
+            "back to its own budget (the account's limit counted for this process alone, so the account "
+            "may see more) and tries Redis again every %.0f s. No request fails for this.",
+            self.settings.describe(),
+            type(error).__name__,
+            reason,
+            BACKEND_RETRY_SECONDS,
+        )
+
+    def _succeeded(self) -> None:
+        if not self._down:
+            return
+        with self._lock:
+            was_down, self._down = self._down, False
+        if was_down:
+            log.info("EmpirioLabs shared request budget: Redis at %s is back in use", self.settings.describe())
+
+    # -- clients --------------------------------------------------------------------------------
+
+    def _options(self) -> dict[str, Any]:
+        return {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}
+
+    def _sync_parts(self) -> tuple[Any, Any, Any, Any]:
+        """(client, limits strategy, pause script, limits module), built on first use."""
+        with self._lock:
+            if self._sync is None:
+                import limits
+                import redis
+                from limits.storage import RedisStorage
+                from limits.strategies import MovingWindowRateLimiter
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+
+                pool = redis.ConnectionPool.from_url(self.settings.url, retry=Retry(NoBackoff(), 0), **self._options())
+                client = redis.Redis(connection_pool=pool)
+                storage = RedisStorage(self.settings.describe(), connection_pool=pool, key_prefix=KEY_PREFIX)
+                self._sync = (client, MovingWindowRateLimiter(storage), client.register_script(_PAUSE_SCRIPT), limits)
+            return self._sync
+
+    def _async_parts(self) -> tuple[Any, Any, Any, Any]:
+        """The running loop's (client, limits strategy, pause script, limits module)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            parts = self._async.get(loop)
+            if parts is None:
+                import limits
+                import redis.asyncio
+                from limits.aio.storage import RedisStorage
+                from limits.aio.strategies import MovingWindowRateLimiter
+                from redis.asyncio.retry import Retry
+                from redis.backoff import NoBackoff
+
+                pool = redis.asyncio.ConnectionPool.from_url(
+                    self.settings.url, retry=Retry(NoBackoff(), 0), **self._options()
+                )
+                client = redis.asyncio.Redis(connection_pool=pool)
+                shared_pool: dict[str, Any] = {"connection_pool": pool}  # typed as scalars by limits
+                storage = RedisStorage(
+                    "async+" + self.settings.describe(), implementation="redispy", key_prefix=KEY_PREFIX, **shared_pool
+                )
+                parts = (client, MovingWindowRateLimiter(storage), client.register_script(_PAUSE_SCRIPT), limits)
+                self._async[loop] = parts
+            return parts
+
+    # -- the budget's operations ----------------------------------------------------------------
+
+    @staticmethod
+    def _item(limits: Any, requests: int, window: int) -> Any:
+        return limits.RateLimitItemPerSecond(requests, window)
+
+    def reserve(self, account: tuple[str, str], requests: int, window: int) -> float | None:
+        """
+        Take a slot in the account's window (0.0), or say how long to wait; ``None``: Redis unusable.
+
+        A pause set by any process of the account is waited out first.
+        """
+        if not self.usable():
+            return None
+        try:
+            client, strategy, _, limits = self._sync_parts()
+            pause = client.pttl(pause_key(account))
+            if pause > 0:
+                result: float = min(pause / 1000.0, MAX_SHARED_PAUSE_SECONDS)
+            else:
+                item = self._item(limits, requests, window)
+                if strategy.hit(item, *window_identity(account)):
+                    result = 0.0
+                else:
+                    result = _until(strategy.get_window_stats(item, *window_identity(account)).reset_time, window)
+        except Exception as error:
+            self._failed(error)
+            return None
+        self._succeeded()
+        return result
+
+    async def areserve(self, account: tuple[str, str], requests: int, window: int) -> float | None:
+        """:meth:`reserve` in the event loop, without blocking it."""
+        if not self.usable():
+            return None
+        try:
+            client, strategy, _, limits = self._async_parts()
+            pause = await client.pttl(pause_key(account))
+            if pause > 0:
+                result: float = min(pause / 1000.0, MAX_SHARED_PAUSE_SECONDS)
+            else:
+                item = self._item(limits, requests, window)
+                if await strategy.hit(item, *window_identity(account)):
+                    result = 0.0
+                else:
+                    stats = await strategy.get_window_stats(item, *window_identity(account))
+                    result = _until(stats.reset_time, window)
+        except Exception as error:
+            self._failed(error)
+            return None
+        self._succeeded()
+        return result
+
+    def pause(self, account: tuple[str, str], seconds: float) -> float | None:
+        """Pause the account for ``seconds`` (clamped), unless it already is for longer; the pause in force."""
+        if not self.usable():
+            return None
+        try:
+            _, _, script, _ = self._sync_parts()
+            ms = script(keys=[pause_key(account)], args=[_pause_ms(seconds)])
+        except Exception as error:
+            self._failed(error)
+            return None
+        self._succeeded()
+        return int(ms) / 1000.0
+
+    async def apause(self, account: tuple[str, str], seconds: float) -> float | None:
+        """:meth:`pause` in the event loop."""
+        if not self.usable():
+            return None
+        try:
+            _, _, script, _ = self._async_parts()
+            ms = await script(keys=[pause_key(account)], args=[_pause_ms(seconds)])
+        except Exception as error:
+            self._failed(error)
+            return None
+        self._succeeded()
+        return int(ms) / 1000.0
+
+    def pause_remaining(self, account: tuple[str, str]) -> float | None:
+        """Seconds left of the account's shared pause (0: none); ``None``: Redis unusable."""
+        if not self.usable():
+            return None
+        try:
+            client, _, _, _ = self._sync_parts()
+            ms = client.pttl(pause_key(account))
+        except Exception as error:
+            self._failed(error)
+            return None
+        self._succeeded()
+        return min(max(ms, 0) / 1000.0, MAX_SHARED_PAUSE_SECONDS)
+
+    async def apause_remaining(self, account: tuple[str, str]) -> float | None:
+        """:meth:`pause_remaining` in the event loop."""
+        if not self.usable():
+            return None
+        try:
+            client, _, _, _ = self._async_parts()
+            ms = await client.pttl(pause_key(account))
+        except Exception as error:
+            self._failed(error)
+            return None
+        self._succeeded()
+        return min(max(ms, 0) / 1000.0, MAX_SHARED_PAUSE_SECONDS)
+
+
+def pause_key(account: tuple[str, str]) -> str:
+    """The Redis key whose TTL is the account's shared pause."""
+    return f"{KEY_PREFIX}:pause:{account[0]}:{account[1]}"
+
+
+def window_identity(account: tuple[str, str]) -> tuple[str, str, str]:
+    """What names the account's window in ``limits``' key."""
+    return ("empiriolabs", account[0], account[1])
+
+
+def _pause_ms(seconds: float) -> int:
+    return max(int(min(max(seconds, 0.0), MAX_SHARED_PAUSE_SECONDS) * 1000), 1)
+
+
+def _until(reset_time: float, window: int) -> float:
+    """Seconds until the window frees a slot (wall clock, as ``limits`` stamps entries): 10 ms to a window."""
+    return min(max(reset_time - time.time(), 0.01), float(window))
+
+
+class SharedBudget(RequestBudget):
+    """
+    The account's budget shared through Redis, with this process's own budget as the fallback.
+
+    Same interface as :class:`.rate_budget.RequestBudget` (it is one: its own count is kept up to
+    date with every request the process sends, so a fallback starts from the truth):
+
+    * :meth:`acquire` / :meth:`aacquire` wait for this process's pause, then for the account's
+      shared pause and window in Redis (``aacquire`` never blocks the event loop); the process's
+      callers queue, and only the first asks Redis;
+    * :meth:`pause` pauses this process at once and the whole account through Redis (clamped at
+      :data:`MAX_SHARED_PAUSE_SECONDS`); called inside an event loop, the Redis write is a task;
+    * :meth:`pause_remaining` / :meth:`apause_remaining`: the longer of the two pauses.
+
+    :param requests_per_minute: the account's limit.
+    :param backend: where the account's window and pause live.
+    :param account: the account's identity (:func:`.rate_budget.account_of`).
+    :param window_seconds: the shared window in whole seconds (default :data:`SHARED_WINDOW_SECONDS`,
+        read when the budget is built; smaller only in tests and benches).
+    """
+
+    def __init__(
+        self,
+        requests_per_minute: int,
+        backend: RedisBackend,
+        account: tuple[str, str],
+        window_seconds: int | None = None,
+        clock: Any = time.monotonic,
+    ) -> None:
+        super().__init__(requests_per_minute, clock=clock)
+        window_seconds = SHARED_WINDOW_SECONDS if window_seconds is None else window_seconds
+        if window_seconds < 1 or int(window_seconds) != window_seconds:
+            raise ValueError(f"window_seconds: must be a whole number of seconds >= 1 (got {window_seconds})")
+        self.backend = backend
+        self.account = account
+        self.window_seconds = int(window_seconds)
+        self._pending: set[asyncio.Task[Any]] = set()
+        # One caller of the process asks Redis at a time, the others queue here (first come, first
+        # served): 100 triggers waiting on a full window cost Redis one question, not 100 each time
+        # a slot frees.
+        self._thread_turn = threading.Lock()
+        self._loop_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __repr__(self) -> str:
+        return f"SharedBudget({self.requests_per_minute} per {self.window_seconds} s, {self.backend!r})"
+
+    def _record(self) -> Slot:
+        """The shared window gave a slot: count it here too, for a fallback."""
+        with self._lock:
+            slot = [self._monotonic()]
+            self._started.append(slot)
+            return slot
+
+    def _shared_or_local(self, shared_wait: float | None) -> tuple[float, Slot | None]:
+        if shared_wait is None:  # Redis unusable: this process's own budget
+            return self._reserve()
+        if shared_wait > 0:
+            return shared_wait, None
+        return 0.0, self._record()
+
+    def acquire(self) -> Slot:
+        """Block the thread until the account may send a request."""
+        with self._thread_turn:
+            while True:
+                wait = RequestBudget.pause_remaining(self)
+                if wait <= 0:
+                    wait, slot = self._shared_or_local(
+                        self.backend.reserve(self.account, self.requests_per_minute, self.window_seconds)
+                    )
+                    if slot is not None:
+                        return slot
+                time.sleep(wait)
+
+    async def aacquire(self) -> Slot:
+        """Wait, without blocking the event loop, until the account may send a request."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            turn = self._loop_turns.get(loop)
+            if turn is None:
+                turn = self._loop_turns[loop] = asyncio.Lock()
+        async with turn:
+            while True:
+                wait = RequestBudget.pause_remaining(self)
+                if wait <= 0:
+                    wait, slot = self._shared_or_local(
+                        await self.backend.areserve(self.account, self.requests_per_minute, self.window_seconds)
+                    )
+                    if slot is not None:
+                        return slot
+                await asyncio.sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        """Hold this process at once, and every process of the account through Redis (clamped)."""
+        super().pause(seconds)
+        if seconds <= 0:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.backend.pause(self.account, seconds)
+            return
+        task = loop.create_task(self.backend.apause(self.account, seconds))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def apause(self, seconds: float) -> None:
+        """:meth:`pause`, awaiting the Redis write."""
+        super().pause(seconds)
+        if seconds > 0:
+            await self.backend.apause(self.account, seconds)
+
+    def pause_remaining(self) -> float:
+        """Seconds left of the longer pause: this process's, or the account's in Redis."""
+        shared = self.backend.pause_remaining(self.account)
+        return max(super().pause_remaining(), shared or 0.0)
+
+    async def apause_remaining(self) -> float:
+        """:meth:`pause_remaining` without blocking the event loop."""
+        shared = await self.backend.apause_remaining(self.account)
+        return max(RequestBudget.pause_remaining(self), shared or 0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# One budget per account and backend in the process; what the hook asks for.
+# ---------------------------------------------------------------------------------------------
+
+_backends: dict[RedisSettings, RedisBackend] = {}
+_shared: dict[tuple[tuple[str, str], RedisSettings], SharedBudget] = {}
+_registry_lock = threading.Lock()
+_hook_backends: weakref.WeakKeyDictionary[Any, RedisSettings | None] = weakref.WeakKeyDictionary()
+_warned: set[str] = set()
+
+
+def backend_for(settings: RedisSettings) -> RedisBackend:
+    """The process's backend for one Redis server."""
+    with _registry_lock:
+        backend = _backends.get(settings)
+        if backend is None:
+            backend = _backends[settings] = RedisBackend(settings)
+        return backend
+
+
+def shared_budget_for(
+    base_url: str,
+    api_key: str,
+    requests_per_minute: int,
+    redis: RedisSettings | None,
+    window_seconds: int | None = None,
+) -> RequestBudget:
+    """
+    The process's budget for one account: shared through ``redis``, or this process's own
+    (:func:`.rate_budget.budget_for`) when there is none. The latest ``requests_per_minute`` wins.
+    """
+    if redis is None:
+        return budget_for(base_url, api_key, requests_per_minute)
+    account = account_of(base_url, api_key)
+    backend = backend_for(redis)
+    window_seconds = SHARED_WINDOW_SECONDS if window_seconds is None else window_seconds
+    with _registry_lock:
+        budget = _shared.get((account, redis))
+        if budget is None or budget.window_seconds != window_seconds:
+            budget = _shared[(account, redis)] = SharedBudget(requests_per_minute, backend, account, window_seconds)
+        else:
+            budget.requests_per_minute = requests_per_minute
+        return budget
+
+
+def _budget_conn_id(conn: Connection) -> str | None:
+    extra = conn.extra_dejson
+    value = extra.get(BUDGET_CONN_EXTRA, extra.get(f"extra__empiriolabs__{BUDGET_CONN_EXTRA}"))
+    return str(value).strip() or None if value else None
+
+
+def _warn_once(conn_id: str, error: BaseException) -> None:
+    if conn_id in _warned:
+        return
+    _warned.add(conn_id)
+    log.warning(
+        "EmpirioLabs shared request budget: the Redis connection %r cannot be read (%s: %s); this "
+        "process uses its own budget instead",
+        conn_id,
+        type(error).__name__,
+        error,
+    )
+
+
+def account_budget(hook: EmpirioLabsHook) -> RequestBudget:
+    """The hook's budget: shared when its connection names a ``budget_conn_id``, else the process's."""
+    settings = hook.settings
+    if hook not in _hook_backends:
+        redis: RedisSettings | None = None
+        conn_id = _budget_conn_id(hook.get_connection(hook.empiriolabs_conn_id))
+        if conn_id:
+            try:
+                redis = RedisSettings.from_connection(hook.get_connection(conn_id))
+            except Exception as error:
+                _warn_once(conn_id, error)
+        _hook_backends[hook] = redis
+    return shared_budget_for(settings.base_url, settings.api_key, settings.requests_per_minute, _hook_backends[hook])
+
+
+async def aaccount_budget(hook: EmpirioLabsHook) -> RequestBudget:
+    """:func:`account_budget`, reading the connections without blocking the event loop."""
+    settings = await hook.asettings()
+    if hook not in _hook_backends:
+        redis: RedisSettings | None = None
+        conn_id = _budget_conn_id(await hook.aget_connection(hook.empiriolabs_conn_id))
+        if conn_id:
+            try:
+                redis = RedisSettings.from_connection(await hook.aget_connection(conn_id))
+            except Exception as error:
+                _warn_once(conn_id, error)
+        _hook_backends[hook] = redis
+    return shared_budget_for(settings.base_url, settings.api_key, settings.requests_per_minute, _hook_backends[hook])

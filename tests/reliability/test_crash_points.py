@@ -1,0 +1,266 @@
+"""
+Crash-point injection: every step of a generate task fails in turn, then the task is retried.
+
+The steps are not listed here: the harness counts every boundary the operator crosses (each
+task-state-store read and write, each XCom push, each HTTP exchange, in the worker or the
+triggerer, before the request leaves and after it reached the server, the deferral, the trigger,
+the return value) and a scenario is run once per step, failing that step. Adding a store write or
+an API call to the operator adds its crash points here by itself.
+
+For every step: at most one POST reached the API, and the video is delivered, except where the
+failure falls between the POST leaving and its job id being recorded with the process killed
+(no code runs after a kill): there, and only there, the task fails saying the outcome is unknown,
+without a second POST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+
+from airflow_provider_empiriolabs.hooks.empiriolabs import wait_retry_after
+from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
+from tests.operators.support import DictStateStore, RecordingTI
+
+MAX_TRIES = 4
+
+
+class InjectedFailure(Exception):
+    """A step failed the way Airflow and networks fail: an exception the task sees."""
+
+
+class InjectedKill(BaseException):
+    """The process died at this step: no ``except Exception`` or later code of the try runs."""
+
+
+@dataclass
+class Steps:
+    """Counts the boundary crossings of a run and fails the one numbered ``fail_at`` (once)."""
+
+    fail_at: int | None = None
+    kind: type[BaseException] = InjectedFailure
+    names: list[str] = field(default_factory=list)
+    failed: str | None = None
+
+    def __call__(self, name: str) -> None:
+        self.names.append(name)
+        if self.failed is None and len(self.names) - 1 == self.fail_at:
+            self.failed = name
+            raise self.kind(f"injected at step {self.fail_at}: {name}")
+
+
+class CrashingStore(DictStateStore):
+    """The task state store; every read and write is a step (a write may fail before or after it lands)."""
+
+    def __init__(self, steps: Steps) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.steps("store.get")
+        return super().get(key, default)
+
+    def set(self, key: str, value: Any, **kwargs: Any) -> None:
+        state = value.get("state") if isinstance(value, dict) else value
+        self.steps(f"store.set {state}")
+        super().set(key, value, **kwargs)
+        self.steps(f"store.set {state}: acknowledgement lost")
+
+    def delete(self, key: str) -> None:
+        self.steps("store.delete")
+        super().delete(key)
+
+
+class CrashingTI(RecordingTI):
+    def __init__(self, steps: Steps) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.steps(f"xcom_push {key}")
+        super().xcom_push(key, value)
+
+
+def _path(request: httpx.Request) -> str:
+    path = request.url.path
+    return "/v1/jobs/{id}" if path.startswith("/v1/jobs/") else path
+
+
+@pytest.fixture
+def steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[Steps]:
+    """Every HTTP exchange of the hook, sync and async, is two steps: before sending, and answer lost."""
+    current = Steps()
+    sync_send, async_send = httpx.Client.send, httpx.AsyncClient.send
+
+    def send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        name = f"{request.method} {_path(request)}"
+        try:
+            current(name)
+        except InjectedFailure:
+            raise httpx.ConnectError("injected: connection refused", request=request) from None
+        response = sync_send(self, request, **kwargs)
+        try:
+            current(f"{name}: answer lost")
+        except InjectedFailure:
+            response.close()
+            raise httpx.ReadError("injected: connection reset", request=request) from None
+        return response
+
+    async def asend(self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        name = f"{request.method} {_path(request)} (triggerer)"
+        try:
+            current(name)
+        except InjectedFailure:
+            raise httpx.ConnectError("injected: connection refused", request=request) from None
+        response = await async_send(self, request, **kwargs)
+        try:
+            current(f"{name}: answer lost")
+        except InjectedFailure:
+            await response.aclose()
+            raise httpx.ReadError("injected: connection reset", request=request) from None
+        return response
+
+    # The hook's backoff between retries is real time; here it only slows the enumeration down.
+    monkeypatch.setattr(wait_retry_after, "__call__", lambda self, state: 0.01)
+    monkeypatch.setattr(httpx.Client, "send", send)
+    monkeypatch.setattr(httpx.AsyncClient, "send", asend)
+    yield current
+
+
+async def _first_event(trigger: Any) -> dict[str, Any]:
+    async for event in trigger.run():
+        return dict(event.payload)
+    raise AssertionError("the trigger ended without an event")
+
+
+def _rebuilt(trigger: Any) -> Any:
+    """The trigger as the triggerer builds it: from its serialized class path and kwargs."""
+    classpath, kwargs = trigger.serialize()
+    module, _, name = classpath.rpartition(".")
+    return getattr(importlib.import_module(module), name)(**kwargs)
+
+
+@dataclass
+class Outcome:
+    result: Any = None
+    final_error: BaseException | None = None
+    tries: int = 0
+
+
+def run_with_retries(make_operator: Any, steps: Steps) -> Outcome:
+    """
+    What Airflow does with one task instance: tries until success, a final failure or MAX_TRIES.
+
+    A deferral resumes on a fresh operator (a new process in Airflow) after the trigger fired.
+    """
+    store = CrashingStore(steps)
+    outcome = Outcome()
+    for _ in range(MAX_TRIES):
+        outcome.tries += 1
+        context: Any = {"ti": CrashingTI(steps), "task_state_store": store}
+        try:
+            try:
+                result = make_operator().execute(context)
+            except TaskDeferred as deferred:
+                steps("defer")
+                trigger = _rebuilt(deferred.trigger)
+                steps("trigger")
+                event = asyncio.run(asyncio.wait_for(_first_event(trigger), 60))
+                steps("trigger event")
+                result = getattr(make_operator(), deferred.method_name)(context, event)
+            steps("return value")
+            outcome.result = result
+            return outcome
+        except AirflowFailException as error:
+            outcome.final_error = error
+            return outcome
+        except (Exception, InjectedKill):
+            continue
+    raise AssertionError(f"no outcome after {MAX_TRIES} tries: {steps.names}")
+
+
+PROMPT = "A horse galloping along a beach at sunrise"
+
+
+def _factory(tmp_path: Path, path: str) -> Any:
+    kwargs: dict[str, Any] = {"task_id": "generate", "prompt": PROMPT, "duration": 3, "poll_interval": 0.02}
+    if path == "deferrable":
+        kwargs["deferrable"] = True
+    if path == "upload":
+        image = tmp_path / "still.png"
+        image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+        kwargs.update(images=[str(image)], mode="i2v")
+    return lambda: EmpirioLabsGenerateVideoOperator(**kwargs)
+
+
+def _outcome_unknown(steps: Steps, kind: type[BaseException]) -> bool:
+    """
+    Whether the injected failure left a POST whose outcome nobody can know.
+
+    An exception can do that only by losing the POST's answer (the hook says so); a kill can
+    also strike after "sending" landed in the store and before "accepted" did: the record then
+    says a POST may have left, and no later try may send another.
+    """
+    if steps.failed == "POST /v1/videos/generations: answer lost":
+        return True
+    if kind is not InjectedKill:
+        return False
+    landed = [name.split()[1] for name in steps.names if name.endswith(": acknowledgement lost")]
+    return bool(landed) and landed[-1].startswith("sending")
+
+
+@pytest.mark.parametrize("kind", [InjectedFailure, InjectedKill], ids=["failure", "kill"])
+@pytest.mark.parametrize("path", ["worker", "deferrable", "upload"])
+def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
+    empiriolabs_connection: Any, steps: Steps, tmp_path: Path, path: str, kind: type[BaseException]
+) -> None:
+    sim = empiriolabs_connection
+    sim.configure(render_base_seconds=1.0, render_seconds_per_video_second=0.5)
+    make_operator = _factory(tmp_path, path)
+
+    clean = run_with_retries(make_operator, steps)
+    assert clean.result["status"] == "completed" and clean.tries == 1, clean
+    assert "POST /v1/videos/generations" in steps.names
+    seen: list[str] = []
+    longest = len(steps.names)
+    step = 0
+    while step < longest:  # runs differ in length (polls, retries): go as far as the longest one
+        sim.reset()
+        sim.configure(render_base_seconds=1.0, render_seconds_per_video_second=0.5)
+        steps.__init__(fail_at=step, kind=kind)  # type: ignore[misc]
+        outcome = run_with_retries(make_operator, steps)
+        longest = max(longest, len(steps.names))
+        if steps.failed is None:  # this run was shorter than ``step``: nothing failed
+            step += 1
+            continue
+        seen.append(steps.failed)
+        where = f"step {step} ({steps.failed}, {kind.__name__}, {path})"
+        stats = sim.stats()
+        assert stats["posts"] <= 1, where
+        if outcome.final_error is None:
+            assert outcome.result["status"] == "completed", where
+            assert stats["jobs_created"] == 1, where
+            assert outcome.result["job_id"] in stats["gets_per_job"], where
+            assert outcome.result["output_urls"], where
+        else:
+            # The only way not to deliver: the outcome of the one POST is unknown, and said so.
+            assert _outcome_unknown(steps, kind), where
+            assert "usage" in str(outcome.final_error), where
+        step += 1
+    # The harness did cross the steps that matter for money (a guard against it testing nothing).
+    assert any(name.startswith("store.set sending") for name in seen)
+    assert any(name.startswith("store.set accepted") for name in seen)
+    assert any(name.startswith("xcom_push") for name in seen)
+    assert "return value" in seen
+    if path == "deferrable":
+        assert {"defer", "trigger", "trigger event"} <= set(seen)
+    if path == "upload":
+        assert any(name.startswith("POST /v1/files/upload") for name in seen)
