@@ -34,7 +34,7 @@ from airflow_provider_empiriolabs.operators._job_record import Ledger as _Ledger
 from airflow_provider_empiriolabs.operators._job_record import RecordUnwritable as _RecordUnwritable
 from airflow_provider_empiriolabs.operators._job_record import fingerprint
 from airflow_provider_empiriolabs.operators.uploads import ReferenceImageUploader, needs_upload, with_stand_ins
-from airflow_provider_empiriolabs.redaction import mask_signed_url
+from airflow_provider_empiriolabs.sealing import seal_summary
 from airflow_provider_empiriolabs.triggers.empiriolabs import (
     EmpirioLabsJobTrigger,
     finished_job,
@@ -319,8 +319,6 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
             record.updated_at,
         )
         self._job_id = record.job_id
-        for url in record.summary.get("output_urls") or []:
-            mask_signed_url(str(url))
         self._push_job(record.job_id, context)
         return record.summary if self.wait_for_completion else record.job_id
 
@@ -445,7 +443,10 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
 
     def _finish(self, job: Job, ledger: _Ledger) -> dict[str, Any]:
         raise_for_failed_job(job)
-        summary = job.summary(model=self.model, resolution=self.resolution, seconds=self.request.billed_seconds)
+        summary = seal_summary(
+            job.summary(model=self.model, resolution=self.resolution, seconds=self.request.billed_seconds),
+            self.hook.settings.api_key,
+        )
         ledger.save("done", job_id=job.job_id, summary=summary)  # a retry after this returns it, unpaid
         self.log.info(
             "EmpirioLabs job %s %s: %d output(s), %s s of video, cost %s",

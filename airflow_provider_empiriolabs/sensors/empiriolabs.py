@@ -17,6 +17,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params, check_job_id
+from airflow_provider_empiriolabs.sealing import seal_summary
 from airflow_provider_empiriolabs.triggers.empiriolabs import (
     EmpirioLabsJobTrigger,
     finished_job,
@@ -75,7 +76,7 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
             self.log.info("EmpirioLabs job %s: %s", job.job_id, job.state_text)
             return False
         raise_for_failed_job(job)
-        return PokeReturnValue(is_done=True, xcom_value=job.summary())
+        return PokeReturnValue(is_done=True, xcom_value=seal_summary(job.summary(), self.hook.settings.api_key))
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
@@ -99,4 +100,4 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
         """Resume after the trigger fired; a timeout becomes a sensor timeout (``soft_fail`` honoured)."""
         if isinstance(event, dict) and event.get("status") == "timeout":
             raise AirflowSensorTimeout(str(event.get("message")))
-        return finished_job(event, self.hook).summary()
+        return seal_summary(finished_job(event, self.hook).summary(), self.hook.settings.api_key)

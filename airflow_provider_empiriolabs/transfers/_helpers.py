@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow_provider_empiriolabs.sealing import SEALED_KEY
 from airflow_provider_empiriolabs.transfers._output_trust import OutputTrustPolicy
 
 if TYPE_CHECKING:
@@ -80,8 +81,12 @@ def lineage_dataset(uri: str) -> tuple[str, str]:
     return f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/") or "/"
 
 
-def _parse_output_urls(value: Any) -> tuple[str | None, list[str]]:
-    """Accept a list, one URL, a rendered list (repr or JSON), or a summary mapping."""
+def _parse_output_urls(value: Any) -> tuple[str | None, list[str], str | None]:
+    """
+    Accept a list, one URL, a rendered list (repr or JSON), or a summary mapping.
+
+    Returns the job id (from a summary), the URLs given in the clear, and a summary's sealed URLs.
+    """
     job_id: str | None = None
     if isinstance(value, str):
         text = value.strip()
@@ -100,12 +105,14 @@ def _parse_output_urls(value: Any) -> tuple[str | None, list[str]]:
             value = [text] if text else []
     if isinstance(value, Mapping):
         job_id = str(value["job_id"]) if value.get("job_id") else None
+        if value.get(SEALED_KEY):
+            return job_id, [], str(value[SEALED_KEY])  # the clear URLs beside it are redacted
         value = value.get("output_urls") or []
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)) or not all(isinstance(u, str) for u in value):
         raise ValueError(f"output_urls must be a list of URLs, got {type(value).__name__}")
-    return job_id, [u.strip() for u in value if u.strip()]
+    return job_id, [u.strip() for u in value if u.strip()], None
 
 
 def _user_agent() -> str:

@@ -1026,8 +1026,10 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         job_id = str(self.job_id).strip() if self.job_id else None
         urls: list[str] = []
         if self.output_urls:
-            summary_job_id, urls = _parse_output_urls(self.output_urls)
+            summary_job_id, urls, sealed = _parse_output_urls(self.output_urls)
             job_id = job_id or summary_job_id
+            if sealed:
+                urls = self._unsealed(hook, sealed, job_id)
         if not urls:
             if not job_id:
                 raise ValueError("output_urls is empty and no job_id was given: nothing to copy")
@@ -1037,6 +1039,22 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
                 raise EmpirioLabsTransferError(f"job {job_id} succeeded but lists no output URL")
         self.log.info("Job %s: %d output(s) to copy", job_id or "(unknown)", len(urls))
         return job_id, urls
+
+    def _unsealed(self, hook: Any, sealed: str, job_id: str | None) -> list[str]:
+        """A summary's sealed URLs; if another key sealed them, the job's fresh ones (empty: fetched)."""
+        from airflow_provider_empiriolabs.redaction import mask_signed_url
+        from airflow_provider_empiriolabs.sealing import unseal
+
+        try:
+            urls = unseal(sealed, hook.settings.api_key)
+        except ValueError as error:
+            if not job_id:
+                raise
+            self.log.warning("%s: reading fresh output URLs from job %s instead", error, job_id)
+            return []
+        for url in urls:
+            mask_signed_url(url)
+        return urls
 
     @staticmethod
     def _fetch_job(hook: Any, job_id: str) -> Any:

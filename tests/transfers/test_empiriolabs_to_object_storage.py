@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from airflow_provider_empiriolabs.sealing import SEALED_KEY, seal_summary, unseal
 from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import (
     TEMP_SUFFIX,
     EmpirioLabsDestinationConflictError,
@@ -608,7 +609,19 @@ def test_redact_url() -> None:
     ],
 )
 def test_output_urls_forms(value: Any, expected: tuple[str | None, list[str]]) -> None:
-    assert _parse_output_urls(value) == expected
+    assert _parse_output_urls(value) == (*expected, None)
+
+
+def test_a_sealed_summary_gives_its_sealed_urls_not_the_redacted_ones() -> None:
+    summary = seal_summary({"job_id": "job_1", "output_urls": ["https://a/0.mp4?signature=0123456789abcdef"]}, "sk-k")
+
+    job_id, urls, sealed = _parse_output_urls(summary)
+
+    assert (job_id, urls) == ("job_1", [])
+    assert sealed is not None and unseal(sealed, "sk-k") == ["https://a/0.mp4?signature=0123456789abcdef"]
+    assert "signature" not in json.dumps({k: v for k, v in summary.items() if k != SEALED_KEY})
+    with pytest.raises(ValueError, match="another API key"):
+        unseal(sealed, "sk-other")
 
 
 def test_constructor_rejects_bad_arguments() -> None:
