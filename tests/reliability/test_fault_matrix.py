@@ -446,7 +446,39 @@ def render_matrix(rows: list[str]) -> str:
     ]
     notes = ["", "## Notes", ""] + [f"- **{c.id}**: {c.note}" for c in CASES if c.note]
     defects = ["", "## Defects the matrix found", ""] + [f"- {d}" for d in DEFECTS]
-    return "\n".join(head + rows + notes + defects) + "\n"
+    searched = ["", "## Searched, not listed", "", SEARCHED_INTRO, ""] + [f"- {d}" for d in SEARCHED]
+    return "\n".join(head + rows + notes + defects + searched) + "\n"
+
+
+SEARCHED_INTRO = (
+    "The rows above are faults someone thought of. These suites search instead: they enumerate or "
+    "generate the faults, and each found defects the matrix had missed (all fixed, each with a test "
+    "that failed before)."
+)
+
+#: The suites that search for faults, and the defect classes they found (kept by hand).
+SEARCHED = (
+    "**Crash points** (`test_crash_points.py`): every boundary a generate task crosses (each task "
+    "state store read and write, each XCom push, each HTTP exchange before sending and with its "
+    "answer lost, the deferral, the trigger, the return value) fails in turn, as an exception and as "
+    "a kill, on the worker, deferrable and upload paths; then the task is retried. Found: a failure "
+    "of the `job_id` XCom push (it ran before the state store write) made the retry POST again, on "
+    "all three paths; so did a lost return value (the job id was dropped on success). Now: at most "
+    "one POST at every step, the video delivered except where a kill leaves the POST's outcome unknown.",
+    "**Hostile inputs** (`tests/models/`, Hypothesis over request fields and API answers): `extra_params`, "
+    "`template` and `extend_from` changed the bill unseen by `max_cost_usd`; a model id or image ref "
+    "with a trailing newline passed a `$`-anchored rule; 5.5 s was priced as 5.5; hostile job ids "
+    "(`..`, newlines, U+202E, NUL, 4,000 characters) reached URLs and logs; `HTTPS://` outputs were "
+    "dropped; invisible prompts were accepted; deep JSON raised `RecursionError`.",
+    "**Secrets at DEBUG** (`tests/redaction/`, a real triggerer in `tests/system/test_triggerer_secrets.py`): "
+    "`httpcore` logged signed `Location`s and cookies; a key with a trailing newline escaped the masker; "
+    "the triggerer logged events with signed URLs; the task supervisor logged XCom, task-state-store "
+    "and rendered-field values holding them (now sealed).",
+    "**Untrusted outputs** (`tests/transfers/test_output_trust*.py`, a hostile CDN on 127.0.0.1): "
+    "private, loopback and metadata hosts fetched; cross-host redirects followed; userinfo sent as "
+    "Basic auth; HTML stored as `.mp4`; gzip despite `identity` failed every copy; a drip-feeding "
+    "server held the copy forever; concurrent mapped transfers raced to create the asset alias.",
+)
 
 
 #: What the matrix found, and what became of it (kept by hand; rendered into MATRIX.md).
