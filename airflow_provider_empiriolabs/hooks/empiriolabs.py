@@ -5,19 +5,24 @@ Every call is described once (method, path, body, parser) and run either synchro
 worker, or asynchronously, in the triggerer's event loop. What may be retried differs for one
 call only: the POST that creates a job is billed as soon as the API accepts it, so it is retried
 only when the request provably did not get in.
+
+Every request has a total deadline (headers and body, however slowly the server sends them) and
+every answer is read through :mod:`._responses` (bounded size, bounded waits, typed errors), so a
+call ends, within its deadline, with a result or an :class:`EmpirioLabsError`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import threading
 import time
+import unicodedata
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from urllib.parse import quote
 
 import httpx
 import tenacity
@@ -27,14 +32,31 @@ from airflow_provider_empiriolabs import __version__
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsAuthenticationError,
     EmpirioLabsError,
-    EmpirioLabsInsufficientCreditsError,
-    EmpirioLabsNotFoundError,
     EmpirioLabsRateLimitError,
+    EmpirioLabsRequestError,
     EmpirioLabsServerError,
     EmpirioLabsSubmissionUnknownError,
-    EmpirioLabsValidationError,
 )
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
+from airflow_provider_empiriolabs.hooks._deadline import Deadline, bound_by_deadline, deadline_scope
+from airflow_provider_empiriolabs.hooks._responses import (
+    MAX_ANSWER_BYTES as MAX_ANSWER_BYTES,
+)
+from airflow_provider_empiriolabs.hooks._responses import (
+    MAX_RETRY_WAIT_SECONDS,
+    BoundedBody,
+    EmpirioLabsDeadlineError,
+    EmpirioLabsNotSentError,
+    EmpirioLabsTransportError,
+    clamp_wait,
+    describe,
+    error_for,
+    parse_json,
+)
+from airflow_provider_empiriolabs.hooks._responses import (
+    EmpirioLabsAnswerTooLargeError as EmpirioLabsAnswerTooLargeError,
+)
+from airflow_provider_empiriolabs.hooks._responses import server_wait as server_wait
 from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, budget_for
 from airflow_provider_empiriolabs.models import AccountUsage, Job, SubmittedJob, UploadedFile, VideoRequest
 
@@ -43,13 +65,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+
 DEFAULT_BASE_URL = "https://api.empiriolabs.ai"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_REQUESTS_PER_MINUTE = 50
 DEFAULT_MAX_ATTEMPTS = 6
 #: Requests in flight at once on one shared async client, below httpx's pool size (100).
 MAX_REQUESTS_IN_FLIGHT = 32
-MAX_RETRY_WAIT_SECONDS = 120.0
+#: Without a ``total_timeout``, a request's total deadline is this many times its per-read ``timeout``.
+TOTAL_TIMEOUT_FACTOR = 4.0
+#: The longest job id accepted from the API (real ones are ``job_`` and a few dozen characters).
+MAX_JOB_ID_CHARS = 256
 
 # ---------------------------------------------------------------------------------------------
 # The retry policy: defined here, and only here.
@@ -70,13 +96,14 @@ class wait_retry_after(tenacity.wait.wait_base):
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         error = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(error, EmpirioLabsError) and error.retry_after is not None:
-            return min(max(error.retry_after, 0.0), self.cap)
-        return min(self.fallback(retry_state), self.cap)
+        asked = clamp_wait(error.retry_after, self.cap) if isinstance(error, EmpirioLabsError) else None
+        if asked is not None:
+            return asked
+        return clamp_wait(self.fallback(retry_state), self.cap) or 0.0
 
 
 def is_transient(error: BaseException) -> bool:
-    """Whether a read (GET) may simply be repeated: network trouble, 429 or 5xx."""
+    """Whether a read (GET) may simply be repeated: network trouble, a deadline, 429, 5xx or an unreadable answer."""
     return isinstance(error, (httpx.TransportError, EmpirioLabsRateLimitError, EmpirioLabsServerError))
 
 
@@ -85,10 +112,10 @@ def was_not_accepted(error: BaseException) -> bool:
     Whether a job submission provably did not get in, so that sending it again cannot bill twice.
 
     True only when no connection was made (refused, DNS, connect timeout, no free pooled
-    connection) or the API answered 429 or 503 before accepting anything. A read timeout or a
-    500 leaves the outcome unknown: never retried.
+    connection: :class:`EmpirioLabsNotSentError`) or the API answered 429 or 503 before accepting
+    anything. A read timeout, a deadline or a 500 leaves the outcome unknown: never retried.
     """
-    if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+    if isinstance(error, (EmpirioLabsNotSentError, httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         return True
     if isinstance(error, EmpirioLabsRateLimitError):
         return True
@@ -125,92 +152,30 @@ def retry_policy(*, creates_job: bool, max_attempts: int, log: Any) -> dict[str,
 
 
 # ---------------------------------------------------------------------------------------------
-# Responses to errors.
-# ---------------------------------------------------------------------------------------------
-
-_ERRORS_BY_STATUS: dict[int, type[EmpirioLabsError]] = {
-    400: EmpirioLabsValidationError,
-    401: EmpirioLabsAuthenticationError,
-    402: EmpirioLabsInsufficientCreditsError,
-    403: EmpirioLabsAuthenticationError,
-    404: EmpirioLabsNotFoundError,
-    409: EmpirioLabsValidationError,
-    422: EmpirioLabsValidationError,
-    429: EmpirioLabsRateLimitError,
-}
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds to wait from ``Retry-After`` (seconds or an HTTP date), else ``X-RateLimit-Reset``."""
-    value = response.headers.get("retry-after")
-    if value:
-        try:
-            return max(float(value), 0.0)
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None  # unreadable: the backoff decides
-        if when.tzinfo is None:
-            return None
-        return max(when.timestamp() - time.time(), 0.0)
-    reset = response.headers.get("x-ratelimit-reset")
-    if reset and response.status_code == 429:
-        try:
-            seconds = float(reset)
-        except ValueError:
-            return None
-        # Either seconds from now or a Unix time: whichever is plausible.
-        return max(seconds - time.time(), 0.0) if seconds > 1e9 else max(seconds, 0.0)
-    return None
-
-
-def _error_for(response: httpx.Response, secret: str) -> EmpirioLabsError:
-    """Build the typed error for a non-2xx answer from the API's envelope, without the key."""
-    code: str | None = None
-    message: str | None = None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, Mapping):
-        error = body.get("error")
-        if isinstance(error, Mapping):
-            code = error.get("code") or error.get("type")
-            message = error.get("message")
-        elif isinstance(error, str):
-            message = error
-        code = code or body.get("code")
-        message = message or body.get("message") or body.get("detail")
-    if not message:
-        message = response.reason_phrase or "no message"
-    text = str(message)
-    if secret:
-        text = text.replace(secret, "***")
-    status = response.status_code
-    cls = _ERRORS_BY_STATUS.get(status, EmpirioLabsServerError if status >= 500 else EmpirioLabsError)
-    return cls(
-        text,
-        status_code=status,
-        code=str(code) if code else None,
-        retry_after=_retry_after(response),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
 # The hook.
 # ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """What the hook needs from the connection. The key is kept out of ``repr``."""
+    """
+    What the hook needs from the connection. The key is kept out of ``repr``.
+
+    ``timeout`` bounds each network operation (connect, each read, each write); ``total_timeout``
+    bounds a whole request, answer included, and defaults to :data:`TOTAL_TIMEOUT_FACTOR` times
+    ``timeout`` (see :attr:`deadline`).
+    """
 
     base_url: str
     api_key: str = field(repr=False)
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
+    total_timeout: float | None = None
+
+    @property
+    def deadline(self) -> float:
+        """Seconds one request may take in all, from sending it to the last byte of its answer."""
+        return self.total_timeout if self.total_timeout is not None else TOTAL_TIMEOUT_FACTOR * self.timeout
 
     @classmethod
     def from_connection(cls, conn: Connection) -> ApiSettings:
@@ -320,6 +285,19 @@ class _Call(Generic[T]):
     creates_job: bool = False
 
 
+#: Failures that prove the request never left: no connection was made, or the URL cannot be sent to.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+class _Answer(NamedTuple):
+    """A whole answer: what is left of it once read."""
+
+    status_code: int
+    reason: str
+    headers: httpx.Headers
+    body: bytes | None
+
+
 class EmpirioLabsHook(BaseHook):
     """
     Talks to the EmpirioLabs API with the key in the connection's password.
@@ -329,7 +307,10 @@ class EmpirioLabsHook(BaseHook):
     can never disagree about what a call means.
 
     :param empiriolabs_conn_id: the Airflow connection (type ``empiriolabs``).
-    :param timeout: per-request timeout in seconds; overrides the connection's ``timeout`` extra.
+    :param timeout: per-operation timeout in seconds (connect, each read, each write); overrides
+        the connection's ``timeout`` extra.
+    :param total_timeout: the most seconds one request may take in all, answer included; by default
+        :data:`TOTAL_TIMEOUT_FACTOR` times the timeout. A billed POST cut off by it is never sent again.
     :param max_attempts: attempts per call, the first included, for calls that may be retried.
     """
 
@@ -343,12 +324,16 @@ class EmpirioLabsHook(BaseHook):
         empiriolabs_conn_id: str = default_conn_name,
         *,
         timeout: float | None = None,
+        total_timeout: float | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         super().__init__()
-        check_hook_params({"timeout": timeout, "max_attempts": max_attempts}, field="EmpirioLabsHook")
+        check_hook_params(
+            {"timeout": timeout, "total_timeout": total_timeout, "max_attempts": max_attempts}, field="EmpirioLabsHook"
+        )
         self.empiriolabs_conn_id = empiriolabs_conn_id
         self.timeout = timeout
+        self.total_timeout = total_timeout
         self.max_attempts = max_attempts
         self._settings: ApiSettings | None = None
         self._client: httpx.Client | None = None
@@ -370,9 +355,15 @@ class EmpirioLabsHook(BaseHook):
     # -- settings and clients -----------------------------------------------------------------
 
     def _with_overrides(self, settings: ApiSettings) -> ApiSettings:
-        if self.timeout is None:
+        if self.timeout is None and self.total_timeout is None:
             return settings
-        return ApiSettings(settings.base_url, settings.api_key, self.timeout, settings.requests_per_minute)
+        return ApiSettings(
+            settings.base_url,
+            settings.api_key,
+            settings.timeout if self.timeout is None else self.timeout,
+            settings.requests_per_minute,
+            settings.total_timeout if self.total_timeout is None else self.total_timeout,
+        )
 
     @property
     def settings(self) -> ApiSettings:
@@ -417,6 +408,8 @@ class EmpirioLabsHook(BaseHook):
                 "Authorization": f"Bearer {settings.api_key}",
                 "User-Agent": user_agent(),
                 "Accept": "application/json",
+                # Answers are small JSON: unencoded, so that their size is what is read.
+                "Accept-Encoding": "identity",
             },
             "timeout": httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
             "follow_redirects": False,
@@ -426,6 +419,7 @@ class EmpirioLabsHook(BaseHook):
         """The synchronous HTTP client, built once per hook."""
         if self._client is None:
             self._client = httpx.Client(**self._client_options(self.settings))
+            bound_by_deadline(self._client)
         return self._client
 
     async def aget_conn(self) -> httpx.AsyncClient:
@@ -450,31 +444,19 @@ class EmpirioLabsHook(BaseHook):
             await shared_async_clients.release(await self.asettings())
 
     # -- running a call -------------------------------------------------------------------------
+    #
+    # One attempt: build the request (a failure there: nothing was sent), take a place in the
+    # budget, exchange it for an answer within the deadline, read the answer. Every failure after
+    # the build goes through _failure, which names it; for the billed POST, whatever may have
+    # reached the API becomes EmpirioLabsSubmissionUnknownError, never retried.
 
-    def _finish(self, call: _Call[T], response: httpx.Response, secret: str, budget: RequestBudget) -> T:
-        if response.status_code >= 400:
-            error = _error_for(response, secret)
-            if isinstance(error, EmpirioLabsRateLimitError) and error.retry_after:
-                budget.pause(error.retry_after)
-            if call.creates_job and isinstance(error, EmpirioLabsServerError) and not was_not_accepted(error):
-                raise EmpirioLabsSubmissionUnknownError(
-                    f"the API answered {error} to the job submission, so whether a job was created is "
-                    "unknown; it is not sent again (that could pay twice): check the account's usage",
-                    status_code=error.status_code,
-                    code=error.code,
-                ) from None
-            raise error
+    def _build(self, client: httpx.Client | httpx.AsyncClient, call: _Call[Any], secret: str) -> httpx.Request:
         try:
-            return call.parse(response.json())
-        except ValueError as err:
-            if call.creates_job:
-                raise EmpirioLabsSubmissionUnknownError(
-                    f"the API accepted the job submission (HTTP {response.status_code}) but its answer "
-                    f"could not be read ({err}); it is not sent again: check the account's usage",
-                    status_code=response.status_code,
-                ) from None
-            raise EmpirioLabsServerError(
-                f"unreadable answer to {call.method} {call.path}: {err}", status_code=response.status_code
+            return self._request(client, call)
+        except Exception as error:
+            raise EmpirioLabsRequestError(
+                f"{call.method} {call.path}: the request could not be built ({describe(error, secret)}); "
+                "it was not sent"
             ) from None
 
     @staticmethod
@@ -484,34 +466,112 @@ class EmpirioLabsHook(BaseHook):
         return client.build_request(call.method, call.path, json=call.json, params=call.params, files=files)
 
     @staticmethod
-    def _sent_but(call: _Call[Any], error: httpx.TransportError) -> Exception:
+    def _exchange(client: httpx.Client, request: httpx.Request, deadline: Deadline) -> _Answer:
+        """Send, and read the whole answer (bounded); the socket operations end at the deadline."""
+        response = client.send(request, stream=True)
+        try:
+            body = BoundedBody(response.headers, strict=response.is_success)
+            for chunk in response.iter_raw():
+                body.add(chunk)
+                if body.dropped:
+                    break
+                if deadline.left() <= 0:  # a transport without the deadline's sockets (a mock)
+                    deadline.hit = True
+                    raise httpx.ReadTimeout("the request's total deadline passed", request=request)
+            return _Answer(response.status_code, response.reason_phrase, response.headers, body.content())
+        finally:
+            response.close()
+
+    @staticmethod
+    async def _aexchange(client: httpx.AsyncClient, request: httpx.Request) -> _Answer:
+        """:meth:`_exchange` for the event loop; the caller bounds it with ``asyncio.wait_for``."""
+        response = await client.send(request, stream=True)
+        try:
+            body = BoundedBody(response.headers, strict=response.is_success)
+            async for chunk in response.aiter_raw():
+                body.add(chunk)
+                if body.dropped:
+                    break
+            return _Answer(response.status_code, response.reason_phrase, response.headers, body.content())
+        finally:
+            await response.aclose()
+
+    def _outcome(self, call: _Call[T], answer: _Answer, secret: str, budget: RequestBudget) -> T:
+        """What a whole answer means: the parsed value, or the typed error."""
+        if not 200 <= answer.status_code < 300:
+            error = error_for(answer.status_code, answer.reason, answer.headers, answer.body, secret)
+            if isinstance(error, EmpirioLabsRateLimitError) and error.retry_after:
+                budget.pause(error.retry_after)
+            raise error
+        try:
+            return call.parse(parse_json(answer.body or b""))
+        except Exception as error:
+            raise EmpirioLabsServerError(
+                f"unreadable answer to {call.method} {call.path}: {describe(error, secret)}",
+                status_code=answer.status_code,
+            ) from None
+
+    def _failure(
+        self, call: _Call[Any], error: Exception, secret: str, deadline: Deadline, seconds: float
+    ) -> EmpirioLabsError:
         """
-        What a network failure means: for the billed POST, unless it provably never got in, an
-        unknown outcome that must not be retried; for anything else, the error itself (retried).
+        Name what went wrong after the build; for the billed POST, decide whether it may have got in.
+
+        It provably did not when no connection was made, or the API answered 429 or 503 (see
+        :func:`was_not_accepted`), or rejected it with another 4xx. Anything else, of any type,
+        after the request may have been sent leaves the outcome unknown.
         """
-        if call.creates_job and not was_not_accepted(error):
-            return EmpirioLabsSubmissionUnknownError(
-                f"the job submission was sent but no answer came back ({type(error).__name__}); whether a "
-                "job was created is unknown, so it is not sent again (that could pay twice): check the "
-                "account's usage"
+        named: EmpirioLabsError
+        if isinstance(error, EmpirioLabsError):
+            named = error
+        elif isinstance(error, _NOT_SENT):
+            named = EmpirioLabsNotSentError(
+                f"{call.method} {call.path}: the API could not be reached ({describe(error, secret)}); nothing was sent"
             )
-        return error
+        elif deadline.hit and isinstance(error, (httpx.TimeoutException, asyncio.TimeoutError)):
+            named = EmpirioLabsDeadlineError(
+                f"{call.method} {call.path}: no whole answer within the request's total deadline ({seconds:g} s)"
+            )
+        elif isinstance(error, httpx.TransportError):
+            named = EmpirioLabsTransportError(
+                f"{call.method} {call.path}: no complete answer ({describe(error, secret)})"
+            )
+        else:
+            named = EmpirioLabsServerError(
+                f"{call.method} {call.path}: the answer could not be read ({describe(error, secret)})"
+            )
+        rejected = named.status_code is not None and 400 <= named.status_code < 500
+        if not call.creates_job or rejected or was_not_accepted(named):
+            return named
+        what = (
+            f"the API answered the job submission but {named}"
+            if named.status_code is not None
+            else f"the job submission was sent but no usable answer came back ({type(named).__name__}: {named})"
+        )
+        return EmpirioLabsSubmissionUnknownError(
+            f"{what}; whether a job was created is unknown, so it is not sent again (that could pay twice): "
+            "check the account's usage",
+            status_code=named.status_code,
+            code=named.code,
+        )
 
     def _run(self, call: _Call[T]) -> T:
         client = self.get_conn()
-        secret = self.settings.api_key
+        settings = self.settings
         budget = self.budget
 
         def attempt() -> T:
-            request = self._request(client, call)
+            request = self._build(client, call, settings.api_key)
             slot = budget.acquire()
+            deadline = Deadline(time.monotonic() + settings.deadline)
             try:
-                response = client.send(request)
-            except httpx.TransportError as error:
-                raise self._sent_but(call, error) from None
+                with deadline_scope(settings.deadline) as deadline:
+                    answer = self._exchange(client, request, deadline)
+                return self._outcome(call, answer, settings.api_key, budget)
+            except Exception as error:
+                raise self._failure(call, error, settings.api_key, deadline, settings.deadline) from None
             finally:
                 budget.done(slot)
-            return self._finish(call, response, secret, budget)
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
         return tenacity.Retrying(**policy)(attempt)
@@ -519,20 +579,25 @@ class EmpirioLabsHook(BaseHook):
     async def _arun(self, call: _Call[T]) -> T:
         client = await self.aget_conn()
         gate = self._async_gate or contextlib.nullcontext()  # none on a client the hook did not share
-        secret = (await self.asettings()).api_key
+        settings = await self.asettings()
         budget = await self.abudget()
 
         async def attempt() -> T:
-            request = self._request(client, call)
+            request = self._build(client, call, settings.api_key)
             async with gate:
                 slot = await budget.aacquire()
+                deadline = Deadline(time.monotonic() + settings.deadline)
                 try:
-                    response = await client.send(request)
-                except httpx.TransportError as error:
-                    raise self._sent_but(call, error) from None
+                    try:
+                        answer = await asyncio.wait_for(self._aexchange(client, request), settings.deadline)
+                    except asyncio.TimeoutError:
+                        deadline.hit = True
+                        raise
+                    return self._outcome(call, answer, settings.api_key, budget)
+                except Exception as error:
+                    raise self._failure(call, error, settings.api_key, deadline, settings.deadline) from None
                 finally:
                     budget.done(slot)
-            return self._finish(call, response, secret, budget)
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
         return await tenacity.AsyncRetrying(**policy)(attempt)
@@ -544,14 +609,14 @@ class EmpirioLabsHook(BaseHook):
         return _Call(
             "POST",
             "/v1/videos/generations",
-            lambda body: SubmittedJob.from_api(body).job_id,
+            lambda body: _usable_job_id(SubmittedJob.from_api(body).job_id),
             json=request.to_payload(),
             creates_job=True,
         )
 
     @staticmethod
     def _job_call(job_id: str) -> _Call[Job]:
-        return _Call("GET", f"/v1/jobs/{check_job_id(job_id)}", Job.from_api)
+        return _Call("GET", _job_path(job_id), Job.from_api)
 
     @staticmethod
     def _models_call() -> _Call[list[dict[str, Any]]]:
@@ -679,15 +744,16 @@ def check_hook_params(params: Mapping[str, Any], *, field: str = "hook_params") 
     unknown = sorted(set(params) - set(_HOOK_PARAMS))
     if unknown:
         raise ValueError(f"{field}: unknown key(s) {unknown}; allowed: {', '.join(_HOOK_PARAMS)}")
-    timeout = params.get("timeout")
-    if timeout is not None and not (_is_number(timeout) and 0 < timeout < float("inf")):
-        raise ValueError(f"{field}.timeout: must be a positive number of seconds (got {timeout!r})")
+    for name in ("timeout", "total_timeout"):
+        seconds = params.get(name)
+        if seconds is not None and not (_is_number(seconds) and 0 < seconds < float("inf")):
+            raise ValueError(f"{field}.{name}: must be a positive number of seconds (got {seconds!r})")
     attempts = params.get("max_attempts", 1)
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
         raise ValueError(f"{field}.max_attempts: must be an integer of 1 or more (got {attempts!r})")
 
 
-_HOOK_PARAMS = ("timeout", "max_attempts")
+_HOOK_PARAMS = ("timeout", "total_timeout", "max_attempts")
 
 
 def _is_number(value: Any) -> bool:
@@ -702,6 +768,34 @@ def check_job_id(job_id: Any) -> str:
     """
     if not isinstance(job_id, str) or not job_id.strip() or "/" in job_id:
         raise ValueError(f"job_id: {job_id!r} is not a job id (a non-empty string without '/', such as 'job_...')")
+    return job_id
+
+
+def _job_path(job_id: Any) -> str:
+    """
+    The job's path in the API, its id percent-encoded (a newline or NUL cannot break the URL).
+
+    :param job_id: the id (see :func:`check_job_id`); ``.`` or ``..`` are refused too, as URLs
+        resolve them to another path.
+    """
+    segment = quote(check_job_id(job_id), safe="")
+    if segment in (".", ".."):
+        raise EmpirioLabsRequestError(f"job_id: {job_id!r} cannot name a job in a URL path")
+    return f"/v1/jobs/{segment}"
+
+
+def _usable_job_id(job_id: str) -> str:
+    """
+    The id the API gave a new job, if it can be kept and polled safely; else ``ValueError``.
+
+    Refused: what :func:`_job_path` refuses, more than :data:`MAX_JOB_ID_CHARS` characters, and
+    control, format (such as U+202E, which reverses text) or space characters. The submission is
+    then reported as of unknown outcome: it was accepted, but that job cannot be followed.
+    """
+    shown = repr(job_id[:60]) + ("..." if len(job_id) > 60 else "")
+    if len(job_id) > MAX_JOB_ID_CHARS or any(unicodedata.category(ch)[0] in "CZ" for ch in job_id):
+        raise ValueError(f"the job id it returned, {shown}, cannot be kept or polled safely")
+    _job_path(job_id)
     return job_id
 
 
