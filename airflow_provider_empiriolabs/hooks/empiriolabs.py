@@ -21,7 +21,7 @@ import unicodedata
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -29,34 +29,12 @@ import tenacity
 from airflow.sdk import BaseHook
 
 from airflow_provider_empiriolabs import __version__
-from airflow_provider_empiriolabs.exceptions import (
-    EmpirioLabsAuthenticationError,
-    EmpirioLabsError,
-    EmpirioLabsRateLimitError,
-    EmpirioLabsRequestError,
-    EmpirioLabsServerError,
-    EmpirioLabsSubmissionUnknownError,
-)
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsAuthenticationError, EmpirioLabsRequestError
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
+from airflow_provider_empiriolabs.hooks import _exchange, _responses, _retry
 from airflow_provider_empiriolabs.hooks._deadline import Deadline, bound_by_deadline, deadline_scope
-from airflow_provider_empiriolabs.hooks._responses import (
-    MAX_ANSWER_BYTES as MAX_ANSWER_BYTES,
-)
-from airflow_provider_empiriolabs.hooks._responses import (
-    MAX_RETRY_WAIT_SECONDS,
-    BoundedBody,
-    EmpirioLabsDeadlineError,
-    EmpirioLabsNotSentError,
-    EmpirioLabsTransportError,
-    clamp_wait,
-    describe,
-    error_for,
-    parse_json,
-)
-from airflow_provider_empiriolabs.hooks._responses import (
-    EmpirioLabsAnswerTooLargeError as EmpirioLabsAnswerTooLargeError,
-)
-from airflow_provider_empiriolabs.hooks._responses import server_wait as server_wait
+from airflow_provider_empiriolabs.hooks._exchange import Call as _Call
+from airflow_provider_empiriolabs.hooks._retry import retry_policy
 from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, budget_for
 from airflow_provider_empiriolabs.models import AccountUsage, Job, SubmittedJob, UploadedFile, VideoRequest
 
@@ -64,6 +42,18 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
 T = TypeVar("T")
+
+# Re-exported: the hook module stays the place to import the provider's HTTP names from.
+MAX_ANSWER_BYTES = _responses.MAX_ANSWER_BYTES
+MAX_RETRY_WAIT_SECONDS = _responses.MAX_RETRY_WAIT_SECONDS
+EmpirioLabsAnswerTooLargeError = _responses.EmpirioLabsAnswerTooLargeError
+EmpirioLabsDeadlineError = _responses.EmpirioLabsDeadlineError
+EmpirioLabsNotSentError = _responses.EmpirioLabsNotSentError
+EmpirioLabsTransportError = _responses.EmpirioLabsTransportError
+server_wait = _responses.server_wait
+is_transient = _retry.is_transient
+was_not_accepted = _retry.was_not_accepted
+wait_retry_after = _retry.wait_retry_after
 
 
 DEFAULT_BASE_URL = "https://api.empiriolabs.ai"
@@ -76,80 +66,6 @@ MAX_REQUESTS_IN_FLIGHT = 32
 TOTAL_TIMEOUT_FACTOR = 4.0
 #: The longest job id accepted from the API (real ones are ``job_`` and a few dozen characters).
 MAX_JOB_ID_CHARS = 256
-
-# ---------------------------------------------------------------------------------------------
-# The retry policy: defined here, and only here.
-# ---------------------------------------------------------------------------------------------
-
-
-class wait_retry_after(tenacity.wait.wait_base):
-    """
-    Wait as long as the API's ``Retry-After`` asked, else fall back to exponential backoff with jitter.
-
-    :param fallback: the wait used when the API said nothing.
-    :param cap: never wait longer than this many seconds for one retry.
-    """
-
-    def __init__(self, fallback: tenacity.wait.wait_base, cap: float = MAX_RETRY_WAIT_SECONDS) -> None:
-        self.fallback = fallback
-        self.cap = cap
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        asked = clamp_wait(error.retry_after, self.cap) if isinstance(error, EmpirioLabsError) else None
-        if asked is not None:
-            return asked
-        return clamp_wait(self.fallback(retry_state), self.cap) or 0.0
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether a read (GET) may simply be repeated: network trouble, a deadline, 429, 5xx or an unreadable answer."""
-    return isinstance(error, (httpx.TransportError, EmpirioLabsRateLimitError, EmpirioLabsServerError))
-
-
-def was_not_accepted(error: BaseException) -> bool:
-    """
-    Whether a job submission provably did not get in, so that sending it again cannot bill twice.
-
-    True only when no connection was made (refused, DNS, connect timeout, no free pooled
-    connection: :class:`EmpirioLabsNotSentError`) or the API answered 429 or 503 before accepting
-    anything. A read timeout, a deadline or a 500 leaves the outcome unknown: never retried.
-    """
-    if isinstance(error, (EmpirioLabsNotSentError, httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return True
-    if isinstance(error, EmpirioLabsRateLimitError):
-        return True
-    return isinstance(error, EmpirioLabsServerError) and error.status_code == 503
-
-
-def retry_policy(*, creates_job: bool, max_attempts: int, log: Any) -> dict[str, Any]:
-    """
-    Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying``: the provider's retry policy.
-
-    :param creates_job: the call is the billed POST (see :func:`was_not_accepted`).
-    :param max_attempts: attempts in all, the first included.
-    :param log: where to say that a retry is coming, and why.
-    """
-
-    def say_why(state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning(
-            "EmpirioLabs request failed (%s); retrying in %.1f s (attempt %d of %d)",
-            error,
-            wait,
-            state.attempt_number + 1,
-            max_attempts,
-        )
-
-    return {
-        "retry": tenacity.retry_if_exception(was_not_accepted if creates_job else is_transient),
-        "wait": wait_retry_after(tenacity.wait_exponential_jitter(initial=1, max=60, jitter=1)),
-        "stop": tenacity.stop_after_attempt(max_attempts),
-        "before_sleep": say_why,
-        "reraise": True,
-    }
-
 
 # ---------------------------------------------------------------------------------------------
 # The hook.
@@ -270,32 +186,6 @@ class _SharedAsyncClients:
 
 
 shared_async_clients = _SharedAsyncClients()
-
-
-@dataclass(frozen=True)
-class _Call(Generic[T]):
-    """One API call, described once and run by the sync or the async path."""
-
-    method: str
-    path: str
-    parse: Callable[[Any], T]
-    json: Mapping[str, Any] | None = None
-    params: Mapping[str, Any] | None = None
-    files: Callable[[], Mapping[str, Any]] | None = None
-    creates_job: bool = False
-
-
-#: Failures that prove the request never left: no connection was made, or the URL cannot be sent to.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-
-
-class _Answer(NamedTuple):
-    """A whole answer: what is left of it once read."""
-
-    status_code: int
-    reason: str
-    headers: httpx.Headers
-    body: bytes | None
 
 
 class EmpirioLabsHook(BaseHook):
@@ -445,115 +335,10 @@ class EmpirioLabsHook(BaseHook):
 
     # -- running a call -------------------------------------------------------------------------
     #
-    # One attempt: build the request (a failure there: nothing was sent), take a place in the
-    # budget, exchange it for an answer within the deadline, read the answer. Every failure after
-    # the build goes through _failure, which names it; for the billed POST, whatever may have
-    # reached the API becomes EmpirioLabsSubmissionUnknownError, never retried.
-
-    def _build(self, client: httpx.Client | httpx.AsyncClient, call: _Call[Any], secret: str) -> httpx.Request:
-        try:
-            return self._request(client, call)
-        except Exception as error:
-            raise EmpirioLabsRequestError(
-                f"{call.method} {call.path}: the request could not be built ({describe(error, secret)}); "
-                "it was not sent"
-            ) from None
-
-    @staticmethod
-    def _request(client: httpx.Client | httpx.AsyncClient, call: _Call[Any]) -> httpx.Request:
-        """The one request builder: both clients build requests the same (synchronous) way."""
-        files = call.files() if call.files else None
-        return client.build_request(call.method, call.path, json=call.json, params=call.params, files=files)
-
-    @staticmethod
-    def _exchange(client: httpx.Client, request: httpx.Request, deadline: Deadline) -> _Answer:
-        """Send, and read the whole answer (bounded); the socket operations end at the deadline."""
-        response = client.send(request, stream=True)
-        try:
-            body = BoundedBody(response.headers, strict=response.is_success)
-            for chunk in response.iter_raw():
-                body.add(chunk)
-                if body.dropped:
-                    break
-                if deadline.left() <= 0:  # a transport without the deadline's sockets (a mock)
-                    deadline.hit = True
-                    raise httpx.ReadTimeout("the request's total deadline passed", request=request)
-            return _Answer(response.status_code, response.reason_phrase, response.headers, body.content())
-        finally:
-            response.close()
-
-    @staticmethod
-    async def _aexchange(client: httpx.AsyncClient, request: httpx.Request) -> _Answer:
-        """:meth:`_exchange` for the event loop; the caller bounds it with ``asyncio.wait_for``."""
-        response = await client.send(request, stream=True)
-        try:
-            body = BoundedBody(response.headers, strict=response.is_success)
-            async for chunk in response.aiter_raw():
-                body.add(chunk)
-                if body.dropped:
-                    break
-            return _Answer(response.status_code, response.reason_phrase, response.headers, body.content())
-        finally:
-            await response.aclose()
-
-    def _outcome(self, call: _Call[T], answer: _Answer, secret: str, budget: RequestBudget) -> T:
-        """What a whole answer means: the parsed value, or the typed error."""
-        if not 200 <= answer.status_code < 300:
-            error = error_for(answer.status_code, answer.reason, answer.headers, answer.body, secret)
-            if isinstance(error, EmpirioLabsRateLimitError) and error.retry_after:
-                budget.pause(error.retry_after)
-            raise error
-        try:
-            return call.parse(parse_json(answer.body or b""))
-        except Exception as error:
-            raise EmpirioLabsServerError(
-                f"unreadable answer to {call.method} {call.path}: {describe(error, secret)}",
-                status_code=answer.status_code,
-            ) from None
-
-    def _failure(
-        self, call: _Call[Any], error: Exception, secret: str, deadline: Deadline, seconds: float
-    ) -> EmpirioLabsError:
-        """
-        Name what went wrong after the build; for the billed POST, decide whether it may have got in.
-
-        It provably did not when no connection was made, or the API answered 429 or 503 (see
-        :func:`was_not_accepted`), or rejected it with another 4xx. Anything else, of any type,
-        after the request may have been sent leaves the outcome unknown.
-        """
-        named: EmpirioLabsError
-        if isinstance(error, EmpirioLabsError):
-            named = error
-        elif isinstance(error, _NOT_SENT):
-            named = EmpirioLabsNotSentError(
-                f"{call.method} {call.path}: the API could not be reached ({describe(error, secret)}); nothing was sent"
-            )
-        elif deadline.hit and isinstance(error, (httpx.TimeoutException, asyncio.TimeoutError)):
-            named = EmpirioLabsDeadlineError(
-                f"{call.method} {call.path}: no whole answer within the request's total deadline ({seconds:g} s)"
-            )
-        elif isinstance(error, httpx.TransportError):
-            named = EmpirioLabsTransportError(
-                f"{call.method} {call.path}: no complete answer ({describe(error, secret)})"
-            )
-        else:
-            named = EmpirioLabsServerError(
-                f"{call.method} {call.path}: the answer could not be read ({describe(error, secret)})"
-            )
-        rejected = named.status_code is not None and 400 <= named.status_code < 500
-        if not call.creates_job or rejected or was_not_accepted(named):
-            return named
-        what = (
-            f"the API answered the job submission but {named}"
-            if named.status_code is not None
-            else f"the job submission was sent but no usable answer came back ({type(named).__name__}: {named})"
-        )
-        return EmpirioLabsSubmissionUnknownError(
-            f"{what}; whether a job was created is unknown, so it is not sent again (that could pay twice): "
-            "check the account's usage",
-            status_code=named.status_code,
-            code=named.code,
-        )
+    # One attempt (see ._exchange): build the request (a failure there: nothing was sent), take a
+    # place in the budget, exchange it for its whole answer within the deadline, read the answer.
+    # Every failure after the build is named by _exchange.failure; for the billed POST, whatever
+    # may have reached the API becomes EmpirioLabsSubmissionUnknownError, never retried.
 
     def _run(self, call: _Call[T]) -> T:
         client = self.get_conn()
@@ -561,15 +346,15 @@ class EmpirioLabsHook(BaseHook):
         budget = self.budget
 
         def attempt() -> T:
-            request = self._build(client, call, settings.api_key)
+            request = _exchange.build(client, call, settings.api_key)  # a failure: nothing was sent
             slot = budget.acquire()
             deadline = Deadline(time.monotonic() + settings.deadline)
             try:
                 with deadline_scope(settings.deadline) as deadline:
-                    answer = self._exchange(client, request, deadline)
-                return self._outcome(call, answer, settings.api_key, budget)
-            except Exception as error:
-                raise self._failure(call, error, settings.api_key, deadline, settings.deadline) from None
+                    answer = _exchange.exchange(client, request, deadline)
+                return _exchange.outcome(call, answer, settings.api_key, budget)
+            except Exception as error:  # of any type: named here, and never resent if it may have got in
+                raise _exchange.failure(call, error, settings.api_key, deadline, settings.deadline) from None
             finally:
                 budget.done(slot)
 
@@ -583,19 +368,19 @@ class EmpirioLabsHook(BaseHook):
         budget = await self.abudget()
 
         async def attempt() -> T:
-            request = self._build(client, call, settings.api_key)
+            request = _exchange.build(client, call, settings.api_key)  # a failure: nothing was sent
             async with gate:
                 slot = await budget.aacquire()
                 deadline = Deadline(time.monotonic() + settings.deadline)
                 try:
                     try:
-                        answer = await asyncio.wait_for(self._aexchange(client, request), settings.deadline)
+                        answer = await asyncio.wait_for(_exchange.aexchange(client, request), settings.deadline)
                     except asyncio.TimeoutError:
                         deadline.hit = True
                         raise
-                    return self._outcome(call, answer, settings.api_key, budget)
-                except Exception as error:
-                    raise self._failure(call, error, settings.api_key, deadline, settings.deadline) from None
+                    return _exchange.outcome(call, answer, settings.api_key, budget)
+                except Exception as error:  # of any type: named here, and never resent if it may have got in
+                    raise _exchange.failure(call, error, settings.api_key, deadline, settings.deadline) from None
                 finally:
                     budget.done(slot)
 

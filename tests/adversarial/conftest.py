@@ -30,7 +30,7 @@ def hostile() -> Iterator[HostileAPI]:
 
 @pytest.fixture
 def api(hostile: HostileAPI, monkeypatch: pytest.MonkeyPatch) -> HostileAPI:
-    """The hostile API, with nothing scripted, as the default connection (short timeouts)."""
+    """The hostile API, with nothing scripted, as the default connection (short timeouts; see support)."""
     hostile.reset()
     extra = {"timeout": TIMEOUT, "requests_per_minute": 1_000_000}
     monkeypatch.setenv(

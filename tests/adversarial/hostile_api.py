@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gzip
 import json
 import threading
@@ -139,11 +140,14 @@ class HostileAPI:
 
     def script(self, route: str, *answers: Answer) -> None:
         """Queue answers for a route (``POST_ROUTE``, ``JOB_ROUTE``, or ``"GET /path"``)."""
+        for answer in answers:
+            _warm(answer)
         with self._lock:
             self._scripts.setdefault(route, deque()).extend(answers)
 
     def always(self, route: str, answer: Answer) -> None:
         """The route's answer once its queue is empty."""
+        _warm(answer)
         with self._lock:
             self._defaults[route] = answer
 
@@ -238,7 +242,7 @@ class HostileAPI:
             await asyncio.sleep(3600)
         body = b"" if answer.status in (204, 304) else answer.body
         if answer.gzip:
-            body = gzip.compress(body)
+            body = _gzipped(body)
         lines = [f"HTTP/1.1 {answer.status} {answer.reason}", "Content-Type: application/json"]
         if answer.gzip:
             lines.append("Content-Encoding: gzip")
@@ -271,6 +275,17 @@ class HostileAPI:
             writer.write(data[i : i + 1])
             await writer.drain()
             await asyncio.sleep(drip)
+
+
+@functools.lru_cache(maxsize=8)
+def _gzipped(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=1)
+
+
+def _warm(answer: Answer) -> None:
+    """Compress when scripting, not while answering (a slow answer would be a timeout, not a test)."""
+    if answer.gzip:
+        _gzipped(answer.body)
 
 
 def route_of(method: str, target: str) -> str:

@@ -62,7 +62,7 @@ STALLING = {
 
 def call(mode: str, name: str, *args: Any, **hook_kwargs: Any) -> tuple[Any, BaseException | None, float]:
     """Run ``hook.<name>`` (sync) or ``hook.a<name>`` (async, in a fresh loop): result, error, seconds."""
-    hook = EmpirioLabsHook(**hook_kwargs)
+    hook = EmpirioLabsHook(**{"total_timeout": DEADLINE, **hook_kwargs})
     started = time.monotonic()
     if mode == "sync":
         try:

@@ -140,7 +140,7 @@ def check(
 @given(answers=ANSWERS)
 def test_submit_video(api: HostileAPI, waits: dict[str, list[float]], answers: list[Answer]) -> None:
     start(api, waits, POST_ROUTE, answers)
-    hook = EmpirioLabsHook(max_attempts=MAX_ATTEMPTS)
+    hook = EmpirioLabsHook(max_attempts=MAX_ATTEMPTS, total_timeout=DEADLINE)
     started = time.monotonic()
     try:
         result, error = outcome(hook.submit_video, request())
@@ -157,7 +157,7 @@ def test_submit_video(api: HostileAPI, waits: dict[str, list[float]], answers: l
 @given(answers=ANSWERS)
 def test_get_job(api: HostileAPI, waits: dict[str, list[float]], answers: list[Answer]) -> None:
     start(api, waits, JOB_ROUTE, answers)
-    hook = EmpirioLabsHook(max_attempts=MAX_ATTEMPTS)
+    hook = EmpirioLabsHook(max_attempts=MAX_ATTEMPTS, total_timeout=DEADLINE)
     started = time.monotonic()
     try:
         result, error = outcome(hook.get_job, "job_1")
@@ -171,7 +171,7 @@ def test_get_job(api: HostileAPI, waits: dict[str, list[float]], answers: list[A
 @given(answers=ANSWERS)
 def test_aget_job(api: HostileAPI, waits: dict[str, list[float]], answers: list[Answer]) -> None:
     start(api, waits, JOB_ROUTE, answers)
-    hook = EmpirioLabsHook(max_attempts=MAX_ATTEMPTS)
+    hook = EmpirioLabsHook(max_attempts=MAX_ATTEMPTS, total_timeout=DEADLINE)
 
     async def run() -> tuple[Any, BaseException | None]:
         try:
