@@ -5,36 +5,37 @@ Every call is described once (method, path, body, parser) and run either synchro
 worker, or asynchronously, in the triggerer's event loop. What may be retried differs for one
 call only: the POST that creates a job is billed as soon as the API accepts it, so it is retried
 only when the request provably did not get in.
+
+Every request has a total deadline (headers and body, however slowly the server sends them) and
+every answer is read through :mod:`._responses` (bounded size, bounded waits, typed errors), so a
+call ends, within its deadline, with a result or an :class:`EmpirioLabsError`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import threading
 import time
+import unicodedata
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 import tenacity
 from airflow.sdk import BaseHook
 
 from airflow_provider_empiriolabs import __version__
-from airflow_provider_empiriolabs.exceptions import (
-    EmpirioLabsAuthenticationError,
-    EmpirioLabsError,
-    EmpirioLabsInsufficientCreditsError,
-    EmpirioLabsNotFoundError,
-    EmpirioLabsRateLimitError,
-    EmpirioLabsServerError,
-    EmpirioLabsSubmissionUnknownError,
-    EmpirioLabsValidationError,
-)
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsAuthenticationError, EmpirioLabsRequestError
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
+from airflow_provider_empiriolabs.hooks import _exchange, _responses, _retry
+from airflow_provider_empiriolabs.hooks._deadline import Deadline, bound_by_deadline, deadline_scope
+from airflow_provider_empiriolabs.hooks._exchange import Call as _Call
+from airflow_provider_empiriolabs.hooks._exchange import SendGuard
+from airflow_provider_empiriolabs.hooks._retry import retry_policy
 from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
 from airflow_provider_empiriolabs.hooks.shared_budget import aaccount_budget, account_budget
 from airflow_provider_empiriolabs.models import AccountUsage, Job, SubmittedJob, UploadedFile, VideoRequest
@@ -46,175 +47,29 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# Re-exported: the hook module stays the place to import the provider's HTTP names from.
+MAX_ANSWER_BYTES = _responses.MAX_ANSWER_BYTES
+MAX_RETRY_WAIT_SECONDS = _responses.MAX_RETRY_WAIT_SECONDS
+EmpirioLabsAnswerTooLargeError = _responses.EmpirioLabsAnswerTooLargeError
+EmpirioLabsDeadlineError = _responses.EmpirioLabsDeadlineError
+EmpirioLabsNotSentError = _responses.EmpirioLabsNotSentError
+EmpirioLabsTransportError = _responses.EmpirioLabsTransportError
+server_wait = _responses.server_wait
+is_transient = _retry.is_transient
+was_not_accepted = _retry.was_not_accepted
+wait_retry_after = _retry.wait_retry_after
+
+
 DEFAULT_BASE_URL = "https://api.empiriolabs.ai"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_REQUESTS_PER_MINUTE = 50
 DEFAULT_MAX_ATTEMPTS = 6
 #: Requests in flight at once on one shared async client, below httpx's pool size (100).
 MAX_REQUESTS_IN_FLIGHT = 32
-MAX_RETRY_WAIT_SECONDS = 120.0
-
-# ---------------------------------------------------------------------------------------------
-# The retry policy: defined here, and only here.
-# ---------------------------------------------------------------------------------------------
-
-
-class wait_retry_after(tenacity.wait.wait_base):
-    """
-    Wait as long as the API's ``Retry-After`` asked, else fall back to exponential backoff with jitter.
-
-    :param fallback: the wait used when the API said nothing.
-    :param cap: never wait longer than this many seconds for one retry.
-    """
-
-    def __init__(self, fallback: tenacity.wait.wait_base, cap: float = MAX_RETRY_WAIT_SECONDS) -> None:
-        self.fallback = fallback
-        self.cap = cap
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(error, EmpirioLabsError) and error.retry_after is not None:
-            return min(max(error.retry_after, 0.0), self.cap)
-        return min(self.fallback(retry_state), self.cap)
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether a read (GET) may simply be repeated: network trouble, 429 or 5xx."""
-    return isinstance(error, (httpx.TransportError, EmpirioLabsRateLimitError, EmpirioLabsServerError))
-
-
-def was_not_accepted(error: BaseException) -> bool:
-    """
-    Whether a job submission provably did not get in, so that sending it again cannot bill twice.
-
-    True only when no connection was made (refused, DNS, connect timeout, no free pooled
-    connection) or the API answered 429 or 503 before accepting anything. A read timeout or a
-    500 leaves the outcome unknown: never retried.
-    """
-    if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return True
-    if isinstance(error, EmpirioLabsRateLimitError):
-        return True
-    return isinstance(error, EmpirioLabsServerError) and error.status_code == 503
-
-
-def was_refused(error: BaseException) -> bool:
-    """
-    Whether the API provably did not take a job submission: :func:`was_not_accepted`, or any
-    4xx answer (invalid request, key or credits: refused, not billed). Never retried for that.
-    """
-    if was_not_accepted(error):
-        return True
-    return (
-        isinstance(error, EmpirioLabsError)
-        and not isinstance(error, EmpirioLabsSubmissionUnknownError)
-        and error.status_code is not None
-        and 400 <= error.status_code < 500
-    )
-
-
-def retry_policy(*, creates_job: bool, max_attempts: int, log: Any) -> dict[str, Any]:
-    """
-    Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying``: the provider's retry policy.
-
-    :param creates_job: the call is the billed POST (see :func:`was_not_accepted`).
-    :param max_attempts: attempts in all, the first included.
-    :param log: where to say that a retry is coming, and why.
-    """
-
-    def say_why(state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning(
-            "EmpirioLabs request failed (%s); retrying in %.1f s (attempt %d of %d)",
-            error,
-            wait,
-            state.attempt_number + 1,
-            max_attempts,
-        )
-
-    return {
-        "retry": tenacity.retry_if_exception(was_not_accepted if creates_job else is_transient),
-        "wait": wait_retry_after(tenacity.wait_exponential_jitter(initial=1, max=60, jitter=1)),
-        "stop": tenacity.stop_after_attempt(max_attempts),
-        "before_sleep": say_why,
-        "reraise": True,
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# Responses to errors.
-# ---------------------------------------------------------------------------------------------
-
-_ERRORS_BY_STATUS: dict[int, type[EmpirioLabsError]] = {
-    400: EmpirioLabsValidationError,
-    401: EmpirioLabsAuthenticationError,
-    402: EmpirioLabsInsufficientCreditsError,
-    403: EmpirioLabsAuthenticationError,
-    404: EmpirioLabsNotFoundError,
-    409: EmpirioLabsValidationError,
-    422: EmpirioLabsValidationError,
-    429: EmpirioLabsRateLimitError,
-}
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds to wait from ``Retry-After`` (seconds or an HTTP date), else ``X-RateLimit-Reset``."""
-    value = response.headers.get("retry-after")
-    if value:
-        try:
-            return max(float(value), 0.0)
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None  # unreadable: the backoff decides
-        if when.tzinfo is None:
-            return None
-        return max(when.timestamp() - time.time(), 0.0)
-    reset = response.headers.get("x-ratelimit-reset")
-    if reset and response.status_code == 429:
-        try:
-            seconds = float(reset)
-        except ValueError:
-            return None
-        # Either seconds from now or a Unix time: whichever is plausible.
-        return max(seconds - time.time(), 0.0) if seconds > 1e9 else max(seconds, 0.0)
-    return None
-
-
-def _error_for(response: httpx.Response, secret: str) -> EmpirioLabsError:
-    """Build the typed error for a non-2xx answer from the API's envelope, without the key."""
-    code: str | None = None
-    message: str | None = None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, Mapping):
-        error = body.get("error")
-        if isinstance(error, Mapping):
-            code = error.get("code") or error.get("type")
-            message = error.get("message")
-        elif isinstance(error, str):
-            message = error
-        code = code or body.get("code")
-        message = message or body.get("message") or body.get("detail")
-    if not message:
-        message = response.reason_phrase or "no message"
-    text = str(message)
-    if secret:
-        text = text.replace(secret, "***")
-    status = response.status_code
-    cls = _ERRORS_BY_STATUS.get(status, EmpirioLabsServerError if status >= 500 else EmpirioLabsError)
-    return cls(
-        text,
-        status_code=status,
-        code=str(code) if code else None,
-        retry_after=_retry_after(response),
-    )
-
+#: Without a ``total_timeout``, a request's total deadline is this many times its per-read ``timeout``.
+TOTAL_TIMEOUT_FACTOR = 4.0
+#: The longest job id accepted from the API (real ones are ``job_`` and a few dozen characters).
+MAX_JOB_ID_CHARS = 256
 
 # ---------------------------------------------------------------------------------------------
 # The hook.
@@ -223,12 +78,24 @@ def _error_for(response: httpx.Response, secret: str) -> EmpirioLabsError:
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """What the hook needs from the connection. The key is kept out of ``repr``."""
+    """
+    What the hook needs from the connection. The key is kept out of ``repr``.
+
+    ``timeout`` bounds each network operation (connect, each read, each write); ``total_timeout``
+    bounds a whole request, answer included, and defaults to :data:`TOTAL_TIMEOUT_FACTOR` times
+    ``timeout`` (see :attr:`deadline`).
+    """
 
     base_url: str
     api_key: str = field(repr=False)
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
+    total_timeout: float | None = None
+
+    @property
+    def deadline(self) -> float:
+        """Seconds one request may take in all, from sending it to the last byte of its answer."""
+        return self.total_timeout if self.total_timeout is not None else TOTAL_TIMEOUT_FACTOR * self.timeout
 
     @classmethod
     def from_connection(cls, conn: Connection) -> ApiSettings:
@@ -329,35 +196,6 @@ class _SharedAsyncClients:
 shared_async_clients = _SharedAsyncClients()
 
 
-class SendGuard(Protocol):
-    """
-    Told right before each attempt to send the billed POST, and when the API provably refused one.
-
-    The generate operator records both in the task state store: a runner that cannot record
-    (its supervisor is gone) raises from :meth:`sending` and so never sends.
-    """
-
-    def sending(self) -> None:
-        """The POST is about to leave; raise to stop it."""
-
-    def not_sent(self) -> None:
-        """The API provably did not accept the attempt (429, 503, no connection)."""
-
-
-@dataclass(frozen=True)
-class _Call(Generic[T]):
-    """One API call, described once and run by the sync or the async path."""
-
-    method: str
-    path: str
-    parse: Callable[[Any], T]
-    json: Mapping[str, Any] | None = None
-    params: Mapping[str, Any] | None = None
-    files: Callable[[], Mapping[str, Any]] | None = None
-    creates_job: bool = False
-    guard: SendGuard | None = None
-
-
 class EmpirioLabsHook(BaseHook):
     """
     Talks to the EmpirioLabs API with the key in the connection's password.
@@ -367,7 +205,10 @@ class EmpirioLabsHook(BaseHook):
     can never disagree about what a call means.
 
     :param empiriolabs_conn_id: the Airflow connection (type ``empiriolabs``).
-    :param timeout: per-request timeout in seconds; overrides the connection's ``timeout`` extra.
+    :param timeout: per-operation timeout in seconds (connect, each read, each write); overrides
+        the connection's ``timeout`` extra.
+    :param total_timeout: the most seconds one request may take in all, answer included; by default
+        :data:`TOTAL_TIMEOUT_FACTOR` times the timeout. A billed POST cut off by it is never sent again.
     :param max_attempts: attempts per call, the first included, for calls that may be retried.
     """
 
@@ -381,12 +222,16 @@ class EmpirioLabsHook(BaseHook):
         empiriolabs_conn_id: str = default_conn_name,
         *,
         timeout: float | None = None,
+        total_timeout: float | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         super().__init__()
-        check_hook_params({"timeout": timeout, "max_attempts": max_attempts}, field="EmpirioLabsHook")
+        check_hook_params(
+            {"timeout": timeout, "total_timeout": total_timeout, "max_attempts": max_attempts}, field="EmpirioLabsHook"
+        )
         self.empiriolabs_conn_id = empiriolabs_conn_id
         self.timeout = timeout
+        self.total_timeout = total_timeout
         self.max_attempts = max_attempts
         self._settings: ApiSettings | None = None
         self._client: httpx.Client | None = None
@@ -408,9 +253,15 @@ class EmpirioLabsHook(BaseHook):
     # -- settings and clients -----------------------------------------------------------------
 
     def _with_overrides(self, settings: ApiSettings) -> ApiSettings:
-        if self.timeout is None:
+        if self.timeout is None and self.total_timeout is None:
             return settings
-        return ApiSettings(settings.base_url, settings.api_key, self.timeout, settings.requests_per_minute)
+        return ApiSettings(
+            settings.base_url,
+            settings.api_key,
+            settings.timeout if self.timeout is None else self.timeout,
+            settings.requests_per_minute,
+            settings.total_timeout if self.total_timeout is None else self.total_timeout,
+        )
 
     @property
     def settings(self) -> ApiSettings:
@@ -456,6 +307,8 @@ class EmpirioLabsHook(BaseHook):
                 "Authorization": f"Bearer {settings.api_key}",
                 "User-Agent": user_agent(),
                 "Accept": "application/json",
+                # Answers are small JSON: unencoded, so that their size is what is read.
+                "Accept-Encoding": "identity",
             },
             "timeout": httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
             "follow_redirects": False,
@@ -465,6 +318,7 @@ class EmpirioLabsHook(BaseHook):
         """The synchronous HTTP client, built once per hook."""
         if self._client is None:
             self._client = httpx.Client(**self._client_options(self.settings))
+            bound_by_deadline(self._client)
         return self._client
 
     async def aget_conn(self) -> httpx.AsyncClient:
@@ -489,77 +343,35 @@ class EmpirioLabsHook(BaseHook):
             await shared_async_clients.release(await self.asettings())
 
     # -- running a call -------------------------------------------------------------------------
-
-    def _finish(self, call: _Call[T], response: httpx.Response, secret: str, budget: RequestBudget) -> T:
-        if response.status_code >= 400:
-            error = _error_for(response, secret)
-            if isinstance(error, EmpirioLabsRateLimitError) and error.retry_after:
-                budget.pause(error.retry_after)
-            if call.creates_job and isinstance(error, EmpirioLabsServerError) and not was_not_accepted(error):
-                raise EmpirioLabsSubmissionUnknownError(
-                    f"the API answered {error} to the job submission, so whether a job was created is "
-                    "unknown; it is not sent again (that could pay twice): check the account's usage",
-                    status_code=error.status_code,
-                    code=error.code,
-                ) from None
-            raise error
-        try:
-            return call.parse(response.json())
-        except ValueError as err:
-            if call.creates_job:
-                raise EmpirioLabsSubmissionUnknownError(
-                    f"the API accepted the job submission (HTTP {response.status_code}) but its answer "
-                    f"could not be read ({err}); it is not sent again: check the account's usage",
-                    status_code=response.status_code,
-                ) from None
-            raise EmpirioLabsServerError(
-                f"unreadable answer to {call.method} {call.path}: {err}", status_code=response.status_code
-            ) from None
-
-    @staticmethod
-    def _request(client: httpx.Client | httpx.AsyncClient, call: _Call[Any]) -> httpx.Request:
-        """The one request builder: both clients build requests the same (synchronous) way."""
-        files = call.files() if call.files else None
-        return client.build_request(call.method, call.path, json=call.json, params=call.params, files=files)
-
-    @staticmethod
-    def _sent_but(call: _Call[Any], error: httpx.TransportError) -> Exception:
-        """
-        What a network failure means: for the billed POST, unless it provably never got in, an
-        unknown outcome that must not be retried; for anything else, the error itself (retried).
-        """
-        if call.creates_job and not was_not_accepted(error):
-            return EmpirioLabsSubmissionUnknownError(
-                f"the job submission was sent but no answer came back ({type(error).__name__}); whether a "
-                "job was created is unknown, so it is not sent again (that could pay twice): check the "
-                "account's usage"
-            )
-        return error
+    #
+    # One attempt (see ._exchange): build the request (a failure there: nothing was sent), take a
+    # place in the budget, exchange it for its whole answer within the deadline, read the answer.
+    # Every failure after the build is named by _exchange.failure; for the billed POST, whatever
+    # may have reached the API becomes EmpirioLabsSubmissionUnknownError, never retried.
 
     def _run(self, call: _Call[T]) -> T:
         client = self.get_conn()
-        secret = self.settings.api_key
+        settings = self.settings
         budget = self.budget
 
         def attempt() -> T:
-            request = self._request(client, call)
+            request = _exchange.build(client, call, settings.api_key)  # a failure: nothing was sent
             slot = budget.acquire()
+            deadline = Deadline(time.monotonic() + settings.deadline)
             try:
                 if call.guard is not None:
-                    call.guard.sending()  # after every wait: right before the bytes leave
-                response = client.send(request)
-            except httpx.TransportError as error:
-                if call.guard is not None and was_refused(error):
-                    call.guard.not_sent()
-                raise self._sent_but(call, error) from None
+                    call.guard.sending()  # after every wait, right before the bytes leave: raise to stop
+            except BaseException:
+                budget.done(slot)
+                raise
+            try:
+                with deadline_scope(settings.deadline) as deadline:
+                    answer = _exchange.exchange(client, request, deadline)
+                return _exchange.outcome(call, answer, settings.api_key, budget)
+            except Exception as error:  # of any type: named here, and never resent if it may have got in
+                raise _exchange.failure(call, error, settings.api_key, deadline, settings.deadline) from None
             finally:
                 budget.done(slot)
-            try:
-                return self._finish(call, response, secret, budget)
-            except EmpirioLabsError as error:
-                if call.guard is not None and was_refused(error):
-                    call.guard.not_sent()
-                raise
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
         return tenacity.Retrying(**policy)(attempt)
@@ -567,20 +379,25 @@ class EmpirioLabsHook(BaseHook):
     async def _arun(self, call: _Call[T]) -> T:
         client = await self.aget_conn()
         gate = self._async_gate or contextlib.nullcontext()  # none on a client the hook did not share
-        secret = (await self.asettings()).api_key
+        settings = await self.asettings()
         budget = await self.abudget()
 
         async def attempt() -> T:
-            request = self._request(client, call)
+            request = _exchange.build(client, call, settings.api_key)  # a failure: nothing was sent
             async with gate:
                 slot = await budget.aacquire()
+                deadline = Deadline(time.monotonic() + settings.deadline)
                 try:
-                    response = await client.send(request)
-                except httpx.TransportError as error:
-                    raise self._sent_but(call, error) from None
+                    try:
+                        answer = await asyncio.wait_for(_exchange.aexchange(client, request), settings.deadline)
+                    except asyncio.TimeoutError:
+                        deadline.hit = True
+                        raise
+                    return _exchange.outcome(call, answer, settings.api_key, budget)
+                except Exception as error:  # of any type: named here, and never resent if it may have got in
+                    raise _exchange.failure(call, error, settings.api_key, deadline, settings.deadline) from None
                 finally:
                     budget.done(slot)
-            return self._finish(call, response, secret, budget)
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
         return await tenacity.AsyncRetrying(**policy)(attempt)
@@ -592,7 +409,7 @@ class EmpirioLabsHook(BaseHook):
         return _Call(
             "POST",
             "/v1/videos/generations",
-            lambda body: SubmittedJob.from_api(body).job_id,
+            lambda body: _usable_job_id(SubmittedJob.from_api(body).job_id),
             json=request.to_payload(),
             creates_job=True,
             guard=guard,
@@ -600,7 +417,7 @@ class EmpirioLabsHook(BaseHook):
 
     @staticmethod
     def _job_call(job_id: str) -> _Call[Job]:
-        return _Call("GET", f"/v1/jobs/{check_job_id(job_id)}", Job.from_api)
+        return _Call("GET", _job_path(job_id), Job.from_api)
 
     @staticmethod
     def _models_call() -> _Call[list[dict[str, Any]]]:
@@ -736,19 +553,48 @@ def check_hook_params(params: Mapping[str, Any], *, field: str = "hook_params") 
     unknown = sorted(set(params) - set(_HOOK_PARAMS))
     if unknown:
         raise ValueError(f"{field}: unknown key(s) {unknown}; allowed: {', '.join(_HOOK_PARAMS)}")
-    timeout = params.get("timeout")
-    if timeout is not None and not (_is_number(timeout) and 0 < timeout < float("inf")):
-        raise ValueError(f"{field}.timeout: must be a positive number of seconds (got {timeout!r})")
+    for name in ("timeout", "total_timeout"):
+        seconds = params.get(name)
+        if seconds is not None and not (_is_number(seconds) and 0 < seconds < float("inf")):
+            raise ValueError(f"{field}.{name}: must be a positive number of seconds (got {seconds!r})")
     attempts = params.get("max_attempts", 1)
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
         raise ValueError(f"{field}.max_attempts: must be an integer of 1 or more (got {attempts!r})")
 
 
-_HOOK_PARAMS = ("timeout", "max_attempts")
+_HOOK_PARAMS = ("timeout", "total_timeout", "max_attempts")
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _job_path(job_id: Any) -> str:
+    """
+    The job's path in the API, its id percent-encoded (a newline or NUL cannot break the URL).
+
+    :param job_id: the id (see :func:`check_job_id`); ``.`` or ``..`` are refused too, as URLs
+        resolve them to another path.
+    """
+    segment = quote(check_job_id(job_id), safe="")
+    if segment in (".", ".."):
+        raise EmpirioLabsRequestError(f"job_id: {job_id!r} cannot name a job in a URL path")
+    return f"/v1/jobs/{segment}"
+
+
+def _usable_job_id(job_id: str) -> str:
+    """
+    The id the API gave a new job, if it can be kept and polled safely; else ``ValueError``.
+
+    Refused: what :func:`_job_path` refuses, more than :data:`MAX_JOB_ID_CHARS` characters, and
+    control, format (such as U+202E, which reverses text) or space characters. The submission is
+    then reported as of unknown outcome: it was accepted, but that job cannot be followed.
+    """
+    shown = repr(job_id[:60]) + ("..." if len(job_id) > 60 else "")
+    if len(job_id) > MAX_JOB_ID_CHARS or any(unicodedata.category(ch)[0] in "CZ" for ch in job_id):
+        raise ValueError(f"the job id it returned, {shown}, cannot be kept or polled safely")
+    _job_path(job_id)
+    return job_id
 
 
 def user_agent() -> str:

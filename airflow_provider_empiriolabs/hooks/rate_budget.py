@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 
 WINDOW_SECONDS = 60.0
+#: The longest the whole process is paused by one answer, whatever the server asked for.
+MAX_PAUSE_SECONDS = 120.0
 
 #: A request's place in the window: the time it leaves the window from (updated by ``done``).
 Slot = list[float]
@@ -84,9 +87,18 @@ class RequestBudget:
             slot[0] = max(slot[0], self._monotonic())
 
     def pause(self, seconds: float) -> None:
-        """Hold every caller for ``seconds`` (the API's ``Retry-After``)."""
+        """
+        Hold every caller for ``seconds`` (the API's ``Retry-After``), at most :data:`MAX_PAUSE_SECONDS`.
+
+        A wait that is not a finite number of seconds above 0 (NaN, infinite, negative) pauses nothing.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            return
+        if (isinstance(seconds, float) and not math.isfinite(seconds)) or seconds <= 0:
+            return
+        seconds = float(seconds) if seconds < MAX_PAUSE_SECONDS else MAX_PAUSE_SECONDS
         with self._lock:
-            self._paused_until = max(self._paused_until, self._monotonic() + max(seconds, 0.0))
+            self._paused_until = max(self._paused_until, self._monotonic() + seconds)
 
     def in_window(self) -> int:
         """Requests started in the last 60 s."""

@@ -41,6 +41,7 @@ from airflow_provider_empiriolabs.hooks.empiriolabs import (
     DEFAULT_BASE_URL,
     MAX_RETRY_WAIT_SECONDS,
     EmpirioLabsHook,
+    EmpirioLabsTransportError,
 )
 from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
 from airflow_provider_empiriolabs.models import (
@@ -623,11 +624,12 @@ class TestGetRetries:
             hook.get_job("job_1")
         assert route.call_count == 3
 
-    def test_timeout_gives_up_with_the_transport_error(self, hook: EmpirioLabsHook, api: respx.MockRouter) -> None:
+    def test_timeout_gives_up_with_a_named_transport_error(self, hook: EmpirioLabsHook, api: respx.MockRouter) -> None:
         route = api.get("/v1/jobs/job_1")
         route.side_effect = httpx.ReadTimeout("read timed out")
-        with pytest.raises(httpx.ReadTimeout):
+        with pytest.raises(EmpirioLabsTransportError, match=r"ReadTimeout: read timed out") as info:
             hook.get_job("job_1")
+        assert isinstance(info.value, EmpirioLabsServerError), "still what triggers retry on"
         assert route.call_count == 3
 
 

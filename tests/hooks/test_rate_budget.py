@@ -9,7 +9,7 @@ import pytest
 import respx
 
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
-from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, budget_for
+from airflow_provider_empiriolabs.hooks.rate_budget import MAX_PAUSE_SECONDS, RequestBudget, budget_for
 
 
 class FakeClock:
@@ -52,6 +52,29 @@ def test_a_slot_counts_from_the_answer_not_from_the_send() -> None:
     assert wait_of(budget) == pytest.approx(5)
     clock.now += 5
     assert wait_of(budget) == 0
+
+
+@pytest.mark.parametrize(
+    ("asked", "held"),
+    [
+        (float("nan"), 0.0),
+        (float("inf"), 0.0),
+        (float("-inf"), 0.0),
+        (-5.0, 0.0),
+        (0.0, 0.0),
+        (1e308, MAX_PAUSE_SECONDS),
+        (10**400, MAX_PAUSE_SECONDS),
+        (1_790_000_000_000, MAX_PAUSE_SECONDS),  # a millisecond epoch taken for seconds
+        (30.5, 30.5),
+    ],
+)
+def test_a_pause_is_finite_and_capped(asked: float, held: float) -> None:
+    # One answer must never stop every call of the account for longer than the cap, and NaN
+    # (which compares false with everything) must not pause forever or crash.
+    clock = FakeClock()
+    budget = RequestBudget(50, clock=clock)
+    budget.pause(asked)
+    assert wait_of(budget) == pytest.approx(held)
 
 
 def test_a_pause_holds_every_caller() -> None:
