@@ -53,7 +53,13 @@ def was_not_accepted(error: BaseException) -> bool:
         return True
     if isinstance(error, EmpirioLabsRateLimitError):
         return True
-    return isinstance(error, EmpirioLabsServerError) and error.status_code == 503
+    # A bare 503 may be a proxy's (Envoy: "reset before headers") after the origin created the job:
+    # only the API's own 503 (its error envelope, or a Retry-After) proves nothing got in.
+    return (
+        isinstance(error, EmpirioLabsServerError)
+        and error.status_code == 503
+        and (error.code is not None or error.retry_after is not None)
+    )
 
 
 def retry_policy(*, creates_job: bool, max_attempts: int, log: Any) -> dict[str, Any]:

@@ -11,11 +11,12 @@ once per task instance and request" hold by construction rather than by care:
 - an accepted POST turns it to ``accepted`` with the job id, before anything else is done;
 - a finished job turns it to ``done`` with the job's summary (its output URLs live 7 days).
 
-A later try, or a cleared task, reads it first: ``sending`` means an earlier try may have paid
-and nobody knows for what (fail, never send again); ``accepted`` reattaches to the job; ``done``
-returns the stored video while its URLs live. Each record carries a fingerprint of the request:
-a changed request (a new prompt, another seed...) is a new video, and ``regenerate=True`` asks for
-a new one even for the same request.
+A later try reads it first: ``sending`` means an earlier try may have paid and nobody knows for
+what (fail, never send again); ``accepted`` reattaches to the job; ``done`` returns the stored
+video while its URLs live. Tries since the last clear (one *generation*) are retries of one
+request whatever their templates render to. After a clear, the record's fingerprint of the
+request decides: a changed request (a new prompt, another seed, other image files) is a new video,
+and ``regenerate=True`` asks for a new one even for the same request.
 """
 
 from __future__ import annotations
@@ -36,13 +37,19 @@ RecordState = Literal["sending", "not_sent", "accepted", "done"]
 OUTPUT_URL_LIFETIME = timedelta(days=7) - timedelta(hours=1)
 
 
-def fingerprint(request: VideoRequest) -> str:
+def fingerprint(request: VideoRequest, images: Any = None) -> str:
     """
     A stable digest of what the request asks for (before any image upload), to tell requests apart.
 
-    :param request: the rendered, validated request.
+    :param request: the rendered, validated request (file images in it are stand-ins).
+    :param images: the image references as rendered (``s3://...``, local paths): which files.
     """
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(
+        {"request": request.model_dump(mode="json"), "images": images},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
@@ -61,6 +68,7 @@ class JobRecord:
     :param job_id: the job, once the API accepted the request.
     :param summary: the finished job's summary (what the task returned), once done.
     :param updated_at: when the state was written (ISO 8601, UTC).
+    :param generation: the first try number since the task was last cleared, when written.
     """
 
     state: RecordState
@@ -68,6 +76,7 @@ class JobRecord:
     job_id: str | None = None
     summary: dict[str, Any] | None = None
     updated_at: str = field(default_factory=_now)
+    generation: int | None = None
 
     @classmethod
     def load(cls, stored: Any) -> JobRecord | None:
@@ -89,6 +98,7 @@ class JobRecord:
                 job_id=job_id if isinstance(job_id, str) and job_id else None,
                 summary=summary if isinstance(summary, dict) else None,
                 updated_at=str(stored.get("updated_at") or _now()),
+                generation=stored["generation"] if type(stored.get("generation")) is int else None,
             )
         # Unreadable: treat it as the worst case, an earlier try that may have paid.
         return cls(state="sending")
@@ -130,12 +140,26 @@ class Ledger:
     :param log: where to say what could not be recorded.
     """
 
-    def __init__(self, store: Any, key: str, request_fingerprint: str, log: Any) -> None:
+    def __init__(
+        self, store: Any, key: str, request_fingerprint: str, log: Any, *, generation: int | None = None
+    ) -> None:
         self.store = store
         self.key = key
         self.fingerprint = request_fingerprint
         self.log = log
+        self.generation = generation
         self._job_id: str | None = None
+
+    def same_generation(self, record: JobRecord) -> bool:
+        """
+        Whether ``record`` was written since the task was last cleared (by a try of this series).
+
+        When either side does not know (a record of an older provider version, a context without
+        ``max_tries``), it counts as the same: the side that never pays twice.
+        """
+        if record.generation is None or self.generation is None:
+            return True
+        return record.generation >= self.generation
 
     def load(self) -> JobRecord | None:
         """The record an earlier try (or run) of this task left, if any."""
@@ -154,7 +178,9 @@ class Ledger:
         if self.store is None:
             return
         self._job_id = job_id or self._job_id
-        record = JobRecord(state=state, fingerprint=self.fingerprint, job_id=self._job_id, summary=summary)
+        record = JobRecord(
+            state=state, fingerprint=self.fingerprint, job_id=self._job_id, summary=summary, generation=self.generation
+        )
         if state in ("sending", "not_sent"):
             self.store.set(self.key, record.dump())
             return

@@ -15,6 +15,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
@@ -22,6 +23,7 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsAuthenticationError,
     EmpirioLabsInsufficientCreditsError,
     EmpirioLabsNotFoundError,
+    EmpirioLabsRateLimitError,
     EmpirioLabsRequestError,
     EmpirioLabsSubmissionUnknownError,
     EmpirioLabsValidationError,
@@ -53,6 +55,9 @@ _FINAL_ERRORS = (
     EmpirioLabsInsufficientCreditsError,
     EmpirioLabsSubmissionUnknownError,
 )
+
+#: The longest a deferrable task waits out the account's rate limit in the triggerer before sending again.
+MAX_RATE_LIMIT_DEFERRAL_SECONDS = 300.0
 
 #: Stand-ins for templated values when a DAG is parsed, chosen so that only the literal values
 #: can make validation fail.
@@ -158,6 +163,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.regenerate = regenerate
+        self._rate_limited_since = time.time()  # replaced by the first deferral's when resumed after one
         self.prompt = prompt
         self.model = model
         self.mode = mode
@@ -283,12 +289,35 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
             raise AirflowFailException(str(error)) from None
 
     def _ledger(self, context: Context) -> _Ledger:
-        return _Ledger(context.get("task_state_store"), self.external_id_key, fingerprint(self.request), self.log)
+        images: Any = self.images  # the references as rendered: which files, not their stand-ins
+        return _Ledger(
+            context.get("task_state_store"),
+            self.external_id_key,
+            fingerprint(self.request, images),
+            self.log,
+            generation=self._generation(context),
+        )
+
+    def _generation(self, context: Context) -> int | None:
+        """
+        The first try number since the task was last cleared (Airflow's own formula), or ``None``.
+
+        Tries of one generation are retries of one request: they share its job whatever their
+        templates render to. Only a clear starts a generation that may ask for a new video.
+        """
+        max_tries = getattr(context.get("ti"), "max_tries", None)
+        if not isinstance(max_tries, int) or isinstance(max_tries, bool):
+            return None
+        return max_tries - (self.retries or 0) + 1
 
     def _execute(self, context: Context, ledger: _Ledger) -> Any:
         record = ledger.load()
-        if record is not None and not record.is_for(ledger.fingerprint):
-            self.log.info("The request changed since job %s of an earlier run: submitting a new job", record.job_id)
+        # Cleared since the record was written: a changed request, or regenerate=True, asks for a new
+        # video; the same request gets its job (or its finished video) back.
+        cleared = record is not None and not ledger.same_generation(record)
+        if record is not None and cleared and (self.regenerate or not record.is_for(ledger.fingerprint)):
+            reason = "regenerate=True" if self.regenerate else "the request changed"
+            self.log.info("Submitting a new job (%s since job %s of an earlier run)", reason, record.job_id)
             record = None
         if record is not None and record.state == "sending":
             raise EmpirioLabsSubmissionUnknownError(
@@ -296,7 +325,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
                 "could record the answer, so whether a job was created (and billed) is unknown; it is not sent "
                 "again: check the account's usage, then clear the task with regenerate=True to pay for a new job"
             )
-        if record is not None and record.state == "done" and record.summary and not self.regenerate:
+        if record is not None and record.state == "done" and record.summary:
             if record.urls_alive():
                 return self._reuse(record, context)
             self.log.info("The video of job %s is past its URLs' 7 days: submitting a new job", record.job_id)
@@ -343,12 +372,35 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
             raise  # the record stays "sending": no later try sends it again
         except _RecordUnwritable as error:
             raise AirflowException(f"{error}; nothing was sent") from None
+        except EmpirioLabsRateLimitError as error:
+            give_up_at = self._rate_limited_since + self.timeout
+            if not self.deferrable or time.time() >= give_up_at:
+                raise
+            # The account's budget is spent for a while: wait for it in the triggerer, not in a worker
+            # slot, for at most ``timeout`` in all (a quota that never lifts fails the task).
+            wait = min(max(error.retry_after or 60.0, 1.0), MAX_RATE_LIMIT_DEFERRAL_SECONDS)
+            self.log.warning(
+                "EmpirioLabs is rate limiting the account (%s): nothing was sent; trying again in %.0f s", error, wait
+            )
+            self.defer(
+                trigger=TimeDeltaTrigger(timedelta(seconds=wait)),
+                method_name="execute_after_rate_limit",
+                kwargs={"rate_limited_since": self._rate_limited_since},
+            )
         accepted_at = time.time()
         ledger.save("accepted", job_id=job_id)  # first, before anything else can fail
         self._job_id = job_id
         self.log.info("EmpirioLabs accepted the request: job %s", job_id)
         self._push_job(job_id, context)
         return job_id, accepted_at
+
+    def execute_after_rate_limit(
+        self, context: Context, event: Any = None, rate_limited_since: float | None = None
+    ) -> Any:
+        """Resume after waiting out the account's rate limit in the triggerer: the try starts over."""
+        if rate_limited_since is not None:
+            self._rate_limited_since = rate_limited_since
+        return self.execute(context)
 
     def _reattach(self, job_id: str, context: Context) -> Job | None:
         """The stored job of an earlier try, or ``None`` when it failed unbilled and a new one may be sent."""

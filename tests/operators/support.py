@@ -31,6 +31,7 @@ class RecordingTI:
         self.pushes: list[str] = []
         self.stats_tags: dict[str, str] = {}
         self.try_number = 1
+        self.max_tries: int | None = None  # unknown unless a test plays clears and retries
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcoms[key] = value

@@ -243,19 +243,64 @@ def test_a_cleared_task_with_the_same_request_gets_its_job_back_and_a_changed_on
 ) -> None:
     sim = empiriolabs_connection
     store = DictStateStore()
+    clears = 0
 
-    def run(**kwargs: Any) -> Any:
-        return _operator(**kwargs).execute({"ti": RecordingTI(), "task_state_store": store})
+    def run_after_a_clear(**kwargs: Any) -> Any:
+        nonlocal clears
+        ti = RecordingTI()
+        ti.max_tries = clears  # Airflow raises max_tries on each clear: a new generation of tries
+        clears += 1
+        return _operator(**kwargs).execute({"ti": ti, "task_state_store": store})
 
-    first = run()
-    assert run() == first  # cleared, same request: the stored video, unpaid
+    first = run_after_a_clear()
+    assert run_after_a_clear() == first  # cleared, same request: the stored video, unpaid
     assert _posts(sim) == 1
-    changed = run(seed=7)  # a new seed is a new video
+    changed = run_after_a_clear(seed=7)  # a new seed is a new video
     assert changed["job_id"] != first["job_id"]
     assert _posts(sim) == 2
-    again = run(seed=7, regenerate=True)  # asked for a new one explicitly
+    again = run_after_a_clear(seed=7, regenerate=True)  # asked for a new one explicitly
     assert again["job_id"] != changed["job_id"]
     assert _posts(sim) == 3
+
+
+@pytest.mark.parametrize("kwargs", [{"seed": 8}, {"regenerate": True}])
+def test_a_retry_never_pays_again_even_if_its_request_renders_differently_or_regenerate_is_set(
+    empiriolabs_connection: Any, kwargs: dict[str, Any]
+) -> None:
+    sim = empiriolabs_connection
+    store = DictStateStore()
+
+    def a_try(**fields: Any) -> Any:
+        ti = RecordingTI()
+        ti.max_tries = 2  # tries 1 to 3 of one generation (retries=2, never cleared)
+        return _operator(retries=2, **fields).execute({"ti": ti, "task_state_store": store})
+
+    first = a_try(wait_for_completion=False)  # try 1: accepted, then (say) its worker died
+    second = a_try(**kwargs)  # try 2: a template rendered another seed, or regenerate=True is set
+
+    assert second["job_id"] == first
+    assert _posts(sim) == 1
+    assert a_try(**kwargs)["job_id"] == first  # try 3, after the record says "done"
+    assert _posts(sim) == 1
+
+
+def test_other_image_files_are_another_request(empiriolabs_connection: Any, tmp_path: Any) -> None:
+    sim = empiriolabs_connection
+    store = DictStateStore()
+    cat, dog = tmp_path / "cat.png", tmp_path / "dog.png"
+    for path in (cat, dog):
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + path.name.encode() * 8)
+
+    def run_after_a_clear(image: Any, clears: int) -> Any:
+        ti = RecordingTI()
+        ti.max_tries = clears
+        return _operator(images=[str(image)], mode="i2v").execute({"ti": ti, "task_state_store": store})
+
+    first = run_after_a_clear(cat, 0)
+    second = run_after_a_clear(dog, 1)
+
+    assert second["job_id"] != first["job_id"]
+    assert _posts(sim) == 2
 
 
 def test_without_waiting_the_job_id_is_returned_and_never_polled(empiriolabs_connection: Any) -> None:
@@ -551,3 +596,34 @@ def test_wrong_rendered_values_fail_the_task_of_a_real_run_before_any_post(
     assert run.state == "failed"
     assert task_instance(run, "generate").state == "failed"
     assert empiriolabs_connection.stats()["posts"] == 0
+
+
+def test_a_rate_limited_deferrable_submission_waits_in_the_triggerer_not_in_a_worker_slot(
+    empiriolabs_connection: Any,
+) -> None:
+    sim = empiriolabs_connection
+    sim.configure(fail_next_requests=[{"match": "post", "status": 429, "retry_after": 30, "count": 1}])
+    context = make_context()
+    op = _operator(deferrable=True, hook_params={"max_attempts": 1})
+
+    with pytest.raises(TaskDeferred) as caught:
+        op.execute(context)
+
+    assert caught.value.method_name == "execute_after_rate_limit"
+    assert type(caught.value.trigger).__name__ == "TimeDeltaTrigger"
+    assert _record(context).state == "not_sent"  # refused: the resumed try may send it
+    # Resumed after the wait, the try starts over and sends once more.
+    with pytest.raises(TaskDeferred) as resumed:
+        _operator(deferrable=True, hook_params={"max_attempts": 1}).execute_after_rate_limit(context, None)
+    assert resumed.value.method_name == "execute_complete"
+    assert sim.stats()["posts"] == 2 and sim.stats()["jobs_created"] == 1
+
+
+def test_a_rate_limit_that_never_lifts_fails_the_task_after_its_timeout(empiriolabs_connection: Any) -> None:
+    sim = empiriolabs_connection
+    sim.configure(fail_next_requests=[{"match": "post", "status": 429, "retry_after": 30, "count": 1}])
+    op = _operator(deferrable=True, hook_params={"max_attempts": 1}, timeout=60)
+
+    with pytest.raises(AirflowException, match="(?i)rate"):
+        op.execute_after_rate_limit(make_context(), None, rate_limited_since=time.time() - 61)
+    assert sim.stats()["jobs_created"] == 0
