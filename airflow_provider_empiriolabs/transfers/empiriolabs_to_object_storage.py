@@ -1025,11 +1025,16 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
     def _resolve_sources(self, hook: Any) -> tuple[str | None, list[str]]:
         job_id = str(self.job_id).strip() if self.job_id else None
         urls: list[str] = []
+        sealed: str | None = None
         if self.output_urls:
             summary_job_id, urls, sealed = _parse_output_urls(self.output_urls)
             job_id = job_id or summary_job_id
-            if sealed:
-                urls = self._unsealed(hook, sealed, job_id)
+        if job_id:
+            from airflow_provider_empiriolabs.models import check_job_id
+
+            job_id = check_job_id(job_id)  # it names objects: no "..", separators or control characters
+        if sealed:
+            urls = self._unsealed(hook, sealed, job_id)
         if not urls:
             if not job_id:
                 raise ValueError("output_urls is empty and no job_id was given: nothing to copy")

@@ -642,3 +642,14 @@ def test_object_name_needing_a_job_id_without_one_is_a_clear_error(
     op = operator(file_root, output_urls=["https://cdn.example.com/v/0.mp4"])
     with pytest.raises(ValueError, match=r"uses \{job_id\} \(no job_id is known"):
         op.execute({})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("job_id", ["..", "job\n1", "a/b", "job_\u202e1"])
+def test_a_job_id_that_would_name_objects_badly_is_refused_before_anything_is_fetched(job_id: str) -> None:
+    op = EmpirioLabsToObjectStorageOperator(
+        task_id="store",
+        output_urls={"job_id": job_id, "output_urls": ["https://a/0.mp4"]},
+        destination="file:///tmp/x/",
+    )
+    with pytest.raises(ValueError, match="job_id"):
+        op._resolve_sources(hook=None)
