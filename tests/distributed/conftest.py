@@ -5,8 +5,8 @@ Servers, each started by the fixtures on a free port in a temporary folder and t
 
 * PostgreSQL 15 from Debian (``initdb``/``pg_ctl``, as the ``postgres`` user when the tests run
   as root, since Postgres refuses root): Airflow's metadata DB and Celery's result backend.
-* Redis from Debian (``redis-server --port``): the Celery broker, and the store of the shared
-  account budget once the provider has one (see :data:`USE_SHARED_BUDGET`).
+* Redis from Debian (``redis-server --port``): the Celery broker (DB 0), and the store of the
+  shared account budget (DB 1; see :data:`USE_SHARED_BUDGET`).
 * The EmpirioLabs simulator, as a child process of its own (a killed Airflow component cannot
   take it down, and it holds the counters the test asserts on).
 
@@ -22,6 +22,7 @@ The machinery (free ports, waits, process groups, the REST client) is ``tests/sy
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pwd
 import shutil
@@ -55,13 +56,13 @@ DAGS_FOLDER = DISTRIBUTED_DIR / "dags"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 REDIS_SERVER = "/usr/bin/redis-server"
 
-#: The shared account budget (another change adds it to the provider): an extra of the EmpirioLabs
-#: connection naming a Redis connection, through which every process of the deployment (workers'
-#: task runners, triggerers) draws from one budget. Off until the provider has it: the test then
-#: measures the deployment without it. ``EMPIRIOLABS_SHARED_BUDGET=1`` turns it on.
+#: The shared account budget (docs/scale.rst): the EmpirioLabs connection's extra ``budget_conn_id``
+#: names a Redis connection, through which every process of the deployment (workers' task runners,
+#: triggerers) draws from one budget. On by default, as a scaled-out deployment should run;
+#: ``EMPIRIOLABS_SHARED_BUDGET=0`` measures the deployment with a budget per process instead.
 SHARED_BUDGET_EXTRA = "budget_conn_id"
 SHARED_BUDGET_CONN_ID = "empiriolabs_budget_redis"
-USE_SHARED_BUDGET = os.environ.get("EMPIRIOLABS_SHARED_BUDGET", "0") == "1"
+USE_SHARED_BUDGET = os.environ.get("EMPIRIOLABS_SHARED_BUDGET", "1") != "0"
 
 #: Celery workers' slots each, and how many workers run at once.
 WORKER_CONCURRENCY = 4
@@ -247,7 +248,9 @@ class DistributedDeployment(AirflowDeployment):
                 "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": str(TASK_QUEUED_TIMEOUT),
                 "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "15",
                 "AIRFLOW_CONN_EMPIRIOLABS_DEFAULT": self.simulator.connection_json(extra),
-                f"AIRFLOW_CONN_{SHARED_BUDGET_CONN_ID.upper()}": self.redis.url(1),
+                f"AIRFLOW_CONN_{SHARED_BUDGET_CONN_ID.upper()}": json.dumps(
+                    {"conn_type": "redis", "host": "127.0.0.1", "port": self.redis.port, "extra": {"db": 1}}
+                ),
             }
         )
         return env

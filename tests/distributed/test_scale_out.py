@@ -16,8 +16,9 @@ What must hold, whatever died:
 * every video landed in the destination with the bytes the simulator serves (sha256);
 * the account's limit held: never more than 50 API requests in any sliding 60 s window (the
   simulator's ``peak_requests_60s``, which counts every API request it received, refused or not).
-  This needs one budget for the whole deployment (see ``USE_SHARED_BUDGET`` in ``conftest.py``):
-  each process keeping its own 50-a-minute budget lets 2 triggerers and 8 task runners overrun it.
+  This needs one budget for the whole deployment, the shared budget through Redis (see
+  ``USE_SHARED_BUDGET`` in ``conftest.py``): each process keeping its own 50-a-minute budget lets
+  2 triggerers and 8 task runners overrun it.
 
 All checks are evaluated and reported together; the figures of the run are printed (``-s``).
 """
