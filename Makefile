@@ -63,7 +63,7 @@ test: env $(NODE_TOOLS) $(SYSTEM_TOOLS) $(REDIS_SERVER)
 	$(BIN)/pytest
 
 # Airflow scaled out (CeleryExecutor: 2 workers, 2 triggerers, Postgres, Redis) running 40+ mapped
-# deferrable jobs while a triggerer and a worker are killed: about 10 minutes on 2 cores, so it is
+# deferrable jobs while a triggerer and a worker are killed: 5 to 8 minutes on 2 cores, so it is
 # not part of `make test` (tests/distributed is kept out of pytest's default testpaths).
 test-distributed: env $(POSTGRES) $(REDIS_SERVER)
 	$(BIN)/pytest -p no:cacheprovider -s tests/distributed
