@@ -147,19 +147,50 @@ def _kill_worker_mid_task(airflow: DistributedDeployment, monitor: Monitor, run_
             return False
         return "EmpirioLabs accepted the request" in text and "Pausing task as DEFERRED" not in text
 
+    def waiting_to_send(task_id: str, map_index: int, try_number: int) -> bool:
+        log = logs / f"task_id={task_id}" / f"map_index={map_index}" / f"attempt={try_number}.log"
+        try:
+            text = log.read_text(errors="replace")
+        except OSError:
+            return False
+        return "Submitting" in text and "EmpirioLabs accepted the request" not in text
+
+    def sending_on(host: str) -> bool:
+        """Whether a task of ``host`` has a POST in flight ("sending" recorded, no answer yet).
+
+        A kill then leaves that POST's outcome unknown to everybody (the API has no idempotency key),
+        and the task fails by design rather than risk paying twice: a crash at another moment is
+        what this test asks the provider to survive with no failed task.
+        """
+        rows = airflow.postgres.query(
+            "SELECT count(*) FROM task_state_store s JOIN task_instance t ON s.dag_id = t.dag_id AND "
+            "s.run_id = t.run_id AND s.task_id = t.task_id AND s.map_index = t.map_index "
+            "WHERE t.dag_id = %s AND t.run_id = %s AND t.hostname = %s AND t.state = 'running' "
+            "AND s.value LIKE %s",
+            (DAG_ID, run_id, host, '%"sending"%'),
+        )
+        return bool(rows and int(rows[0][0]))
+
     deadline = time.monotonic() + PAID_MOMENT_WAIT
     moment: tuple[str, str] | None = None
     while moment is None:
         running = running_on_workers()
         for host, task_id, map_index, try_number in running:
-            if task_id == "generate" and paid_not_deferred(task_id, map_index, try_number):
+            if task_id != "generate" or sending_on(host):
+                continue
+            if paid_not_deferred(task_id, map_index, try_number):
                 moment = (host, f"{host} right after generate[{map_index}]'s POST was accepted")
+                break
+            if waiting_to_send(task_id, map_index, try_number):
+                moment = (host, f"{host} while generate[{map_index}] waits to send its POST")
                 break
         if moment is None and time.monotonic() > deadline:
             per_host: dict[str, int] = {}
             for host, *_ in running:
                 per_host[host] = per_host.get(host, 0) + 1
-            busy = [h for h, n in per_host.items() if n >= 2 and len(airflow.task_runners(h)) >= 2]
+            busy = [
+                h for h, n in per_host.items() if n >= 2 and len(airflow.task_runners(h)) >= 2 and not sending_on(h)
+            ]
             if busy:
                 moment = (busy[0], f"{busy[0]} running {per_host[busy[0]]} tasks (no paid-not-deferred moment seen)")
         if moment is None:
