@@ -156,7 +156,10 @@ def redact_url(url: object) -> str:
 
     :param url: a URL (``str`` or ``httpx.URL``).
     """
-    parts = urlsplit(str(url))
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:  # "https://]/" and the like: nothing of it is worth the risk
+        return _MASK
     if not parts.scheme:
         return str(url).split("?", 1)[0].split("#", 1)[0]
     try:

@@ -188,3 +188,8 @@ def test_redaction_is_idempotent_and_never_raises(text: str) -> None:
     once = redact_log_text(text)
     assert redact_log_text(once) == once
     assert isinstance(_filtered(text.replace("%", "%%")), str)
+
+
+@pytest.mark.parametrize("url", ["https://]/", "https://[::1/x?signature=0123456789abcdef", "http://[/"])
+def test_an_unparseable_url_is_redacted_whole(url: str) -> None:
+    assert "signature" not in redact_url(url)
