@@ -190,7 +190,7 @@ CASES: tuple[Case, ...] = (
         jobs=0,
         objects=0,
         faults=({"kind": "reset", "match": "post"},),
-        log=("no answer came back", "not sent again", "usage"),
+        log=("no usable answer came back", "not sent again", "usage"),
         note="whether a job was made is unknown: fails at once, never re-POSTs",
     ),
     Case(
@@ -226,7 +226,7 @@ CASES: tuple[Case, ...] = (
         {"generate": FAILED_NO_RETRY, "store": NOT_RUN},
         objects=0,
         faults=({"kind": "malformed_json", "match": "post"},),
-        log=("could not be read", "not sent again", "usage"),
+        log=("unreadable answer", "not sent again", "usage"),
         note="accepted but unreadable: fails at once, one POST",
     ),
     Case(
@@ -403,7 +403,7 @@ CASES: tuple[Case, ...] = (
         jobs=0,
         objects=0,
         faults=({"kind": "reset", "match": "post"},),
-        log=("no answer came back",),
+        log=("no usable answer came back",),
     ),
 )
 
