@@ -307,7 +307,10 @@ _install_lock = threading.Lock()
 _factory_installed = False
 
 
-def _is_http_logger(name: str) -> bool:
+def _is_http_logger(name: object) -> bool:
+    # ``logging.makeLogRecord`` (structlog's formatter calls it) builds a record with no name first.
+    if not isinstance(name, str):
+        return False
     return any(name == p or name.startswith(p + ".") for p in _PREFIXES)
 
 
@@ -335,7 +338,7 @@ def install_http_log_redaction() -> None:
         def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
             record = previous(*args, **kwargs)
             if _is_http_logger(record.name):
-                _REDACTOR.filter(record)
+                _REDACTOR.filter(record)  # never raises (it redacts what it can read)
             return record
 
         logging.setLogRecordFactory(redacting_factory)

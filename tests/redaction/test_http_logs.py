@@ -268,3 +268,11 @@ def test_the_provider_installs_the_filter_in_a_fresh_process() -> None:
 def test_log_text_rules(text: str, expected: str) -> None:
     assert redact_log_text(text) == expected
     assert redact_log_text(expected) == expected
+
+
+def test_records_rebuilt_without_a_name_still_format() -> None:
+    """structlog's ProcessorFormatter rebuilds records with ``logging.makeLogRecord``: no name first."""
+    install_http_log_redaction()
+    record = logging.makeLogRecord({"name": "airflow.task", "msg": "hello %s", "args": ("world",)})
+
+    assert record.getMessage() == "hello world"
