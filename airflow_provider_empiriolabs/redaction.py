@@ -16,26 +16,22 @@ logger once per process, at every level; the provider's package does so when it 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import re
 import threading
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = [
     "HTTP_LOGGERS",
     "HttpLogRedactor",
-    "RedactUrlsFilter",
     "api_key_problem",
     "install_http_log_redaction",
     "mask_signed_url",
     "redact_log_text",
     "redact_text",
     "redact_url",
-    "redacted_http_logs",
     "register_secret",
 ]
 
@@ -290,10 +286,6 @@ class HttpLogRedactor(logging.Filter):
         return True
 
 
-#: The name the transfer used for the filter before it covered every HTTP logger.
-RedactUrlsFilter = HttpLogRedactor
-
-
 def _args_of(record: logging.LogRecord) -> tuple[Any, ...]:
     args = record.args
     if isinstance(args, tuple):
@@ -343,13 +335,6 @@ def install_http_log_redaction() -> None:
 
         logging.setLogRecordFactory(redacting_factory)
         _factory_installed = True
-
-
-@contextlib.contextmanager
-def redacted_http_logs() -> Iterator[None]:
-    """Kept for callers of the former per-transfer filter: redaction is now always on."""
-    install_http_log_redaction()
-    yield
 
 
 def mask_signed_url(url: str) -> None:

@@ -22,8 +22,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-
 from airflow_provider_empiriolabs.redaction import redact_url
 
 __all__ = ["SEALED_KEY", "seal_summary", "unseal", "unseal_output_urls"]
@@ -33,7 +31,9 @@ SEALED_KEY = "sealed_output_urls"
 _PREFIX = "elseal1:"
 
 
-def _fernet(api_key: str) -> Fernet:
+def _fernet(api_key: str) -> Any:
+    from cryptography.fernet import Fernet  # not on the DAG-parse path
+
     digest = hmac.new(api_key.encode(), b"airflow-provider-empiriolabs sealed output URLs v1", hashlib.sha256).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
@@ -61,6 +61,8 @@ def unseal(token: str, api_key: str) -> list[str]:
     """
     if not isinstance(token, str) or not token.startswith(_PREFIX):
         raise ValueError(f"{SEALED_KEY}: not a sealed value of this provider")
+    from cryptography.fernet import InvalidToken
+
     try:
         urls = json.loads(_fernet(api_key).decrypt(token.removeprefix(_PREFIX).encode("ascii")))
     except (InvalidToken, ValueError, UnicodeError):

@@ -15,7 +15,6 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
@@ -382,6 +381,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
             self.log.warning(
                 "EmpirioLabs is rate limiting the account (%s): nothing was sent; trying again in %.0f s", error, wait
             )
+            from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger  # only when rate limited
+
             self.defer(
                 trigger=TimeDeltaTrigger(timedelta(seconds=wait)),
                 method_name="execute_after_rate_limit",

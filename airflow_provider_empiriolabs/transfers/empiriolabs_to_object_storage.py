@@ -72,7 +72,7 @@ from urllib.parse import urlsplit
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_empiriolabs.redaction import redact_text, redact_url, redacted_http_logs
+from airflow_provider_empiriolabs.redaction import redact_text, redact_url
 from airflow_provider_empiriolabs.transfers import _errors
 from airflow_provider_empiriolabs.transfers._body import (
     MAGIC_BYTES_NEEDED,
@@ -971,10 +971,7 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         guard = OutputGuard(self._trust_policy(hook))
         timeout = httpx.Timeout(self.request_timeout_seconds, connect=min(self.request_timeout_seconds, 15.0))
         self.results = []
-        with (
-            redacted_http_logs(),
-            guard.client(timeout=timeout, headers={"User-Agent": _user_agent()}) as client,
-        ):
+        with guard.client(timeout=timeout, headers={"User-Agent": _user_agent()}) as client:
             copier = StreamingCopier(
                 client,
                 if_exists=self.if_exists,

@@ -139,20 +139,19 @@ def _kill_worker_mid_task(airflow: DistributedDeployment, monitor: Monitor, run_
         )
         return [(str(h), str(t), int(m), int(n)) for h, t, m, n in rows]
 
-    def paid_not_deferred(task_id: str, map_index: int, try_number: int) -> bool:
+    def task_log(task_id: str, map_index: int, try_number: int) -> str:
         log = logs / f"task_id={task_id}" / f"map_index={map_index}" / f"attempt={try_number}.log"
         try:
-            text = log.read_text(errors="replace")
+            return log.read_text(errors="replace")
         except OSError:
-            return False
+            return ""
+
+    def paid_not_deferred(task_id: str, map_index: int, try_number: int) -> bool:
+        text = task_log(task_id, map_index, try_number)
         return "EmpirioLabs accepted the request" in text and "Pausing task as DEFERRED" not in text
 
     def waiting_to_send(task_id: str, map_index: int, try_number: int) -> bool:
-        log = logs / f"task_id={task_id}" / f"map_index={map_index}" / f"attempt={try_number}.log"
-        try:
-            text = log.read_text(errors="replace")
-        except OSError:
-            return False
+        text = task_log(task_id, map_index, try_number)
         return "Submitting" in text and "EmpirioLabs accepted the request" not in text
 
     def sending_on(host: str) -> bool:

@@ -27,7 +27,6 @@ from airflow_provider_empiriolabs.redaction import (
     HttpLogRedactor,
     install_http_log_redaction,
     redact_log_text,
-    redacted_http_logs,
 )
 from airflow_provider_empiriolabs.testing.server import connection_json
 from tests.redaction.support import SecretServer, captured_text, everything_at_debug
@@ -196,8 +195,6 @@ def test_redaction_needs_no_context_manager_and_installs_once() -> None:
     factory = logging.getLogRecordFactory()
     install_http_log_redaction()
     install_http_log_redaction()
-    with redacted_http_logs():  # kept importable for the transfer: a no-op now
-        pass
     assert logging.getLogRecordFactory() is factory  # not wrapped again
     for name in ("httpx", "httpcore", "httpcore.http11", "urllib3.connectionpool", "hpack.hpack"):
         redactors = [f for f in logging.getLogger(name).filters if isinstance(f, HttpLogRedactor)]
