@@ -1,11 +1,16 @@
 """
 Crash-point injection: every step of a generate task fails in turn, then the task is retried.
 
-The steps are not listed here: the harness counts every boundary the operator crosses (each
+The steps are not listed here: the harness records every boundary the operator crosses (each
 task-state-store read and write, each XCom push, each HTTP exchange, in the worker or the
 triggerer, before the request leaves and after it reached the server, the deferral, the trigger,
 the return value) and a scenario is run once per step, failing that step. Adding a store write or
 an API call to the operator adds its crash points here by itself.
+
+A step is named by what it is and which occurrence it is ("the 2nd store.get"), not by its
+position: runs differ in length (the number of polls depends on timing, a failure adds a retry),
+so a position would name different steps in different runs. Every step seen in any run, the
+failing ones included, is failed in turn.
 
 For every step: at most one POST reached the API, and the video is delivered, except where the
 failure falls between the POST leaving and its job id being recorded with the process killed
@@ -41,20 +46,26 @@ class InjectedKill(BaseException):
     """The process died at this step: no ``except Exception`` or later code of the try runs."""
 
 
+Step = tuple[str, int]  # what the step is, and which occurrence of it (1 for the first)
+
+
 @dataclass
 class Steps:
-    """Counts the boundary crossings of a run and fails the one numbered ``fail_at`` (once)."""
+    """Records the boundary crossings of a run and fails the step ``fail_at`` (once)."""
 
-    fail_at: int | None = None
+    fail_at: Step | None = None
     kind: type[BaseException] = InjectedFailure
     names: list[str] = field(default_factory=list)
+    crossed: list[Step] = field(default_factory=list)
     failed: str | None = None
 
     def __call__(self, name: str) -> None:
         self.names.append(name)
-        if self.failed is None and len(self.names) - 1 == self.fail_at:
+        step = (name, self.names.count(name))
+        self.crossed.append(step)
+        if self.failed is None and step == self.fail_at:
             self.failed = name
-            raise self.kind(f"injected at step {self.fail_at}: {name}")
+            raise self.kind(f"injected at {name} #{step[1]}")
 
 
 class CrashingStore(DictStateStore):
@@ -230,19 +241,22 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     assert clean.result["status"] == "completed" and clean.tries == 1, clean
     assert "POST /v1/videos/generations" in steps.names
     seen: list[str] = []
-    longest = len(steps.names)
-    step = 0
-    while step < longest:  # runs differ in length (polls, retries): go as far as the longest one
+    pending = list(steps.crossed)
+    known = set(pending)
+    while pending:
+        step = pending.pop(0)
         sim.reset()
         sim.configure(render_base_seconds=1.0, render_seconds_per_video_second=0.5)
         steps.__init__(fail_at=step, kind=kind)  # type: ignore[misc]
         outcome = run_with_retries(make_operator, steps)
-        longest = max(longest, len(steps.names))
-        if steps.failed is None:  # this run was shorter than ``step``: nothing failed
-            step += 1
+        for new in steps.crossed:  # steps only a failure reaches (the retry's) are failed too
+            if new not in known:
+                known.add(new)
+                pending.append(new)
+        if steps.failed is None:  # this run did not reach ``step`` (fewer polls this time)
             continue
         seen.append(steps.failed)
-        where = f"step {step} ({steps.failed}, {kind.__name__}, {path})"
+        where = f"{step[0]} #{step[1]} ({kind.__name__}, {path})"
         stats = sim.stats()
         assert stats["posts"] <= 1, where
         if outcome.final_error is None:
@@ -254,7 +268,6 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
             # The only way not to deliver: the outcome of the one POST is unknown, and said so.
             assert _outcome_unknown(steps, kind), where
             assert "usage" in str(outcome.final_error), where
-        step += 1
     # The harness did cross the steps that matter for money (a guard against it testing nothing).
     assert any(name.startswith("store.set sending") for name in seen)
     assert any(name.startswith("store.set accepted") for name in seen)
