@@ -78,4 +78,5 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": [f"{_PACKAGE}.links.empiriolabs.EmpirioLabsJobLink"],
+        "plugins": [{"name": "empiriolabs", "plugin-class": f"{_PACKAGE}.ui.plugin.EmpirioLabsPlugin"}],
     }
