@@ -1,20 +1,25 @@
 """
-The Airflow plugin the provider registers (``plugins`` in its provider info): the EmpirioLabs view.
+The Airflow plugin the provider registers: the EmpirioLabs view.
 
 Airflow 3.1+ mounts :data:`~airflow_provider_empiriolabs.ui.app.app` at ``/empiriolabs`` on the
 API server and shows its pages inside the UI: "EmpirioLabs spend" in the navigation, an
 "EmpirioLabs" tab on each DAG run and task instance.
+
+Two registrations, one plugin. Airflow 3.3 loads the ``plugins`` of a provider's info only when
+``[core] lazy_discover_providers`` is ``False`` (not the default), so the distribution also
+declares an ``airflow.plugins`` entry point, :data:`EntryPointPlugin`: it is the plugin under the
+default setting and ``None`` (skipped silently) otherwise, so the view is never loaded twice.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow.plugins_manager import AirflowPlugin
+from airflow.sdk.plugins_manager import AirflowPlugin
 
 from airflow_provider_empiriolabs.ui.urls import URL_PREFIX
 
-__all__ = ["EXTERNAL_VIEWS", "EmpirioLabsPlugin"]
+__all__ = ["EXTERNAL_VIEWS", "EmpirioLabsPlugin"]  # and EntryPointPlugin, from __getattr__
 
 _BASE = URL_PREFIX.lstrip("/")  # external view hrefs are relative to the UI's base URL
 
@@ -52,5 +57,15 @@ class EmpirioLabsPlugin(AirflowPlugin):
     """Mounts the EmpirioLabs view and adds its pages to the Airflow UI."""
 
     name = "empiriolabs"
-    fastapi_apps = _fastapi_apps()
     external_views = EXTERNAL_VIEWS
+    fastapi_apps = _fastapi_apps()  # Airflow may use the class itself (provider plugins): no property
+
+
+def __getattr__(name: str) -> Any:
+    """:data:`EntryPointPlugin`, decided when the entry point is loaded (see the module)."""
+    if name != "EntryPointPlugin":
+        raise AttributeError(name)
+    from airflow.sdk import conf
+
+    lazy = conf.getboolean("core", "lazy_discover_providers", fallback=True)
+    return EmpirioLabsPlugin if lazy else None
