@@ -8,18 +8,20 @@ fetched but the plugin's own media URLs. Every value is escaped; no URL here car
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, timedelta
 from html import escape
 from typing import Any
 
 from airflow_provider_empiriolabs.ui.records import SpendSummary, VideoRecord
 
-__all__ = ["bar_chart_svg", "render_page", "run_page", "spend_page"]
+__all__ = ["bar_chart_svg", "daily", "render_page", "run_page", "spend_page"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:16px;color:#1a202c;background:#fff}
 h1{font-size:1.3rem;margin:0 0 12px} h2{font-size:1.05rem;margin:18px 0 8px}
 .card{border:1px solid #e2e8f0;border-radius:8px;padding:12px;margin:0 0 16px;display:flex;gap:16px;flex-wrap:wrap}
-.media{flex:0 0 480px;max-width:100%} video,img{width:100%;border-radius:6px;background:#000}
+.card table{flex:1 1 340px} .media{flex:0 1 440px;max-width:100%}
+video,img{width:100%;border-radius:6px;background:#000}
 table{border-collapse:collapse;font-size:.9rem}
 th{text-align:left;color:#4a5568;padding:3px 12px 3px 0;vertical-align:top}
 td{padding:3px 12px 3px 0;vertical-align:top;word-break:break-word} .muted{color:#718096}
@@ -117,6 +119,19 @@ def run_page(
     return render_page(title, head + count + "".join(cards))
 
 
+def daily(per_day: Mapping[str, float], max_days: int = 31) -> dict[str, float]:
+    """
+    Every day from the first to the last with spend (at most the last ``max_days``), 0 where none.
+
+    :param per_day: USD per ``YYYY-MM-DD``.
+    :param max_days: the longest span shown.
+    """
+    days = sorted(date.fromisoformat(day) for day in per_day)
+    first = max(days[0], days[-1] - timedelta(days=max_days - 1))
+    span = (days[-1] - first).days + 1
+    return {str(first + timedelta(days=n)): per_day.get(str(first + timedelta(days=n)), 0.0) for n in range(span)}
+
+
 def bar_chart_svg(values: Mapping[str, float], *, width: int = 640, height: int = 220) -> str:
     """
     A bar chart of USD per label (days), as inline SVG: one ``rect`` per label, with its value.
@@ -137,20 +152,28 @@ def bar_chart_svg(values: Mapping[str, float], *, width: int = 640, height: int 
         f'<text x="4" y="{pad_top + 4}" font-size="11" fill="#4a5568">${top:,.2f}</text>',
         f'<text x="4" y="{pad_top + plot_h}" font-size="11" fill="#4a5568">$0</text>',
     ]
+    bar_w = min(slot * 0.7, 56.0)
+    every = max(len(labels) // 8, 1)  # at most about 8 date labels under the axis
     for i, label in enumerate(labels):
         value = values[label]
-        bar_h = max(plot_h * value / top, 1.0)
-        x = pad_left + i * slot + slot * 0.15
+        bar_h = plot_h * value / top if value > 0 else 0.0
+        middle = pad_left + (i + 0.5) * slot
         y = pad_top + plot_h - bar_h
         parts.append(
-            f'<rect class="bar" data-label="{escape(label)}" data-usd="{value:.4f}" x="{x:.1f}" y="{y:.1f}" '
-            f'width="{slot * 0.7:.1f}" height="{bar_h:.1f}" fill="#805ad5"><title>{escape(label)}: '
+            f'<rect class="day-bar" data-label="{escape(label)}" data-usd="{value:.4f}" x="{middle - bar_w / 2:.1f}" '
+            f'y="{y:.1f}" width="{bar_w:.1f}" height="{bar_h:.1f}" fill="#805ad5"><title>{escape(label)}: '
             f"${value:,.2f}</title></rect>"
         )
-        parts.append(
-            f'<text x="{x + slot * 0.35:.1f}" y="{height - 20}" font-size="11" text-anchor="middle" '
-            f'fill="#4a5568">{escape(label[5:] if len(labels) > 6 else label)}</text>'
-        )
+        if value > 0 and len(labels) <= 12:
+            parts.append(
+                f'<text x="{middle:.1f}" y="{y - 4:.1f}" font-size="11" text-anchor="middle" fill="#1a202c">'
+                f"${value:,.2f}</text>"
+            )
+        if i % every == 0 or i == len(labels) - 1:
+            parts.append(
+                f'<text x="{middle:.1f}" y="{height - 20}" font-size="11" text-anchor="middle" '
+                f'fill="#4a5568">{escape(label[5:] if len(labels) > 6 else label)}</text>'
+            )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -178,7 +201,7 @@ def spend_page(
         f'<div class="kpi">Spent through your DAGs<b id="total" class="num">{_usd(summary.total_usd)}</b></div>'
         f'<div class="kpi">Finished jobs<b class="num">{summary.jobs}</b></div>'
     )
-    chart = bar_chart_svg(summary.per_day) if summary.per_day else '<p class="muted">No finished job yet.</p>'
+    chart = bar_chart_svg(daily(summary.per_day)) if summary.per_day else '<p class="muted">No finished job yet.</p>'
     top = max(summary.per_dag.values(), default=0.0) or 1.0
     dag_rows = "".join(
         f'<tr data-dag-id="{escape(dag_id)}"><td>{escape(dag_id)}</td><td class="num">{_usd(usd)}</td>'

@@ -245,5 +245,5 @@ def test_the_spend_page_draws_the_cost_per_day(client: Any, finished_run: dict[s
 
     assert resp.status_code == 200
     assert '<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Cost per day"' in resp.text
-    assert 'class="bar"' in resp.text and DAG_ID in resp.text
+    assert 'class="day-bar"' in resp.text and DAG_ID in resp.text
     assert "<script" not in resp.text and "http://" not in resp.text.replace("http://www.w3.org/2000/svg", "")
