@@ -18,18 +18,21 @@ __all__ = ["current_user", "readable_dag_ids", "require_dag_read"]
 
 async def current_user(request: Request) -> Any:
     """
-    The signed-in user; 401 without a credential, 403 with an invalid one.
+    The signed-in user, as Airflow's own API resolves it; 401 without a credential, 403 if invalid.
 
-    :param request: the incoming request.
+    :param request: the incoming request (a bearer token wins over the UI's ``_token`` cookie, and
+        a user Airflow's token-refresh middleware already resolved is taken as it is).
     """
-    from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
-    from airflow.api_fastapi.core_api.security import resolve_user_from_token
+    from airflow.api_fastapi.core_api.security import get_user
+    from fastapi.security import HTTPAuthorizationCredentials
 
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        token = request.cookies.get(COOKIE_NAME_JWT_TOKEN, "")
-    return await resolve_user_from_token(token.strip() or None)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    bearer = (
+        HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+        if scheme.lower() == "bearer" and token.strip()
+        else None
+    )
+    return await get_user(request, None, bearer)
 
 
 def _auth_manager() -> Any:

@@ -136,7 +136,13 @@ def create_app() -> FastAPI:
         records = _records(dag_id, run_id, task_id, map_index)
         title = f"EmpirioLabs videos: {dag_id} / {run_id}" + (f" / {task_id}" if task_id else "")
         empty = "This task submitted no EmpirioLabs job." if task_id else "This run made no EmpirioLabs video."
-        return HTMLResponse(run_page(title, records, lambda r, i: _media_path(request, r, i), empty))
+        root = request.scope.get("root_path", "") or URL_PREFIX
+        airflow_root = root[: -len(URL_PREFIX)] if root.endswith(URL_PREFIX) else ""
+        links = {
+            "This run in Airflow": f"{airflow_root}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}",
+            "EmpirioLabs spend": f"{airflow_root}/plugin/empiriolabs-spend",
+        }
+        return HTMLResponse(run_page(title, records, lambda r, i: _media_path(request, r, i), empty, links))
 
     @view.get("/api/runs/{dag_id}/{run_id}")
     def run_json(user: User, dag_id: str, run_id: str, task_id: str | None = None, map_index: str | None = None) -> Any:

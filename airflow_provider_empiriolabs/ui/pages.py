@@ -89,7 +89,11 @@ def _media_tag(src: str, uris: Sequence[str]) -> str:
 
 
 def run_page(
-    title: str, records: Sequence[VideoRecord], media_url: Callable[[VideoRecord, int], str], empty: str
+    title: str,
+    records: Sequence[VideoRecord],
+    media_url: Callable[[VideoRecord, int], str],
+    empty: str,
+    links: Mapping[str, str] | None = None,
 ) -> str:
     """
     The videos a DAG run (or one task instance) made, each playable, with what it was and cost.
@@ -98,6 +102,8 @@ def run_page(
     :param records: the jobs to show.
     :param media_url: the plugin's own URL of a job's output (never a signed URL).
     :param empty: what to say when there is no job.
+    :param links: text -> URL of pages to go on to (the run in Airflow, the spend page), opened in
+        the whole window rather than in Airflow's frame.
     """
     cards = []
     for record in records:
@@ -112,7 +118,8 @@ def run_page(
             f"<table>{rows}</table></section>"
         )
     total = sum(r.cost_usd or 0.0 for r in records)
-    head = f"<h1>{escape(title)}</h1>"
+    nav = " · ".join(f'<a href="{escape(url)}" target="_top">{escape(text)}</a>' for text, url in (links or {}).items())
+    head = f"<h1>{escape(title)}</h1>" + (f'<p class="muted">{nav}</p>' if nav else "")
     if not cards:
         return render_page(title, f'{head}<p class="muted">{escape(empty)}</p>')
     count = f'<p class="muted">{len(records)} job(s), actual cost {_usd(total)}</p>'

@@ -112,7 +112,9 @@ def _records(session: Session, dag_ids: set[str] | None, **where: Any) -> list[V
     from airflow.models.xcom import XComModel
     from sqlalchemy import select
 
-    query = select(XComModel).where(XComModel.key.in_(_KEYS))
+    # The task instances that submitted a job first (key ``job_id``), then only their other keys:
+    # never every task's return value.
+    query = select(XComModel).where(XComModel.key == "job_id")
     for name, value in where.items():
         if value is not None:
             query = query.where(getattr(XComModel, name) == value)
@@ -121,6 +123,19 @@ def _records(session: Session, dag_ids: set[str] | None, **where: Any) -> list[V
     rows: dict[tuple[str, str, str, int], dict[str, Any]] = defaultdict(dict)
     for row in session.scalars(query):
         rows[(row.dag_id, row.run_id, row.task_id, row.map_index)][row.key] = row
+    if not rows:
+        return []
+    others = (
+        select(XComModel)
+        .where(XComModel.key.in_(_KEYS[1:]))
+        .where(XComModel.dag_id.in_({key[0] for key in rows}))
+        .where(XComModel.run_id.in_({key[1] for key in rows}))
+        .where(XComModel.task_id.in_({key[2] for key in rows}))
+    )
+    for row in session.scalars(others):
+        found = rows.get((row.dag_id, row.run_id, row.task_id, row.map_index))
+        if found is not None:
+            found[row.key] = row
     records = []
     for (dag_id, run_id, task_id, map_index), keyed in rows.items():
         job_id = _xcom_value(keyed["job_id"]) if "job_id" in keyed else None

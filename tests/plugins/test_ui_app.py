@@ -141,6 +141,8 @@ def test_the_run_page_plays_the_video_from_the_plugins_own_url(client: Any, fini
     media = f"/empiriolabs/media/{DAG_ID}/{quote(finished_run['run_id'], safe='')}/generate_video/-1/0"
     assert f'<video src="{media}"' in page
     assert "A chestnut horse galloping" in page and "$0.70" in page
+    run_in_airflow = f"/dags/{DAG_ID}/runs/{quote(finished_run['run_id'], safe='')}"
+    assert f'<a href="{run_in_airflow}" target="_top">' in page
     for secret in _secrets(finished_run):
         assert secret not in page
 
@@ -193,7 +195,9 @@ def test_no_credential_gets_nothing(client: Any, finished_run: dict[str, Any], k
 
     anonymous = client.get(paths[kind])
     forged = client.get(paths[kind], headers={"Authorization": "Bearer forged-token"})
-    forged_cookie = client.get(paths[kind], cookies={"_token": "forged-token"})
+    client.cookies.set("_token", "forged-token")
+    forged_cookie = client.get(paths[kind])
+    client.cookies.clear()
 
     assert anonymous.status_code == 401
     assert forged.status_code == 403 and forged_cookie.status_code == 403
@@ -202,7 +206,8 @@ def test_no_credential_gets_nothing(client: Any, finished_run: dict[str, Any], k
 
 
 def test_the_ui_cookie_is_a_credential(client: Any, finished_run: dict[str, Any]) -> None:
-    resp = client.get(f"/api{_run_path(finished_run)}", cookies={"_token": "admin-token"})
+    client.cookies.set("_token", "admin-token")
+    resp = client.get(f"/api{_run_path(finished_run)}")
 
     assert resp.status_code == 200
     assert resp.json()["videos"][0]["job_id"] == finished_run["summary"]["job_id"]

@@ -45,3 +45,34 @@ def test_the_run_page_escapes_what_the_user_wrote() -> None:
 
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>title</b>" not in page
+
+
+def test_the_spend_page_lists_jobs_in_flight_with_their_progress() -> None:
+    from airflow_provider_empiriolabs.ui.pages import spend_page
+    from airflow_provider_empiriolabs.ui.records import SpendSummary
+
+    flying = VideoRecord("d", "r", "t", -1, "job_9", request={"estimated_cost_usd": 0.7}, state="deferred")
+    summary = SpendSummary(per_dag={"d": 1.4}, per_day={"2026-11-29": 1.4}, jobs=2, in_flight=[flying])
+
+    page = spend_page(
+        summary, {"job_9": 0.45}, {"conn_id": "c", "balance_usd": 12.5}, lambda r: "/empiriolabs/runs/d/r"
+    )
+
+    assert 'data-job-id="job_9"' in page and "45%" in page and "deferred" in page
+    assert '<meta http-equiv="refresh" content="30">' in page  # reloads while jobs are in flight
+    assert '<b id="balance" class="num">$12.50</b>' in page and '<b id="total" class="num">$1.40</b>' in page
+
+
+def test_progress_is_read_from_the_api_server_side(empiriolabs_connection: object) -> None:
+    from airflow_provider_empiriolabs.ui import app as view_app
+    from tests.operators.support import submit_job
+
+    view_app._cache.clear()
+    job_id = submit_job()
+    known = VideoRecord("d", "r", "t", -1, job_id, state="deferred")
+    unknown = VideoRecord("d", "r", "t2", -1, "job_does_not_exist", state="deferred")
+
+    progress = view_app._progress([known, unknown])
+
+    assert isinstance(progress[job_id], float) and 0.0 <= progress[job_id] <= 1.0
+    assert progress["job_does_not_exist"] is None  # a failed poll is "unknown", never an error page
