@@ -10,6 +10,7 @@ plugin's own URL; byte ranges are honoured so that players can seek.
 from __future__ import annotations
 
 import logging
+import mimetypes
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,7 +86,8 @@ def _stored(uri: str, range_header: str | None) -> MediaStream:
                 left -= len(chunk)
                 yield chunk
 
-    headers = {"Content-Type": "video/mp4", "Content-Length": str(end - start + 1), "Accept-Ranges": "bytes"}
+    kind = mimetypes.guess_type(uri)[0] or "video/mp4"  # a stored image is served as one
+    headers = {"Content-Type": kind, "Content-Length": str(end - start + 1), "Accept-Ranges": "bytes"}
     if span:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     return MediaStream(206 if span else 200, headers, body(), "stored")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,28 @@ def test_progress_is_read_from_the_api_server_side(empiriolabs_connection: objec
 
     assert isinstance(progress[job_id], float) and 0.0 <= progress[job_id] <= 1.0
     assert progress["job_does_not_exist"] is None  # a failed poll is "unknown", never an error page
+
+
+def test_a_stored_object_is_served_whole_or_by_range_with_its_type(tmp_path: Path) -> None:
+    from airflow_provider_empiriolabs.ui.media import open_media
+
+    data = bytes(range(256)) * 4
+    (tmp_path / "0.png").write_bytes(data)
+    record = VideoRecord("d", "r", "t", -1, "job_1", stored={0: [f"file://{tmp_path}/0.png"]})
+
+    whole = open_media(record, 0)
+    head = open_media(record, 0, "bytes=0-9")
+    tail = open_media(record, 0, "bytes=-10")
+
+    assert (whole.status, whole.headers["Content-Type"], b"".join(whole.body)) == (200, "image/png", data)
+    assert (head.status, head.headers["Content-Range"], b"".join(head.body)) == (206, "bytes 0-9/1024", data[:10])
+    assert (tail.status, b"".join(tail.body)) == (206, data[-10:])
+
+
+def test_a_video_with_no_copy_and_no_url_is_unavailable_without_a_secret() -> None:
+    from airflow_provider_empiriolabs.ui.media import MediaUnavailable, open_media
+
+    record = VideoRecord("d", "r", "t", -1, "job_1", stored={0: ["file:///nonexistent/0.mp4"]})
+
+    with pytest.raises(MediaUnavailable, match="output 0 of job job_1 cannot be read"):
+        open_media(record, 0)
