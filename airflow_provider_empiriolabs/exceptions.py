@@ -4,6 +4,10 @@ Errors of the EmpirioLabs provider, each carrying the API's own code and message
 The class says what the caller can do about it: retry (rate limit, server), fix the request
 (validation), fix the account (authentication, credits), or stop (not found). No error text ever
 holds the API key: the hook scrubs it before an error is built.
+
+The transfer's errors (:class:`EmpirioLabsTransferError` and its subclasses) say why an output
+was not copied to storage; none leaves anything at the final name, and none shows a signed URL's
+query (every URL in them goes through ``redaction.redact_url``).
 """
 
 from __future__ import annotations
