@@ -78,7 +78,7 @@ class CopyResult:
     :param skipped: an identical object was already there and was kept.
     :param seconds: wall time of the copy.
     :param attempts: HTTP requests made for the body (1 when nothing went wrong).
-    :param source: the source URL without its query string.
+    :param source: the source URL as logs may show it (``redact_url``: no query, fragment or user info).
     :param commit_seconds: of ``seconds``, the time spent making the verified object appear at its
         final name: committing the upload (its last block included) and, on the temp-name path,
         the rename (or server-side copy) of the temporary object.
@@ -175,7 +175,7 @@ class StreamingCopier:
         :param url: the output's (signed) URL.
         :param destination: the final object. Nothing partial ever appears there: the bytes go to
             an upload that is committed only once complete and verified, or to a temporary
-            sibling moved here then (see the module docstring).
+            sibling moved here then (see :mod:`._commit`).
         :param refresh_url: returns a fresh URL for the same output when this one answers
             403/404/410 (the operator passes a re-fetch of the job); ``None`` when the job is unknown.
         """
