@@ -4,9 +4,35 @@ Errors of the EmpirioLabs provider, each carrying the API's own code and message
 The class says what the caller can do about it: retry (rate limit, server), fix the request
 (validation), fix the account (authentication, credits), or stop (not found). No error text ever
 holds the API key: the hook scrubs it before an error is built.
+
+The transfer's errors (:class:`EmpirioLabsTransferError` and its subclasses) say why an output
+was not copied to storage; none leaves anything at the final name, and none shows a signed URL's
+query (every URL in them goes through ``redaction.redact_url``).
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "EmpirioLabsAuthenticationError",
+    "EmpirioLabsDestinationConflictError",
+    "EmpirioLabsDownloadError",
+    "EmpirioLabsDownloadTimeoutError",
+    "EmpirioLabsError",
+    "EmpirioLabsInsufficientCreditsError",
+    "EmpirioLabsNotFoundError",
+    "EmpirioLabsOutputExpiredError",
+    "EmpirioLabsOutputTooLargeError",
+    "EmpirioLabsRateLimitError",
+    "EmpirioLabsRequestError",
+    "EmpirioLabsServerError",
+    "EmpirioLabsSubmissionUnknownError",
+    "EmpirioLabsTransferError",
+    "EmpirioLabsUnexpectedContentTypeError",
+    "EmpirioLabsUnrecognizedContainerError",
+    "EmpirioLabsUnsafeUrlError",
+    "EmpirioLabsUnsupportedEncodingError",
+    "EmpirioLabsValidationError",
+]
 
 
 class EmpirioLabsError(Exception):
@@ -74,3 +100,56 @@ class EmpirioLabsSubmissionUnknownError(EmpirioLabsError):
     Submitting again could pay twice, so this is never retried: the account's usage history or
     the EmpirioLabs dashboard tells whether a job was created.
     """
+
+
+# -- copying outputs to storage (EmpirioLabsToObjectStorageOperator) -----------------------------
+
+
+class EmpirioLabsTransferError(EmpirioLabsError):
+    """Copying an output to storage failed; nothing was left at the final name."""
+
+
+class EmpirioLabsUnsafeUrlError(EmpirioLabsTransferError, ValueError):
+    """
+    An output URL (or a redirect) may not be fetched: wrong scheme, user info, a host that resolves
+    to a private, loopback, link-local, reserved or cloud-metadata address, or a redirect to a host
+    outside the connection's ``allowed_output_hosts``.
+    """
+
+
+class EmpirioLabsOutputTooLargeError(EmpirioLabsTransferError):
+    """The output is larger than ``max_size_bytes``: raise the limit if the size is expected."""
+
+
+class EmpirioLabsUnexpectedContentTypeError(EmpirioLabsTransferError):
+    """The output URL answered with something that is not a video (an HTML error page, JSON...)."""
+
+
+class EmpirioLabsUnrecognizedContainerError(EmpirioLabsUnexpectedContentTypeError):
+    """
+    The body's first bytes are no video container (MP4/MOV ``ftyp``, WebM/Matroska) nor an allowed
+    image: whatever the ``Content-Type`` said, it is not stored.
+    """
+
+
+class EmpirioLabsUnsupportedEncodingError(EmpirioLabsTransferError):
+    """The server answered with a ``Content-Encoding`` the transfer cannot decode (it asked for identity)."""
+
+
+class EmpirioLabsOutputExpiredError(EmpirioLabsTransferError):
+    """The output URL is dead (403/404/410) and no fresh one could be had from the job."""
+
+
+class EmpirioLabsDownloadError(EmpirioLabsTransferError):
+    """The download kept failing (or ended short) after every allowed attempt."""
+
+
+class EmpirioLabsDownloadTimeoutError(EmpirioLabsDownloadError):
+    """
+    The download did not finish within its total deadline (``download_timeout_seconds``): a server
+    that drips bytes slower than any read timeout notices is cut off here.
+    """
+
+
+class EmpirioLabsDestinationConflictError(EmpirioLabsTransferError):
+    """A different object already exists at the final name and ``if_exists`` forbids replacing it."""
