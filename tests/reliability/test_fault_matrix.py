@@ -337,11 +337,11 @@ CASES: tuple[Case, ...] = (
         "expired-url-and-job",
         "output URL expired and the job past retention before the copy",
         DEFER,
-        _ok(store=("failed", 2)),
+        _ok(store=FAILED_NO_RETRY),
         objects=0,
         conf={"expire_job_before_transfer": True},
         log=("403", "past the API's retention"),
-        note="nothing to copy from: fails clearly, nothing written",
+        note="nothing to copy from: fails clearly and without retries, nothing written",
     ),
     Case(
         "storage-fails-half-way-once",
