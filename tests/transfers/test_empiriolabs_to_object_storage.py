@@ -208,6 +208,25 @@ def test_truncated_download_is_resumed_and_verified(
     assert all_objects(root) == [f"videos/{job_id}/0.mp4"]
 
 
+def test_a_download_waits_as_long_as_retry_after_asks(
+    sim: EmpirioLabsSimulator,
+    file_root: ObjectStoragePath,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    job_id, _ = finished_job(sim)
+    sim.configure(fail_next_requests=[{"match": "download", "status": 503, "retry_after": 1}])
+
+    op = operator(file_root, job_id=job_id)  # its own backoff is 0.01 s
+    op.execute({})  # type: ignore[arg-type]
+
+    out, err = capfd.readouterr()
+    text = "\n".join([caplog.text, out, err])
+    assert "(HTTP 503); attempt 2 of 5 in 1.0 s" in text  # the wait the server asked for, not the backoff
+    assert op.results[0].attempts == 2
+    assert sha256_of(file_root / "videos" / job_id / "0.mp4") == sim.expected_video_sha256()
+
+
 @pytest.mark.parametrize("backend_root", ROOTS)
 def test_download_that_keeps_breaking_leaves_nothing_at_the_final_name(
     sim: EmpirioLabsSimulator, backend_root: str, request: pytest.FixtureRequest
