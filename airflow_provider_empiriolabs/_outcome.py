@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXPIRED_URL_STATUSES",
     "FINAL_KINDS",
+    "KIND_BY_CLASS",
     "NOT_FOUND_GRACE_SECONDS",
     "TRANSIENT_STATUSES",
     "ErrorKind",
@@ -70,6 +71,7 @@ __all__ = [
     "judge_job",
     "kind_of",
     "may_have_been_accepted",
+    "never_left",
     "not_found_yet",
     "provably_not_sent",
     "raise_for_failed_job",
