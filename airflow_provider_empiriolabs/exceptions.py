@@ -13,13 +13,16 @@ query (every URL in them goes through ``redaction.redact_url``).
 from __future__ import annotations
 
 __all__ = [
+    "EmpirioLabsAnswerTooLargeError",
     "EmpirioLabsAuthenticationError",
+    "EmpirioLabsDeadlineError",
     "EmpirioLabsDestinationConflictError",
     "EmpirioLabsDownloadError",
     "EmpirioLabsDownloadTimeoutError",
     "EmpirioLabsError",
     "EmpirioLabsInsufficientCreditsError",
     "EmpirioLabsNotFoundError",
+    "EmpirioLabsNotSentError",
     "EmpirioLabsOutputExpiredError",
     "EmpirioLabsOutputTooLargeError",
     "EmpirioLabsRateLimitError",
@@ -27,6 +30,7 @@ __all__ = [
     "EmpirioLabsServerError",
     "EmpirioLabsSubmissionUnknownError",
     "EmpirioLabsTransferError",
+    "EmpirioLabsTransportError",
     "EmpirioLabsUnexpectedContentTypeError",
     "EmpirioLabsUnrecognizedContainerError",
     "EmpirioLabsUnsafeUrlError",
@@ -100,6 +104,22 @@ class EmpirioLabsSubmissionUnknownError(EmpirioLabsError):
     Submitting again could pay twice, so this is never retried: the account's usage history or
     the EmpirioLabs dashboard tells whether a job was created.
     """
+
+
+class EmpirioLabsTransportError(EmpirioLabsServerError):
+    """No complete answer came back (connection dropped, timed out, broken HTTP); retried for reads."""
+
+
+class EmpirioLabsNotSentError(EmpirioLabsTransportError):
+    """The request provably never reached the API (no connection could be made): safe to send again."""
+
+
+class EmpirioLabsDeadlineError(EmpirioLabsTransportError):
+    """The request's total deadline passed before its whole answer came back (a slow or stalled server)."""
+
+
+class EmpirioLabsAnswerTooLargeError(EmpirioLabsServerError):
+    """The API's answer is larger than the hook reads (1 MiB): refused unread."""
 
 
 # -- copying outputs to storage (EmpirioLabsToObjectStorageOperator) -----------------------------

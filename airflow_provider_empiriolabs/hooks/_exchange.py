@@ -17,32 +17,24 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 
 import httpx
 
+from airflow_provider_empiriolabs._outcome import may_have_been_accepted, never_left
 from airflow_provider_empiriolabs.exceptions import (
+    EmpirioLabsDeadlineError,
     EmpirioLabsError,
+    EmpirioLabsNotSentError,
     EmpirioLabsRateLimitError,
     EmpirioLabsRequestError,
     EmpirioLabsServerError,
     EmpirioLabsSubmissionUnknownError,
-)
-from airflow_provider_empiriolabs.hooks._responses import (
-    BoundedBody,
-    EmpirioLabsDeadlineError,
-    EmpirioLabsNotSentError,
     EmpirioLabsTransportError,
-    describe,
-    error_for,
-    parse_json,
 )
-from airflow_provider_empiriolabs.hooks._retry import was_not_accepted
+from airflow_provider_empiriolabs.hooks._responses import BoundedBody, describe, error_for, parse_json
 
 if TYPE_CHECKING:
     from airflow_provider_empiriolabs.hooks._deadline import Deadline
     from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
 
 T = TypeVar("T")
-
-#: Failures that prove the request never left: no connection was made, or the URL cannot be sent to.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
 class SendGuard(Protocol):
@@ -162,9 +154,9 @@ def failure(call: Call[Any], error: Exception, secret: str, deadline: Deadline, 
     """
     Name what went wrong after the build; for the billed POST, decide whether it may have got in.
 
-    It provably did not when no connection was made, or the API answered 429 or 503 (see
-    :func:`._retry.was_not_accepted`), or rejected it with another 4xx. Anything else, of any
-    type, after the request may have been sent leaves the outcome unknown.
+    Whether it may have is :func:`._outcome.may_have_been_accepted`: not when no connection was
+    made, the API answered 429 or its own 503, or rejected it with another 4xx. Anything else, of
+    any type, after the request may have been sent leaves the outcome unknown.
 
     :param call: the call that failed.
     :param error: what was raised.
@@ -176,7 +168,7 @@ def failure(call: Call[Any], error: Exception, secret: str, deadline: Deadline, 
     where = f"{call.method} {call.path}"
     if isinstance(error, EmpirioLabsError):
         named = error
-    elif isinstance(error, NOT_SENT):
+    elif never_left(error):
         named = EmpirioLabsNotSentError(f"{where}: the API could not be reached ({describe(error, secret)})")
     elif deadline.hit and isinstance(error, (httpx.TimeoutException, asyncio.TimeoutError)):
         named = EmpirioLabsDeadlineError(
@@ -186,10 +178,9 @@ def failure(call: Call[Any], error: Exception, secret: str, deadline: Deadline, 
         named = EmpirioLabsTransportError(f"{where}: no complete answer ({describe(error, secret)})")
     else:
         named = EmpirioLabsServerError(f"{where}: the answer could not be read ({describe(error, secret)})")
-    rejected = named.status_code is not None and 400 <= named.status_code < 500
     if not call.creates_job:
         return named
-    if rejected or was_not_accepted(named):
+    if not may_have_been_accepted(named):
         if call.guard is not None:
             call.guard.not_sent()
         return named

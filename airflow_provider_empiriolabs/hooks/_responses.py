@@ -17,13 +17,18 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from airflow_provider_empiriolabs._outcome import TRANSIENT_STATUSES
 from airflow_provider_empiriolabs.exceptions import (
+    EmpirioLabsAnswerTooLargeError,
     EmpirioLabsAuthenticationError,
+    EmpirioLabsDeadlineError,  # noqa: F401 (re-exported; defined in exceptions.py)
     EmpirioLabsError,
     EmpirioLabsInsufficientCreditsError,
     EmpirioLabsNotFoundError,
+    EmpirioLabsNotSentError,  # noqa: F401 (re-exported; defined in exceptions.py)
     EmpirioLabsRateLimitError,
     EmpirioLabsServerError,
+    EmpirioLabsTransportError,  # noqa: F401 (re-exported; defined in exceptions.py)
     EmpirioLabsValidationError,
 )
 from airflow_provider_empiriolabs.hooks.rate_budget import MAX_PAUSE_SECONDS
@@ -34,22 +39,6 @@ MAX_RETRY_WAIT_SECONDS = MAX_PAUSE_SECONDS
 MAX_ANSWER_BYTES = 1024 * 1024
 #: How much of what a server says goes into an error message.
 MAX_MESSAGE_CHARS = 500
-
-
-class EmpirioLabsTransportError(EmpirioLabsServerError):
-    """No complete answer came back (connection dropped, timed out, broken HTTP); retried for reads."""
-
-
-class EmpirioLabsNotSentError(EmpirioLabsTransportError):
-    """The request provably never reached the API (no connection could be made): safe to send again."""
-
-
-class EmpirioLabsDeadlineError(EmpirioLabsTransportError):
-    """The request's total deadline passed before its whole answer came back (a slow or stalled server)."""
-
-
-class EmpirioLabsAnswerTooLargeError(EmpirioLabsServerError):
-    """The answer is larger than :data:`MAX_ANSWER_BYTES`: refused unread."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,7 +265,9 @@ def error_for(
     if 300 <= status_code < 400:
         location = scrub(headers.get("location", "nowhere"), secret, 200)
         message = f"{scrub(message, secret)} (redirect to {location}, not followed)"
-    cls = _ERRORS_BY_STATUS.get(status_code, EmpirioLabsServerError if status_code >= 500 else EmpirioLabsError)
+    # Any other status worth a retry (408, 425, 5xx) is the API's trouble, not the request's.
+    transient = status_code in TRANSIENT_STATUSES
+    cls = _ERRORS_BY_STATUS.get(status_code, EmpirioLabsServerError if transient else EmpirioLabsError)
     return cls(
         scrub(message, secret),
         status_code=status_code,

@@ -1,19 +1,20 @@
 """
 The one retry policy of the provider: what may be sent again, and how long to wait before.
 
-Reads (GETs) are repeated on network trouble, 429 and 5xx. The POST that creates a job is billed
-as soon as the API accepts it, so it is repeated only when it provably did not get in.
+What may be sent again is decided by :func:`airflow_provider_empiriolabs._outcome.retry_request`
+(reads on transient trouble; the billed POST only when it provably did not get in); this module
+turns that into tenacity's plumbing: how long to wait, how often, what to log.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import tenacity
 
-from airflow_provider_empiriolabs.exceptions import EmpirioLabsError, EmpirioLabsRateLimitError, EmpirioLabsServerError
-from airflow_provider_empiriolabs.hooks._responses import MAX_RETRY_WAIT_SECONDS, EmpirioLabsNotSentError, clamp_wait
+from airflow_provider_empiriolabs._outcome import retry_request
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsError
+from airflow_provider_empiriolabs.hooks._responses import MAX_RETRY_WAIT_SECONDS, clamp_wait
 
 
 class wait_retry_after(tenacity.wait.wait_base):
@@ -36,37 +37,11 @@ class wait_retry_after(tenacity.wait.wait_base):
         return clamp_wait(self.fallback(retry_state), self.cap) or 0.0
 
 
-def is_transient(error: BaseException) -> bool:
-    """Whether a read (GET) may simply be repeated: network trouble, a deadline, 429, 5xx or an unreadable answer."""
-    return isinstance(error, (httpx.TransportError, EmpirioLabsRateLimitError, EmpirioLabsServerError))
-
-
-def was_not_accepted(error: BaseException) -> bool:
-    """
-    Whether a job submission provably did not get in, so that sending it again cannot bill twice.
-
-    True only when no connection was made (refused, DNS, connect timeout, no free pooled
-    connection: :class:`EmpirioLabsNotSentError`) or the API answered 429 or 503 before accepting
-    anything. A read timeout, a deadline or a 500 leaves the outcome unknown: never retried.
-    """
-    if isinstance(error, (EmpirioLabsNotSentError, httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return True
-    if isinstance(error, EmpirioLabsRateLimitError):
-        return True
-    # A bare 503 may be a proxy's (Envoy: "reset before headers") after the origin created the job:
-    # only the API's own 503 (its error envelope, or a Retry-After) proves nothing got in.
-    return (
-        isinstance(error, EmpirioLabsServerError)
-        and error.status_code == 503
-        and (error.code is not None or error.retry_after is not None)
-    )
-
-
 def retry_policy(*, creates_job: bool, max_attempts: int, log: Any) -> dict[str, Any]:
     """
     Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying``: the provider's retry policy.
 
-    :param creates_job: the call is the billed POST (see :func:`was_not_accepted`).
+    :param creates_job: the call is the billed POST (see :func:`._outcome.retry_request`).
     :param max_attempts: attempts in all, the first included.
     :param log: where to say that a retry is coming, and why.
     """
@@ -83,7 +58,7 @@ def retry_policy(*, creates_job: bool, max_attempts: int, log: Any) -> dict[str,
         )
 
     return {
-        "retry": tenacity.retry_if_exception(was_not_accepted if creates_job else is_transient),
+        "retry": tenacity.retry_if_exception(lambda error: retry_request(error, creates_job=creates_job)),
         "wait": wait_retry_after(tenacity.wait_exponential_jitter(initial=1, max=60, jitter=1)),
         "stop": tenacity.stop_after_attempt(max_attempts),
         "before_sleep": say_why,

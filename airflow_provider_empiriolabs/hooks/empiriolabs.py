@@ -55,8 +55,6 @@ EmpirioLabsDeadlineError = _responses.EmpirioLabsDeadlineError
 EmpirioLabsNotSentError = _responses.EmpirioLabsNotSentError
 EmpirioLabsTransportError = _responses.EmpirioLabsTransportError
 server_wait = _responses.server_wait
-is_transient = _retry.is_transient
-was_not_accepted = _retry.was_not_accepted
 wait_retry_after = _retry.wait_retry_after
 
 

@@ -16,45 +16,36 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider_empiriolabs._outcome import (
+    JobVerdict,
+    finished_job,
+    judge_job,
+    not_found_yet,
+    raise_for_failed_job,
+    task_outcome,
+)
 from airflow_provider_empiriolabs.exceptions import (
-    EmpirioLabsAuthenticationError,
-    EmpirioLabsInsufficientCreditsError,
     EmpirioLabsNotFoundError,
     EmpirioLabsRateLimitError,
     EmpirioLabsRequestError,
     EmpirioLabsSubmissionUnknownError,
-    EmpirioLabsValidationError,
 )
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
-from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, MAX_REFERENCE_IMAGES, Job, JobStatus, VideoRequest
+from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, MAX_REFERENCE_IMAGES, Job, VideoRequest
 from airflow_provider_empiriolabs.operators._job_record import JobRecord as _JobRecord
 from airflow_provider_empiriolabs.operators._job_record import Ledger as _Ledger
 from airflow_provider_empiriolabs.operators._job_record import RecordUnwritable as _RecordUnwritable
 from airflow_provider_empiriolabs.operators._job_record import fingerprint
 from airflow_provider_empiriolabs.operators.uploads import ReferenceImageUploader, needs_upload, with_stand_ins
 from airflow_provider_empiriolabs.sealing import seal_summary
-from airflow_provider_empiriolabs.triggers.empiriolabs import (
-    EmpirioLabsJobTrigger,
-    finished_job,
-    not_found_yet,
-    raise_for_failed_job,
-)
+from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 from airflow_provider_empiriolabs.ui.request_record import request_record
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
-
-#: Errors after which running the task again cannot help: fail without Airflow retries.
-_FINAL_ERRORS = (
-    EmpirioLabsRequestError,
-    EmpirioLabsValidationError,
-    EmpirioLabsAuthenticationError,
-    EmpirioLabsInsufficientCreditsError,
-    EmpirioLabsSubmissionUnknownError,
-)
 
 #: The longest a deferrable task waits out the account's rate limit in the triggerer before sending again.
 MAX_RATE_LIMIT_DEFERRAL_SECONDS = 300.0
@@ -260,11 +251,9 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
     @cached_property
     def request(self) -> VideoRequest:
         """The rendered request, validated; a task fails here, before anything is sent."""
-        try:
+        with task_outcome():  # an invalid request, or one over max_cost_usd, fails without retries
             request = self._build_request(self._request_fields())
             self._check_cost(request)
-        except EmpirioLabsRequestError as error:
-            raise AirflowFailException(str(error)) from None
         return request
 
     @cached_property
@@ -283,10 +272,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         _ = self.request  # validate before the task state store or the API is touched
-        try:
+        with task_outcome():  # errors no retry can fix fail the task without retries (see _outcome)
             return self._execute(context, self._ledger(context))
-        except _FINAL_ERRORS as error:
-            raise AirflowFailException(str(error)) from None
 
     def _ledger(self, context: Context) -> _Ledger:
         images: Any = self.images  # the references as rendered: which files, not their stand-ins
@@ -409,12 +396,15 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         try:
             job = self.hook.get_job(job_id)
         except EmpirioLabsNotFoundError as error:
-            raise AirflowFailException(
+            raise EmpirioLabsNotFoundError(
                 f"EmpirioLabs job {job_id} of an earlier try is gone ({error}; the API keeps jobs 1 hour "
                 "after they finish); it was billed, so no new job is submitted. Its outputs may still be listed "
-                "in the account's usage history."
+                "in the account's usage history.",
+                status_code=error.status_code,
+                code=error.code,
             ) from None
-        if job.status is JobStatus.FAILED and job.error is not None and job.error.is_transient():
+        if judge_job(job) is JobVerdict.RESUBMIT:
+            assert job.error is not None
             self.log.warning(
                 "EmpirioLabs job %s of an earlier try failed (%s) and the API said it was not billed: "
                 "submitting a new job",
@@ -491,11 +481,9 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: the summary on success, an error naming the job otherwise."""
-        try:
+        with task_outcome():
             job = finished_job(event, self.hook)
             return self._finish(job, self._ledger(context))
-        except _FINAL_ERRORS as error:
-            raise AirflowFailException(str(error)) from None
 
     def _finish(self, job: Job, ledger: _Ledger) -> dict[str, Any]:
         raise_for_failed_job(job)

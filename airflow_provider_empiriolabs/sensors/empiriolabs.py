@@ -13,15 +13,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowSensorTimeout
+from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
+from airflow_provider_empiriolabs._outcome import finished_job, raise_for_failed_job, task_outcome
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params, check_job_id
 from airflow_provider_empiriolabs.sealing import seal_summary
-from airflow_provider_empiriolabs.triggers.empiriolabs import (
-    EmpirioLabsJobTrigger,
-    finished_job,
-    raise_for_failed_job,
-)
+from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -69,17 +66,42 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
         return EmpirioLabsHook(self.empiriolabs_conn_id, **self.hook_params)
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        job = self.hook.get_job(self.job_id)
+        with task_outcome():  # an error no retry can fix fails the task (soft_fail: skips it)
+            job = self.hook.get_job(self.job_id)
         if not job.status.is_terminal():
             self.log.info("EmpirioLabs job %s: %s", job.job_id, job.state_text)
             return False
         raise_for_failed_job(job)
         return PokeReturnValue(is_done=True, xcom_value=seal_summary(job.summary(), self.hook.settings.api_key))
 
+    def _first_poke(self, context: Context) -> PokeReturnValue | bool:
+        """
+        One poke before deferring, its failures treated as ``BaseSensorOperator.execute`` treats a poke's.
+
+        So ``soft_fail``, ``never_fail`` and ``silent_fail`` mean the same on the first poke as on any other.
+        """
+        try:
+            return self.poke(context)
+        except (AirflowSensorTimeout, AirflowFailException) as error:
+            if self.soft_fail or self.never_fail:
+                raise AirflowSkipException(
+                    f"Skipping: {'soft_fail' if self.soft_fail else 'never_fail'} is set"
+                ) from error
+            raise
+        except AirflowSkipException:
+            raise
+        except Exception as error:
+            if self.silent_fail:
+                self.log.error("Sensor poke failed: %s", error)
+                return False
+            if self.never_fail:
+                raise AirflowSkipException("Skipping: never_fail is set") from error
+            raise
+
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        done = self.poke(context)
+        done = self._first_poke(context)
         if isinstance(done, PokeReturnValue):
             return done.xcom_value
         self.defer(
@@ -98,4 +120,5 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
         """Resume after the trigger fired; a timeout becomes a sensor timeout (``soft_fail`` honoured)."""
         if isinstance(event, dict) and event.get("status") == "timeout":
             raise AirflowSensorTimeout(str(event.get("message")))
-        return seal_summary(finished_job(event, self.hook).summary(), self.hook.settings.api_key)
+        with task_outcome():
+            return seal_summary(finished_job(event, self.hook).summary(), self.hook.settings.api_key)

@@ -93,7 +93,13 @@ _ERROR_TYPES: dict[str, str] = {
 }
 
 _FAULT_STATUS_CODES: dict[int, tuple[str, str]] = {
+    400: ("invalid_request_error", "The request is invalid."),
+    401: ("invalid_api_key", "Invalid API key."),
+    402: ("insufficient_credits", "Insufficient credits for this request."),
+    403: ("forbidden", "This API key may not do that."),
     404: ("not_found", "No such job (yet): an eventually consistent store may not know a new job."),
+    409: ("conflict", "The request conflicts with the current state."),
+    422: ("validation_error", "The request failed validation."),
     429: ("rate_limit_exceeded", "Rate limit exceeded, retry later."),
     500: ("internal_error", "The server had an error while processing your request."),
     502: ("upstream_error", "Bad gateway: the upstream model provider failed."),

@@ -52,15 +52,22 @@ if TYPE_CHECKING:
 
 __all__ = ["Download", "DownloadSettings", "RetryableDownloadError"]
 
-# Statuses after which a signed URL is dead but the job may hold a fresh one (at most this often).
+# How often a dead signed URL (see _outcome.download_step) is replaced by a fresh one from the job.
 _MAX_URL_REFRESHES = 2
-_EXPIRED_STATUSES = frozenset({403, 404, 410})
-_RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
 class RetryableDownloadError(Exception):
-    """A download attempt failed in a way another attempt may fix (network, 5xx, short body)."""
+    """
+    A download attempt failed in a way another attempt may fix (network, 5xx, short body).
+
+    :param message: what went wrong.
+    :param retry_after: seconds the server asked to wait (``Retry-After``), when it did.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -197,10 +204,17 @@ class Download:
             )
 
         backoff = tenacity.wait_exponential(multiplier=self.settings.retry_backoff_seconds, max=30)
+
+        def wait(retry_state: tenacity.RetryCallState) -> float:
+            # As long as the server's Retry-After asked (it is capped when read), else the backoff;
+            # never past the deadline: the next attempt would only report it passed.
+            error = retry_state.outcome.exception() if retry_state.outcome else None
+            asked = getattr(error, "retry_after", None) or 0.0
+            return min(max(backoff(retry_state), asked), max(0.0, self.deadline - time.monotonic()))
+
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.settings.max_attempts),
-            # Never sleep past the deadline: the next attempt would only report it passed.
-            wait=lambda retry_state: min(backoff(retry_state), max(0.0, self.deadline - time.monotonic())),
+            wait=wait,
             retry=tenacity.retry_if_exception_type(RetryableDownloadError),
             before_sleep=say_why,
             reraise=True,
@@ -246,10 +260,14 @@ class Download:
             raise RetryableDownloadError(f"body ended at {self.written:,} of {self.total:,} bytes")
 
     def _check_status(self, response: httpx.Response) -> None:
+        from airflow_provider_empiriolabs._outcome import download_step
+        from airflow_provider_empiriolabs.hooks._responses import server_wait
+
         status = response.status_code
-        if status in (200, 206):
+        step = download_step(status)
+        if step == "ok":
             return
-        if status in _EXPIRED_STATUSES:
+        if step == "refresh":
             said = what_the_server_said(response)
             if self.refresh_url is None:
                 raise EmpirioLabsOutputExpiredError(
@@ -271,8 +289,8 @@ class Download:
             self.guard.policy.check_url(new_url)
             self.url = new_url
             raise RetryableDownloadError(f"HTTP {status}; got a fresh URL from the job")
-        if status in _RETRYABLE_STATUSES:
-            raise RetryableDownloadError(f"HTTP {status}")
+        if step == "retry":
+            raise RetryableDownloadError(f"HTTP {status}", retry_after=server_wait(response.headers, status))
         raise EmpirioLabsTransferError(f"output URL {self.shown_url} answered HTTP {status}", status_code=status)
 
     def _start_or_resume(self, response: httpx.Response) -> BodyDecoder:

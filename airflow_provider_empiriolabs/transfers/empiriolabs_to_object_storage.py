@@ -199,7 +199,13 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
     # -- execution ------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> list[str]:
-        """Copy every output; return the destination URIs in output order."""
+        """Copy every output; return the destination URIs in output order (errors no retry can fix fail the task)."""
+        from airflow_provider_empiriolabs._outcome import task_outcome
+
+        with task_outcome():
+            return self._copy_all(context)
+
+    def _copy_all(self, context: Context) -> list[str]:
         import httpx
 
         from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook

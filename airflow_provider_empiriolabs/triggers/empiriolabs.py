@@ -3,8 +3,9 @@ The trigger that waits for an EmpirioLabs job in the triggerer, holding no worke
 
 It only reads (never submits: a trigger can be rebuilt and re-run after a triggerer restart), its
 kwargs carry no secret and an absolute deadline, so a restart neither duplicates a job nor extends
-the wait. The event it sends is read back by :func:`job_from_event`, shared by the operator and the
-sensor, so both treat every outcome the same way.
+the wait. The event it sends carries an error's kind and is read back by
+:func:`airflow_provider_empiriolabs._outcome.job_from_event`, shared by the operator and the sensor,
+so both treat every outcome as a worker would.
 """
 
 from __future__ import annotations
@@ -15,36 +16,14 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import httpx
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
-from pydantic import ValidationError
 
-from airflow_provider_empiriolabs.exceptions import (
-    EmpirioLabsError,
-    EmpirioLabsNotFoundError,
-    EmpirioLabsRateLimitError,
-    EmpirioLabsServerError,
-)
+from airflow_provider_empiriolabs._outcome import ErrorKind, error_event, kind_of, not_found_yet
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsError
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
-from airflow_provider_empiriolabs.models import TRANSIENT_JOB_ERROR_CODES, Job, JobStatus
+from airflow_provider_empiriolabs.models import Job
 from airflow_provider_empiriolabs.redaction import redact_url
 from airflow_provider_empiriolabs.triggers.polling import PollPlanner
-
-#: How long after the API accepted a job a 404 for it means "not known yet" rather than "gone".
-NOT_FOUND_GRACE_SECONDS = 60.0
-
-
-def not_found_yet(accepted_at: float | None, now: float | None = None) -> bool:
-    """
-    Whether a 404 for a job may be the API not knowing its new job yet (so: poll again).
-
-    :param accepted_at: when the API accepted the job (Unix time); ``None`` when unknown.
-    :param now: the current Unix time (for tests).
-    """
-    if accepted_at is None:
-        return False
-    return (time.time() if now is None else now) - accepted_at < NOT_FOUND_GRACE_SECONDS
-
 
 EventStatus = Literal["success", "failed", "timeout", "error"]
 
@@ -64,7 +43,8 @@ class EmpirioLabsJobTrigger(BaseTrigger):
     :param hook_params: keyword arguments for :class:`EmpirioLabsHook` (for instance ``timeout``).
     :param expected_done_at: when the job is expected to finish (Unix time), to time the first poll.
     :param accepted_at: when the API accepted the job (Unix time): until
-        :data:`NOT_FOUND_GRACE_SECONDS` after it, a 404 is the API not knowing its new job yet.
+        :data:`~airflow_provider_empiriolabs._outcome.NOT_FOUND_GRACE_SECONDS` after it, a 404 is the
+        API not knowing its new job yet.
     """
 
     def __init__(
@@ -137,19 +117,17 @@ class EmpirioLabsJobTrigger(BaseTrigger):
                 except asyncio.TimeoutError:
                     yield self._event("timeout", f"timed out waiting for EmpirioLabs job {self.job_id}")
                     return
-                except (EmpirioLabsRateLimitError, EmpirioLabsServerError, httpx.TransportError) as error:
-                    wait = max(planner.backoff(), getattr(error, "retry_after", None) or 0.0)
-                    self.log.warning("EmpirioLabs job %s: poll failed (%s); still waiting", self.job_id, error)
-                    continue
-                except EmpirioLabsNotFoundError as error:
-                    if not_found_yet(self.accepted_at):
+                except (EmpirioLabsError, httpx.TransportError) as error:
+                    kind = kind_of(error)
+                    if kind is ErrorKind.TRANSIENT:
+                        wait = max(planner.backoff(), getattr(error, "retry_after", None) or 0.0)
+                        self.log.warning("EmpirioLabs job %s: poll failed (%s); still waiting", self.job_id, error)
+                        continue
+                    if kind is ErrorKind.NOT_FOUND and not_found_yet(self.accepted_at):
                         wait = planner.backoff()
                         self.log.info("EmpirioLabs job %s: not known yet (%s); still waiting", self.job_id, error)
                         continue
-                    yield self._event("error", f"EmpirioLabs job {self.job_id}: {error}")
-                    return
-                except EmpirioLabsError as error:
-                    yield self._event("error", f"EmpirioLabs job {self.job_id}: {error}")
+                    yield TriggerEvent(error_event(self.job_id, f"EmpirioLabs job {self.job_id}: {error}", error))
                     return
                 if job.status.is_terminal():
                     yield self._event(
@@ -163,68 +141,3 @@ class EmpirioLabsJobTrigger(BaseTrigger):
                 self.log.info("EmpirioLabs job %s: %s; next poll in %.1f s", self.job_id, job.state_text, wait)
         finally:
             await hook.aclose()
-
-
-def raise_for_failed_job(job: Job) -> None:
-    """
-    Raise for a job that failed: without retries when a new job would fail the same way.
-
-    Content-policy, validation and credit failures are final (``AirflowFailException``); a failure
-    of the service that was not billed (``model_unavailable``...) may be retried as a new job.
-    """
-    if job.status is not JobStatus.FAILED:
-        return
-    error = job.error
-    text = f"EmpirioLabs job {job.job_id} {job.raw_status}" + (
-        f": {error.code + ': ' if error.code else ''}{error.message}" if error else ""
-    )
-    if error is not None and error.is_transient():
-        raise AirflowException(text + " (transient, and the API said it was not billed: a retry submits a new job)")
-    if error is not None and error.code in TRANSIENT_JOB_ERROR_CODES and error.billed is None:
-        raise AirflowFailException(
-            text + " (a service failure, but the API did not say whether it was billed: no new job is submitted, "
-            "that could pay twice; check the account's usage, then clear the task with regenerate=True)"
-        )
-    raise AirflowFailException(text)
-
-
-def job_from_event(event: dict[str, Any] | None) -> Job:
-    """
-    Read a trigger event back: the finished job on success, an exception for every other outcome.
-
-    :param event: the event's payload as the trigger sent it.
-    """
-    if not isinstance(event, dict) or event.get("status") not in {"success", "failed", "timeout", "error"}:
-        raise AirflowException(f"unexpected event from the EmpirioLabs trigger: {event!r}")
-    status, message = event["status"], str(event.get("message") or "")
-    if status in {"timeout", "error"}:
-        raise AirflowException(message)
-    try:
-        job = Job.model_validate(event.get("job"))
-    except ValidationError:
-        raise AirflowException(f"unexpected event from the EmpirioLabs trigger: {event!r}") from None
-    raise_for_failed_job(job)
-    if not job.status.is_success():
-        raise AirflowException(f"EmpirioLabs job {job.job_id} is not finished ({job.raw_status})")
-    return job
-
-
-def finished_job(event: dict[str, Any] | None, hook: EmpirioLabsHook) -> Job:
-    """
-    The finished job a trigger event reports, read again from the API for its signed output URLs.
-
-    Events carry output URLs redacted (they are logged and stored), so the task fetches the job:
-    minutes after it finished, well inside the API's 1-hour retention. If the API now disagrees
-    with the poll that saw success, the task fails with retries left: a retry reattaches.
-
-    :param event: the event's payload as the trigger sent it.
-    :param hook: the hook of the task, to read the job.
-    """
-    reported = job_from_event(event)
-    job = hook.get_job(reported.job_id)
-    if not job.status.is_success():
-        raise AirflowException(
-            f"EmpirioLabs job {job.job_id} was reported {reported.raw_status} but now reads {job.raw_status}; "
-            "a retry of the task reattaches to it"
-        )
-    return job

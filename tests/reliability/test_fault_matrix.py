@@ -337,11 +337,11 @@ CASES: tuple[Case, ...] = (
         "expired-url-and-job",
         "output URL expired and the job past retention before the copy",
         DEFER,
-        _ok(store=("failed", 2)),
+        _ok(store=FAILED_NO_RETRY),
         objects=0,
         conf={"expire_job_before_transfer": True},
         log=("403", "past the API's retention"),
-        note="nothing to copy from: fails clearly, nothing written",
+        note="nothing to copy from: fails clearly and without retries, nothing written",
     ),
     Case(
         "storage-fails-half-way-once",
@@ -578,6 +578,6 @@ def test_a_failed_copy_carries_the_api_own_messages(
     run = run_dag(DEFER, destination=f"file://{tmp_path}/", expire_job_before_transfer=True)
     logs = "".join(capfd.readouterr())
 
-    assert task_outcomes(run)["store"] == ("failed", 2)
+    assert task_outcomes(run)["store"] == FAILED_NO_RETRY  # nothing to copy from: no retry can help
     assert "This presigned URL has expired" in logs
     assert "unknown or past retention" in logs  # the API's 404 message for the job

@@ -33,6 +33,7 @@ from airflow_provider_empiriolabs.transfers._commit import TEMP_SUFFIX
 from airflow_provider_empiriolabs.transfers._lineage import lineage_dataset
 from airflow_provider_empiriolabs.transfers._sources import parse_output_urls
 from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import EmpirioLabsToObjectStorageOperator
+from tests.transfers.support import raises_final
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -207,6 +208,25 @@ def test_truncated_download_is_resumed_and_verified(
     assert all_objects(root) == [f"videos/{job_id}/0.mp4"]
 
 
+def test_a_download_waits_as_long_as_retry_after_asks(
+    sim: EmpirioLabsSimulator,
+    file_root: ObjectStoragePath,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    job_id, _ = finished_job(sim)
+    sim.configure(fail_next_requests=[{"match": "download", "status": 503, "retry_after": 1}])
+
+    op = operator(file_root, job_id=job_id)  # its own backoff is 0.01 s
+    op.execute({})  # type: ignore[arg-type]
+
+    out, err = capfd.readouterr()
+    text = "\n".join([caplog.text, out, err])
+    assert "(HTTP 503); attempt 2 of 5 in 1.0 s" in text  # the wait the server asked for, not the backoff
+    assert op.results[0].attempts == 2
+    assert sha256_of(file_root / "videos" / job_id / "0.mp4") == sim.expected_video_sha256()
+
+
 @pytest.mark.parametrize("backend_root", ROOTS)
 def test_download_that_keeps_breaking_leaves_nothing_at_the_final_name(
     sim: EmpirioLabsSimulator, backend_root: str, request: pytest.FixtureRequest
@@ -249,7 +269,7 @@ def test_expired_url_without_job_id_is_a_clear_error(sim: EmpirioLabsSimulator, 
     sim.expire_job(job_id, retention=False, urls=True)
 
     op = operator(file_root, output_urls=old_urls, object_name="{index}.mp4")
-    with pytest.raises(EmpirioLabsOutputExpiredError, match=r"403.*no job_id"):
+    with raises_final(EmpirioLabsOutputExpiredError, match=r"403.*no job_id"):
         op.execute({})  # type: ignore[arg-type]
     assert all_objects(file_root) == []
 
@@ -261,7 +281,7 @@ def test_expired_url_of_a_job_past_retention_is_a_clear_error(
     sim.expire_job(job_id, retention=True, urls=True)
 
     op = operator(file_root, job_id=job_id, output_urls=old_urls)
-    with pytest.raises(EmpirioLabsOutputExpiredError, match="retention"):
+    with raises_final(EmpirioLabsOutputExpiredError, match="retention"):
         op.execute({})  # type: ignore[arg-type]
     assert all_objects(file_root) == []
 
@@ -274,7 +294,7 @@ def test_oversize_output_is_refused_and_nothing_written(
     job_id, _ = finished_job(sim)
 
     op = operator(root, job_id=job_id, max_size_bytes=SIZE - 1)
-    with pytest.raises(EmpirioLabsOutputTooLargeError, match=f"{SIZE:,} bytes, over max_size_bytes"):
+    with raises_final(EmpirioLabsOutputTooLargeError, match=f"{SIZE:,} bytes, over max_size_bytes"):
         op.execute({})  # type: ignore[arg-type]
     assert all_objects(root) == []
 
@@ -286,7 +306,7 @@ def test_non_video_content_type_is_refused_and_nothing_written(
     job_id, _ = finished_job(sim)
 
     op = operator(s3_root, job_id=job_id)
-    with pytest.raises(EmpirioLabsUnexpectedContentTypeError, match="'text/html'"):
+    with raises_final(EmpirioLabsUnexpectedContentTypeError, match="'text/html'"):
         op.execute({})  # type: ignore[arg-type]
     assert all_objects(s3_root) == []
 
@@ -336,7 +356,7 @@ def test_skip_identical_fails_on_a_different_object(
     job_id, final = copied_once
     other = _overwrite_with_other_bytes(final, size)
 
-    with pytest.raises(EmpirioLabsDestinationConflictError, match="already exists with"):
+    with raises_final(EmpirioLabsDestinationConflictError, match="already exists with"):
         operator(s3_root, job_id=job_id).execute({})  # type: ignore[arg-type]
     assert final.read_bytes() == other  # untouched
     assert all_objects(s3_root) == [f"videos/{job_id}/0.mp4"]
@@ -347,7 +367,7 @@ def test_fail_refuses_even_an_identical_object(
 ) -> None:
     job_id, final = copied_once
     downloads = sim.stats()["downloads"]
-    with pytest.raises(EmpirioLabsDestinationConflictError, match="if_exists='fail'"):
+    with raises_final(EmpirioLabsDestinationConflictError, match="if_exists='fail'"):
         operator(s3_root, job_id=job_id, if_exists="fail").execute({})  # type: ignore[arg-type]
     assert sim.stats()["downloads"] == downloads  # refused before downloading anything
     assert sha256_of(final) == sim.expected_video_sha256()
@@ -523,7 +543,7 @@ def test_plain_http_output_is_refused_when_the_api_is_https(
     downloads = sim.stats()["downloads"]
 
     op = operator(file_root, job_id=job_id, output_urls=urls)
-    with pytest.raises(EmpirioLabsUnsafeUrlError, match="plain-http"):
+    with raises_final(EmpirioLabsUnsafeUrlError, match="plain-http"):
         op.execute({})  # type: ignore[arg-type]
     assert sim.stats()["downloads"] == downloads
     assert all_objects(file_root) == []
@@ -532,7 +552,7 @@ def test_plain_http_output_is_refused_when_the_api_is_https(
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/v.mp4", "/v1/outputs/x/0.mp4"])
 def test_non_http_urls_are_refused(sim: EmpirioLabsSimulator, file_root: ObjectStoragePath, url: str) -> None:
     op = operator(file_root, output_urls=[url], object_name="{index}.mp4")
-    with pytest.raises(EmpirioLabsUnsafeUrlError, match="only http"):
+    with raises_final(EmpirioLabsUnsafeUrlError, match="only http"):
         op.execute({})  # type: ignore[arg-type]
     assert all_objects(file_root) == []
 

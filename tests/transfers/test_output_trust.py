@@ -27,6 +27,7 @@ from airflow_provider_empiriolabs.exceptions import (
 from airflow_provider_empiriolabs.testing.video import sample_video_bytes
 from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import EmpirioLabsToObjectStorageOperator
 from tests.transfers.hostile_server import HostileServer, body, drip, hostile_server, redirect
+from tests.transfers.support import raises_final
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -88,7 +89,7 @@ def test_production_connection_refuses_a_loopback_output_host(
     set_connection(monkeypatch, "https://api.empiriolabs.ai")
     url = f"https://localhost:{server.port}/v.mp4?expires=9&signature=s3cr3t"
 
-    with pytest.raises(EmpirioLabsUnsafeUrlError) as caught:
+    with raises_final(EmpirioLabsUnsafeUrlError) as caught:
         copy(file_root, url)
 
     message = str(caught.value)
@@ -103,7 +104,7 @@ def test_plain_http_simulator_connection_without_the_extra_refuses_127_0_0_1(
     server.routes["/v.mp4"] = body(VIDEO)
     set_connection(monkeypatch, f"http://127.0.0.1:{server.port}")  # no allow_private_output_hosts
 
-    with pytest.raises(EmpirioLabsUnsafeUrlError, match=r"127\.0\.0\.1.*loopback"):
+    with raises_final(EmpirioLabsUnsafeUrlError, match=r"127\.0\.0\.1.*loopback"):
         copy(file_root, server.url("/v.mp4"))
     assert server.seen == [] and stored(file_root) == []
 
@@ -130,7 +131,7 @@ def test_simulator_like_connection_copies_from_127_0_0_1(
 def test_metadata_hosts_are_refused_even_when_private_hosts_are_allowed(
     simulator_like: HostileServer, file_root: ObjectStoragePath, url: str
 ) -> None:
-    with pytest.raises(EmpirioLabsUnsafeUrlError, match="metadata"):
+    with raises_final(EmpirioLabsUnsafeUrlError, match="metadata"):
         copy(file_root, url)
     assert stored(file_root) == []
 
@@ -147,7 +148,7 @@ def test_a_name_resolving_to_a_private_address_is_refused(
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
-    with pytest.raises(EmpirioLabsUnsafeUrlError, match=r"cdn\.example\.com.*10\.1\.2\.3, a private address"):
+    with raises_final(EmpirioLabsUnsafeUrlError, match=r"cdn\.example\.com.*10\.1\.2\.3, a private address"):
         copy(file_root, "https://cdn.example.com/v.mp4?signature=s3cr3t")
 
 
@@ -179,7 +180,7 @@ def test_cross_host_redirect_is_refused(simulator_like: HostileServer, file_root
     simulator_like.routes["/v.mp4"] = redirect(simulator_like.url("/elsewhere.mp4", host="localhost"))
     simulator_like.routes["/elsewhere.mp4"] = body(VIDEO)
 
-    with pytest.raises(EmpirioLabsUnsafeUrlError, match=r"redirect.*allowed_output_hosts") as caught:
+    with raises_final(EmpirioLabsUnsafeUrlError, match=r"redirect.*allowed_output_hosts") as caught:
         copy(file_root, simulator_like.url("/v.mp4"))
     assert "s3cr3t" not in str(caught.value)
     assert [s.path for s in simulator_like.seen] == ["/v.mp4"]  # the target was never asked
@@ -212,7 +213,7 @@ def test_once_set_the_allow_list_holds_first_urls_too(
         allowed_output_hosts=["*.cdn.example"],
     )
     server.routes["/v.mp4"] = body(VIDEO)
-    with pytest.raises(EmpirioLabsUnsafeUrlError, match=r"neither the API's nor in .*allowed_output_hosts"):
+    with raises_final(EmpirioLabsUnsafeUrlError, match=r"neither the API's nor in .*allowed_output_hosts"):
         copy(file_root, server.url("/v.mp4", host="localhost"))
     assert server.seen == []
     copy(file_root, server.url("/v.mp4"))  # the API's own host (127.0.0.1) always may
@@ -238,7 +239,7 @@ def test_userinfo_in_an_output_url_is_refused_and_never_sent(
     simulator_like.routes["/v.mp4"] = body(VIDEO)
     url = f"http://alice:hunter2@127.0.0.1:{simulator_like.port}/v.mp4?signature=s3cr3t"
 
-    with pytest.raises(EmpirioLabsUnsafeUrlError, match="user info") as caught:
+    with raises_final(EmpirioLabsUnsafeUrlError, match="user info") as caught:
         copy(file_root, url)
     assert "hunter2" not in str(caught.value) and "alice" not in str(caught.value)
     assert simulator_like.seen == []
@@ -249,7 +250,7 @@ def test_redirect_to_a_userinfo_url_is_refused(simulator_like: HostileServer, fi
     simulator_like.routes["/v.mp4"] = redirect(target)
     simulator_like.routes["/next.mp4"] = body(VIDEO)
 
-    with pytest.raises(EmpirioLabsUnsafeUrlError, match="user info"):
+    with raises_final(EmpirioLabsUnsafeUrlError, match="user info"):
         copy(file_root, simulator_like.url("/v.mp4"))
     assert [s.path for s in simulator_like.seen] == ["/v.mp4"]
     assert all("authorization" not in s.headers for s in simulator_like.seen)
@@ -272,7 +273,7 @@ def test_bytes_that_are_no_video_are_refused_and_nothing_is_left(
     simulator_like: HostileServer, file_root: ObjectStoragePath, data: bytes, content_type: str
 ) -> None:
     simulator_like.routes["/v.mp4"] = body(data, content_type)
-    with pytest.raises(EmpirioLabsUnrecognizedContainerError, match="not a video"):
+    with raises_final(EmpirioLabsUnrecognizedContainerError, match="not a video"):
         copy(file_root, simulator_like.url("/v.mp4"))
     assert stored(file_root) == []
 
@@ -324,7 +325,7 @@ def test_an_encoding_that_cannot_be_decoded_is_a_named_error(
     simulator_like: HostileServer, file_root: ObjectStoragePath
 ) -> None:
     simulator_like.routes["/v.mp4"] = body(VIDEO, encoding="compress")
-    with pytest.raises(EmpirioLabsUnsupportedEncodingError, match="'compress'"):
+    with raises_final(EmpirioLabsUnsupportedEncodingError, match="'compress'"):
         copy(file_root, simulator_like.url("/v.mp4"))
     assert stored(file_root) == []
 
@@ -375,7 +376,7 @@ def test_a_proxy_from_the_environment_is_still_honoured(
 
     assert [s.path for s in server.seen] == ["http://cdn.example.com/v.mp4"]
     assert sha256((file_root / "0.mp4").read_bytes()) == sha256(VIDEO)
-    with pytest.raises(EmpirioLabsUnsafeUrlError, match="metadata"):
+    with raises_final(EmpirioLabsUnsafeUrlError, match="metadata"):
         copy(file_root, "http://169.254.169.254/latest/meta-data/", if_exists="replace")
 
 
@@ -401,7 +402,7 @@ def test_without_an_empiriolabs_connection_the_production_rules_apply(
     monkeypatch: pytest.MonkeyPatch, server: HostileServer, file_root: ObjectStoragePath
 ) -> None:
     monkeypatch.delenv("AIRFLOW_CONN_EMPIRIOLABS_DEFAULT", raising=False)
-    with pytest.raises(EmpirioLabsUnsafeUrlError, match="loopback"):
+    with raises_final(EmpirioLabsUnsafeUrlError, match="loopback"):
         copy(file_root, f"https://localhost:{server.port}/v.mp4")
     assert server.seen == []
 
