@@ -172,6 +172,13 @@ def test_rejected_with_a_note_then_approved_regenerates_once_with_the_note_and_a
     assert sorted(p.name for p in (folders / "review").rglob("*.mp4")) == sorted(
         [f"{first.job_id}.mp4", f"{second.job_id}.mp4"]
     )
+    # What the reviewer is shown (the Required Actions page reads the same REST API): neither the
+    # API key nor a signed output URL.
+    details = rest_api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run.run_id}/hitlDetails")
+    assert details.status_code == 200
+    assert details.json()["total_entries"] == 2
+    assert sim.api_key not in details.text
+    assert "signature=" not in details.text and "/v1/outputs/" not in details.text
 
 
 def test_a_budget_for_two_rounds_stops_after_two_rejections_without_publishing(
