@@ -37,6 +37,8 @@ VIDEO: dict[str, Any] = {"resolution": "720p", "duration": 5, "aspect_ratio": "1
 MAX_COST_PER_VIDEO_USD = 1.00
 #: Options of the review; a note is asked for beside them.
 APPROVE, REJECT = "Approve", "Reject"
+#: The review form's note field, under it.
+NOTE_HELP = "On reject: what to change (added to the prompt)"
 #: How long a video may wait for a person: its output URLs live 7 days, publishing needs them.
 REVIEW_TIMEOUT = timedelta(days=6)
 _SEED_MAX = 2_147_483_647
@@ -177,9 +179,8 @@ def example_empiriolabs_approval() -> None:
                 subject=f"Publish this video? (take {number} of {{{{ params.max_rounds }}}})",
                 body=_review_body(group),
                 options=[APPROVE, REJECT],
-                params={
-                    "note": Param("", type="string", description="On reject: what to change (added to the prompt)")
-                },
+                # Optional (null allowed): an approval needs no note.
+                params={"note": Param(None, type=["null", "string"], description=NOTE_HELP)},
                 response_timeout=REVIEW_TIMEOUT,
             )
             generate >> preview >> review
