@@ -66,7 +66,7 @@ class Reviewer(threading.Thread):
             patch = self.client.patch(
                 f"/api/v2/dags/{DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/{ti['map_index']}"
                 "/hitlDetails",
-                json={"chosen_options": [option], "params_input": {"note": note}},
+                json={"chosen_options": [option], "params_input": {"note": note or None}},
             )
             assert patch.status_code == 200, patch.text
             if not self.answers:
