@@ -17,6 +17,7 @@ retried; a rerun of a rejected round's prompt gets a new video because the seed 
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_empiriolabs.models import MAX_SEED, VideoRequest
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import (
     EmpirioLabsToObjectStorageOperator,
@@ -41,7 +43,7 @@ APPROVE, REJECT = "Approve", "Reject"
 NOTE_HELP = "On reject: what to change (added to the prompt)"
 #: How long a video may wait for a person: its output URLs live 7 days, publishing needs them.
 REVIEW_TIMEOUT = timedelta(days=6)
-_SEED_MAX = 2_147_483_647
+log = logging.getLogger(__name__)
 
 
 def _round_id(number: int) -> str:
@@ -85,26 +87,28 @@ def plan(number: int) -> dict[str, Any] | None:
 
     :param number: the round, from 1.
     """
-    from airflow_provider_empiriolabs.models import VideoRequest
-
     params = get_current_context()["params"]
     history = _rounds_before(number)
     if history and _approved(history[-1]["review"]):
-        print(f"Round {history[-1]['round']} was approved: no round {number}")
+        log.info("Round %d was approved: no round %d", history[-1]["round"], number)
         return None
     if number > int(params["max_rounds"]):
-        print(f"max_rounds is {params['max_rounds']}: no round {number}")
+        log.info("max_rounds is %s: no round %d", params["max_rounds"], number)
         return None
     notes = [note for entry in history if (note := _note(entry["review"]))]
     prompt = "\n".join([params["prompt"], *notes])
-    seed = (int(params["seed"]) + number - 1) % (_SEED_MAX + 1)  # a new seed per round, repeatable per run
-    estimate = VideoRequest.build(prompt=prompt, seed=seed, **VIDEO).estimated_cost_usd() or 0.0
+    seed = (int(params["seed"]) + number - 1) % (MAX_SEED + 1)  # a new seed per round, repeatable per run
+    estimate = VideoRequest.build(prompt=prompt, seed=seed, **VIDEO).estimated_cost_usd()
+    if estimate is None:  # a budget that cannot be checked is not a budget
+        raise AirflowFailException(f"round {number}: no price is known for {VIDEO}, so budget_usd cannot be kept")
     spent = _spent_usd(history)
     budget = float(params["budget_usd"])
     if spent + estimate > budget + 1e-9:
-        print(f"Round {number} would cost ${estimate:.2f}; ${spent:.2f} of the ${budget:.2f} budget is spent: stopping")
+        log.info(
+            "Round %d would cost $%.2f; $%.2f of the $%.2f budget is spent: stopping", number, estimate, spent, budget
+        )
         return None
-    print(f"Round {number}: seed {seed}, estimated ${estimate:.2f}, ${spent:.2f} spent so far, notes: {notes}")
+    log.info("Round %d: seed %d, estimated $%.2f, $%.2f spent so far, notes: %s", number, seed, estimate, spent, notes)
     return {"prompt": prompt, "seed": seed, "estimate_usd": estimate, "spent_usd": spent}
 
 
@@ -142,7 +146,7 @@ def _review_body(group: str) -> str:
             type="string",
             minLength=1,
         ),
-        "seed": Param(42, type="integer", minimum=0, maximum=_SEED_MAX),
+        "seed": Param(42, type="integer", minimum=0, maximum=MAX_SEED),
         "max_rounds": Param(MAX_ROUNDS, type="integer", minimum=1, maximum=MAX_ROUNDS),
         "budget_usd": Param(2.50, type="number", minimum=0, description="All rounds together, in USD"),
         "review_destination": Param("file:///tmp/empiriolabs-review/", type="string"),
@@ -197,7 +201,7 @@ def example_empiriolabs_approval() -> None:
         history = _rounds_before(MAX_ROUNDS + 1)
         for entry in history:
             if _approved(entry["review"]):
-                print(f"Round {entry['round']} approved: publishing job {entry['video']['job_id']}")
+                log.info("Round %d approved: publishing job %s", entry["round"], entry["video"]["job_id"])
                 return dict(entry["video"])
         raise AirflowFailException(
             f"no video was approved: {len(history)} round(s) rejected (max_rounds {params['max_rounds']}), "
