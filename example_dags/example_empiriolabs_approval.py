@@ -109,7 +109,11 @@ def plan(number: int) -> dict[str, Any] | None:
         )
         return None
     log.info("Round %d: seed %d, estimated $%.2f, $%.2f spent so far, notes: %s", number, seed, estimate, spent, notes)
-    return {"prompt": prompt, "seed": seed, "estimate_usd": estimate, "spent_usd": spent}
+    from airflow_provider_empiriolabs.ui.urls import run_view_path  # the provider's EmpirioLabs view
+
+    context = get_current_context()
+    watch = run_view_path(context["dag"].dag_id, context["run_id"], f"{_round_id(number)}.generate")
+    return {"prompt": prompt, "seed": seed, "estimate_usd": estimate, "spent_usd": spent, "watch": watch}
 
 
 def _review_body(group: str) -> str:
@@ -127,7 +131,8 @@ def _review_body(group: str) -> str:
             f" ${{{{ '%.2f' | format({video}['cost_usd'] or 0) }}}}",
             f"- spent before this round: ${{{{ '%.2f' | format({spent}) }}}}"
             " of ${{ '%.2f' | format(params.budget_usd) }}",
-            f"- watch it: `{{{{ ti.xcom_pull(task_ids='{group}.preview') | join(', ') }}}}`",
+            f"- watch it: [in the EmpirioLabs view]({{{{ ti.xcom_pull(task_ids='{group}.plan', key='watch') }}}}),"
+            f" or its copy `{{{{ ti.xcom_pull(task_ids='{group}.preview') | join(', ') }}}}`",
             "",
             f"**{APPROVE}** publishes it to `{{{{ params.destination }}}}`. **{REJECT}** generates it again with a new"
             " seed and your note added to the prompt.",

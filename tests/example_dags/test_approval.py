@@ -135,6 +135,7 @@ def test_approved_on_the_first_round_is_published_and_paid_once(
     summary = _xcom(run, "round_1.generate")
     assert summary["job_id"] in reviewer.seen[0]["body"]
     assert "http" not in reviewer.seen[0]["body"]  # no signed URL on the reviewer's page
+    assert f"](/empiriolabs/runs/{DAG_ID}/" in reviewer.seen[0]["body"]  # watch it in the EmpirioLabs view
     assert states["round_2.plan"] == "success"  # it ran, saw the approval, and skipped the rest
     later = ["round_2.generate", "round_2.preview", "round_2.review", "round_3.plan", "round_3.generate"]
     assert {states[task_id] for task_id in later} == {"skipped"}

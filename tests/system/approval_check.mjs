@@ -9,6 +9,7 @@
 //   option: the button to click ("Approve" or "Reject"); note: text for the note field ("" for none)
 //   screenshot: PNG of the form as it opened; noteScreenshot: PNG with the note typed (optional)
 //   answeredScreenshot: PNG after the click (optional)
+//   watchScreenshot: PNG of the EmpirioLabs view the body links to, the video loaded (optional)
 import { chromium } from "playwright-core";
 
 const args = JSON.parse(process.argv[2]);
@@ -46,6 +47,24 @@ async function review(page) {
     if ((await button.count()) > 0) options.push({ name, enabled: await button.isEnabled() });
   }
   await page.screenshot({ path: args.screenshot });
+  // The body's link to the provider's EmpirioLabs view of the round's video: follow it, as a
+  // reviewer would before deciding, and see the video decode there.
+  const watchLink = page.getByRole("link", { name: "in the EmpirioLabs view" }).first();
+  const watchHref = (await watchLink.count()) > 0 ? await watchLink.getAttribute("href") : null;
+  let watched = null;
+  if (args.watchScreenshot && watchHref) {
+    const viewer = await page.context().newPage();
+    await viewer.goto(new URL(watchHref, args.url).href);
+    const video = viewer.locator("video").first();
+    await video.waitFor();
+    await viewer.waitForFunction(() => {
+      const v = document.querySelector("video");
+      return v && v.readyState >= 2 && v.videoWidth > 0;
+    });
+    watched = await video.evaluate((v) => ({ width: v.videoWidth, height: v.videoHeight, duration: v.duration }));
+    await viewer.screenshot({ path: args.watchScreenshot });
+    await viewer.close();
+  }
   if (args.note) {
     await note.fill(args.note);
     if (args.noteScreenshot) await page.screenshot({ path: args.noteScreenshot });
@@ -57,7 +76,7 @@ async function review(page) {
   await confirmation.waitFor();
   const confirmed = await confirmation.innerText();
   if (args.answeredScreenshot) await page.screenshot({ path: args.answeredScreenshot });
-  return { subject, text, options, enabledBeforeClick, confirmed };
+  return { subject, text, options, watchHref, watched, enabledBeforeClick, confirmed };
 }
 
 try {

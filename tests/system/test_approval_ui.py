@@ -24,6 +24,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -114,6 +115,7 @@ def test_a_reviewer_rejects_with_a_note_then_approves_in_the_browser(
         note=NOTE,
         screenshot=str(shots / "review-round-1.png"),
         noteScreenshot=str(shots / "review-round-1-note.png"),
+        watchScreenshot=str(shots / "review-round-1-watch.png"),
     )
     # Round 2: a new take, the note in its prompt; the reviewer approves without a note.
     wait_for_review(airflow, run_id, "round_2.review")
@@ -134,6 +136,9 @@ def test_a_reviewer_rejects_with_a_note_then_approves_in_the_browser(
     assert second["subject"] == "Publish this video? (take 2 of 3)"
     assert {o["name"] for o in first["options"]} == {"Approve", "Reject"}
     assert first["enabledBeforeClick"] and second["enabledBeforeClick"]  # approving needs no note
+    # The form links to the provider's EmpirioLabs view of the round's video, which plays there.
+    assert first["watchHref"] == f"/empiriolabs/runs/{DAG_ID}/{quote(run_id, safe='')}?task_id=round_1.generate"
+    assert first["watched"]["width"] > 0 and first["watched"]["height"] > 0
     assert first["confirmed"] == "round_1.review response successful"
     assert second["confirmed"] == "round_2.review response successful"
     first_job = airflow.xcom(DAG_ID, run_id, "round_1.generate")
@@ -169,5 +174,6 @@ def test_a_reviewer_rejects_with_a_note_then_approves_in_the_browser(
     assert sorted(p.name for p in review_dir.rglob("*.mp4")) == sorted(
         [f"{first_job['job_id']}.mp4", f"{second_job['job_id']}.mp4"]
     )
-    for name in ("review-round-1.png", "review-round-1-note.png", "review-round-2.png", "review-round-2-answered.png"):
+    for name in ("review-round-1.png", "review-round-1-note.png", "review-round-1-watch.png", "review-round-2.png"):
         check_screenshot(shots / name)
+    check_screenshot(shots / "review-round-2-answered.png")
