@@ -87,7 +87,10 @@ def plan(number: int) -> dict[str, Any] | None:
 
     :param number: the round, from 1.
     """
-    params = get_current_context()["params"]
+    from airflow_provider_empiriolabs.ui.urls import run_view_path  # the provider's EmpirioLabs view
+
+    context = get_current_context()
+    params = context["params"]
     history = _rounds_before(number)
     if history and _approved(history[-1]["review"]):
         log.info("Round %d was approved: no round %d", history[-1]["round"], number)
@@ -109,9 +112,6 @@ def plan(number: int) -> dict[str, Any] | None:
         )
         return None
     log.info("Round %d: seed %d, estimated $%.2f, $%.2f spent so far, notes: %s", number, seed, estimate, spent, notes)
-    from airflow_provider_empiriolabs.ui.urls import run_view_path  # the provider's EmpirioLabs view
-
-    context = get_current_context()
     watch = run_view_path(context["dag"].dag_id, context["run_id"], f"{_round_id(number)}.generate")
     return {"prompt": prompt, "seed": seed, "estimate_usd": estimate, "spent_usd": spent, "watch": watch}
 
