@@ -169,7 +169,9 @@ def test_the_canary_key_appears_nowhere(
         run = _example_dag(dag_id).test(run_conf=conf)
         assert run.state == "success", dag_id
         runs.append(run)
-    assert {d for d in _example_dag_ids()} == EXAMPLE_DAG_IDS  # a new example DAG joins this test
+    # A new example DAG joins this test; the approval DAG waits for a person, so its own test
+    # (tests/example_dags/test_approval.py) answers it and checks what the reviewer is shown.
+    assert {d for d in _example_dag_ids()} == EXAMPLE_DAG_IDS | {"example_empiriolabs_approval"}
     # Failure cases: the API's errors, a lost answer, a deadline, an expired URL.
     for dag_id, conf, faults in (
         ("reliability_deferrable", {"prompt": "SIMULATE_CONTENT_POLICY a horse"}, []),
