@@ -28,13 +28,16 @@ __all__ = ["RENDER_TIMES", "RenderKey", "RenderTimes", "estimate_total"]
 
 #: Samples kept per kind: recent enough to follow a change of the platform's load.
 KEEP = 64
-#: With fewer samples than this, the spread is taken from the extremes, widened by :data:`WIDEN`.
-FEW = 20
-WIDEN = 0.04
-#: Before any evidence: single-reading estimates are trusted to this range (estimate x factor).
-PRIOR_CALIBRATION = (0.85, 1.03)
-#: Readings below this progress say little about the rate (the render's start weighs too much).
-MIN_USEFUL_PROGRESS = 0.05
+#: The range of samples is widened by this share over the square root of their number (one sample:
+#: +-30 %; four: +-15 %), and at least by :data:`WIDEN`.
+SPREAD_OF_ONE = 0.3
+WIDEN = 0.02
+#: Before any evidence: single-reading estimates are trusted to this range (estimate x factor). A
+#: reading is an upper bound when the queue share is right; before it is learned (0 is assumed) the
+#: total may be well below (a 10 % queue and a reading of 0.3 put it at 0.8 of the estimate).
+PRIOR_CALIBRATION = (0.7, 1.03)
+#: Readings below this progress say little about the end (when the render started weighs too much).
+MIN_USEFUL_PROGRESS = 0.2
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,9 @@ def estimate_total(elapsed: float, progress: float, queue_share: float) -> float
 
 
 def _spread(samples: list[float]) -> tuple[float, float]:
-    if len(samples) < FEW:
-        return min(samples) * (1 - WIDEN), max(samples) * (1 + WIDEN)
-    ordered = sorted(samples)
-    return ordered[int(0.03 * len(ordered))], ordered[min(int(0.97 * len(ordered)), len(ordered) - 1)]
+    """The range of the samples, widened the more the fewer they are (one sample says little)."""
+    widen = max(WIDEN, SPREAD_OF_ONE / len(samples) ** 0.5)
+    return min(samples) * (1 - widen), max(samples) * (1 + widen)
 
 
 class RenderTimes:
@@ -111,7 +113,13 @@ class RenderTimes:
                 table.clear()
 
     def record(
-        self, key: RenderKey, expected_seconds: float, total_seconds: float, readings: list[tuple[float, float]]
+        self,
+        key: RenderKey,
+        expected_seconds: float,
+        total_seconds: float,
+        readings: list[tuple[float, float]],
+        *,
+        reports_progress: bool | None = None,
     ) -> None:
         """
         Learn from one finished job.
@@ -120,6 +128,8 @@ class RenderTimes:
         :param expected_seconds: the guess it was planned with (the ratio to it is what is kept).
         :param total_seconds: ``completed_at`` minus ``created_at``, on the API's clock.
         :param readings: its progress readings while rendering, as (seconds since created, progress).
+        :param reports_progress: whether its polls while rendering showed progress; ``None`` when no
+            poll saw it rendering (that says nothing about whether the model reports progress).
         """
         if expected_seconds <= 0 or total_seconds <= 0:
             return
@@ -132,7 +142,8 @@ class RenderTimes:
                 (key.model,),
             ):
                 self._add(self._ratios, level, ratio)
-            self._add(self._reports_progress, key.model, bool(useful))
+            if reports_progress is not None:
+                self._add(self._reports_progress, key.model, reports_progress)
             for elapsed, progress in useful:
                 share = (elapsed / total_seconds - progress) / (1 - progress)
                 self._add(self._queue_shares, key.model, min(max(share, 0.0), 0.95))
@@ -163,11 +174,11 @@ class RenderTimes:
         with self._lock:
             return self._queue_share(model)
 
-    def calibration(self, model: str) -> tuple[float, float]:
-        """How far single-reading estimates of this model were off: true total / estimate, low and high."""
+    def calibration(self, model: str) -> tuple[float, float] | None:
+        """How far single-reading estimates of this model were off (true total / estimate, low and high)."""
         with self._lock:
             samples = self._calibration.get(model)
-            return _spread(list(samples)) if samples else PRIOR_CALIBRATION
+            return _spread(list(samples)) if samples else None
 
     def reports_progress(self, model: str) -> bool | None:
         """Whether recent jobs of the model reported usable progress; ``None`` before any evidence."""

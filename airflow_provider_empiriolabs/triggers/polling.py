@@ -29,15 +29,24 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from airflow_provider_empiriolabs.triggers._render_times import RENDER_TIMES, RenderKey, RenderTimes, estimate_total
+from airflow_provider_empiriolabs.triggers._render_times import (
+    MIN_USEFUL_PROGRESS,
+    PRIOR_CALIBRATION,
+    RENDER_TIMES,
+    RenderKey,
+    RenderTimes,
+    estimate_total,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_empiriolabs.models import Job, VideoRequest
 
 __all__ = ["RENDER_TIMES", "PollPlanner", "RenderKey", "render_key"]
 
-#: The shortest wait between polls, as a share of ``poll_interval`` (60 s -> 2 s).
+#: The shortest wait between polls, as a share of ``poll_interval`` (60 s -> 2 s)...
 MIN_INTERVAL_SHARE = 1 / 30
+#: ...and at most this many seconds (a long bound must not make the planner slow to look).
+MIN_INTERVAL_SECONDS = 2.0
 #: The lag aimed at: a finished job is seen within this share of its age (the goal is 10 % at p95)...
 LAG_SHARE = 0.095
 #: ...or within this many seconds, whichever is larger: a shorter lag is not worth a request.
@@ -46,10 +55,12 @@ LAG_FLOOR = 2.8
 FIRST_POLL_SHARE = 0.25
 #: With learned render times, progress is read this far (share) from now to the earliest likely end.
 READING_SHARE = 0.5
+#: Until the model's estimates are calibrated, the end from two readings' rate is trusted to this share.
+RATE_SPREAD = 0.04
+#: A window of the end wider than this many lag steps is narrowed by one more reading first.
+WIDE_WINDOW_STEPS = 3
 #: With no evidence left (past every estimate, nothing learned), the next poll at age x this.
-GROWTH = 1.5
-#: A reading below this mostly measures when the render started: read again before relying on it.
-UNTRUSTED_PROGRESS = 0.2
+GROWTH = 1.3
 #: Statuses of a job that waits for its render to start.
 QUEUED_STATUSES = frozenset({"queued", "pending", "waiting", "submitted", "accepted"})
 #: A ``created_at`` further than this from the local clock is not trusted (clock skew): age from first sight.
@@ -82,6 +93,7 @@ class PollPlanner:
     store: RenderTimes = field(default=RENDER_TIMES, repr=False)
     _readings: list[tuple[float, float]] = field(default_factory=list, repr=False)
     _polls: int = field(default=0, repr=False)
+    _reports_progress: bool | None = field(default=None, repr=False)
     _last_delay: float | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,7 +104,7 @@ class PollPlanner:
 
     @property
     def min_interval(self) -> float:
-        return self.poll_interval * MIN_INTERVAL_SHARE
+        return min(self.poll_interval * MIN_INTERVAL_SHARE, MIN_INTERVAL_SECONDS)
 
     def _bounded(self, delay: float) -> float:
         delay = min(max(delay, self.min_interval), self.poll_interval)
@@ -123,7 +135,9 @@ class PollPlanner:
         self._set_created(now, created_at)
         self._polls += 1
         queued = (status or "").strip().lower() in QUEUED_STATUSES and not progress
-        if not queued and progress is not None and 0 < progress < 1:
+        if not queued:
+            self._reports_progress = bool(self._reports_progress) or bool(progress)
+        if not queued and progress is not None and MIN_USEFUL_PROGRESS <= progress < 1:
             self._readings.append((now, progress))
 
     @staticmethod
@@ -135,14 +149,27 @@ class PollPlanner:
         return (low, high) if low < high else interval
 
     def _from_progress(self) -> tuple[float, float] | None:
-        """The window of the end from the progress readings: each is an upper bound of the total time."""
+        """
+        The window of the end from the progress readings.
+
+        Each reading, with the learned queue share, is an upper bound of the total time (progress
+        shown late or in steps only lowers it); how far below the end lies was learned per model.
+        Until it is, two readings give the rate, which times a linear render whatever its queue.
+        """
         if not self._readings or self.created_at is None:
             return None
         model = self.key.model if self.key else ""
         share = self.store.queue_share(model)
         total = min(estimate_total(t - self.created_at, p, share) for t, p in self._readings)
-        low, high = self.store.calibration(model)
-        return self.created_at + total * low, self.created_at + total * high
+        calibration = self.store.calibration(model)
+        low, high = calibration or PRIOR_CALIBRATION
+        window = self.created_at + total * low, self.created_at + total * high
+        (t1, p1), (t2, p2) = self._readings[0], self._readings[-1]
+        if calibration is None and p2 > p1:
+            end = t2 + (1 - p2) * (t2 - t1) / (p2 - p1)
+            spread = RATE_SPREAD * (end - self.created_at)
+            window = self._window(window, (end - spread, end + spread))
+        return window
 
     def _from_history(self) -> tuple[float, float] | None:
         """The window of the end from the render times learned for this kind of job."""
@@ -165,21 +192,30 @@ class PollPlanner:
         step = self._tolerance(low)
         return high if high - low <= step else low + step
 
+    def _worth_reading(self, model: str, history: tuple[float, float]) -> bool:
+        """Whether a progress reading would narrow the window of the end more than the history does."""
+        if self.store.reports_progress(model) is False or self.created_at is None:
+            return False
+        calibration = self.store.calibration(model)
+        if calibration is None:
+            return True
+        return calibration[1] / calibration[0] < (history[1] - self.created_at) / (history[0] - self.created_at)
+
     def _target(self, now: float) -> float:
         created = self.created_at if self.created_at is not None else now
         history = self._from_history()
         progress = self._from_progress()
         model = self.key.model if self.key else ""
-        if not self._readings and history is not None and self.store.reports_progress(model) is not False:
+        if not self._readings and history is not None and self._worth_reading(model, history):
             earliest = max(history[0], now)
             if earliest - now > 2 * self._tolerance(earliest):
                 return now + READING_SHARE * (earliest - now)  # read progress first: it times the rest
         if progress is not None and progress[1] > now:
-            window = self._window(progress, history)
-            last = self._readings[-1][1]
-            low = max(window[0], now)
-            if last < UNTRUSTED_PROGRESS and low - now > 2 * self._tolerance(low):
-                return now + READING_SHARE * (low - now)
+            low, high = window = self._window(progress, history)
+            low = max(low, now)
+            step = self._tolerance(low)
+            if len(self._readings) < 2 and high - low > WIDE_WINDOW_STEPS * step and low - now > 2 * step:
+                return now + READING_SHARE * (low - now)  # one more reading narrows it
             return self._walk(now, window)
         if history is not None and history[1] > now:
             return self._walk(now, history)
@@ -227,7 +263,8 @@ class PollPlanner:
             return
         created = job.created_at.timestamp()
         readings = [(t - created, p) for t, p in self._readings] if self.created_at == created else []
-        self.store.record(self.key, self.expected_seconds, job.completed_at.timestamp() - created, readings)
+        total = job.completed_at.timestamp() - created
+        self.store.record(self.key, self.expected_seconds, total, readings, reports_progress=self._reports_progress)
 
     def backoff(self) -> float:
         """The wait after a failed poll: twice the last wait, within the bounds."""
