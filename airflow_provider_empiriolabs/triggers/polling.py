@@ -11,8 +11,9 @@ gets near it from evidence, not from a guess:
   (:func:`~._render_times.estimate_total`); a job still ``queued`` with progress 0 says only that
   its render has not started;
 * **render times learned per kind** (:mod:`._render_times`, shared by every trigger and worker
-  poll loop of the process): the built-in guess is only the prior. With them, the first poll is
-  timed to read progress halfway to the earliest likely end, then the next one lands on the end;
+  poll loop of the process): the built-in guess is only the prior. With them, the first poll comes
+  one lag step after the earliest likely end: a job done by then is seen within the lag allowed,
+  one still rendering shows progress near its end, which puts the next poll on the end;
 * **no progress, stepped or stalling progress**: each reading is an upper bound on the total time,
   the learned spread of the estimates' errors and of the render times gives a window, and the
   window is walked in steps no longer than the lag allowed (:data:`LAG_SHARE` of the job's age);
@@ -20,7 +21,8 @@ gets near it from evidence, not from a guess:
   enough to catch a render three times faster than guessed still running.
 
 ``poll_interval`` stays the user's bound: never more than that between two polls, never less
-than :data:`MIN_INTERVAL_SHARE` of it.
+than :data:`MIN_INTERVAL_SHARE` of it (and at most :data:`MIN_INTERVAL_SECONDS`). Times are the
+local clock's; ``created_at`` is the API's and is trusted only within :data:`MAX_AGE` of it.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ LAG_SHARE = 0.095
 LAG_FLOOR = 2.8
 #: With nothing learned, the first poll comes after this share of the guess.
 FIRST_POLL_SHARE = 0.25
-#: With learned render times, progress is read this far (share) from now to the earliest likely end.
+#: When one more reading is needed, it is taken this far (share) from now to the earliest likely end.
 READING_SHARE = 0.5
 #: Until the model's estimates are calibrated, the end from two readings' rate is trusted to this share.
 RATE_SPREAD = 0.04
@@ -192,24 +194,10 @@ class PollPlanner:
         step = self._tolerance(low)
         return high if high - low <= step else low + step
 
-    def _worth_reading(self, model: str, history: tuple[float, float]) -> bool:
-        """Whether a progress reading would narrow the window of the end more than the history does."""
-        if self.store.reports_progress(model) is False or self.created_at is None:
-            return False
-        calibration = self.store.calibration(model)
-        if calibration is None:
-            return True
-        return calibration[1] / calibration[0] < (history[1] - self.created_at) / (history[0] - self.created_at)
-
     def _target(self, now: float) -> float:
         created = self.created_at if self.created_at is not None else now
         history = self._from_history()
         progress = self._from_progress()
-        model = self.key.model if self.key else ""
-        if not self._readings and history is not None and self._worth_reading(model, history):
-            earliest = max(history[0], now)
-            if earliest - now > 2 * self._tolerance(earliest):
-                return now + READING_SHARE * (earliest - now)  # read progress first: it times the rest
         if progress is not None and progress[1] > now:
             low, high = window = self._window(progress, history)
             low = max(low, now)
