@@ -6,16 +6,26 @@ follow the provider's guess; each test has its own store of learned render times
 
 from __future__ import annotations
 
+import http.server
+import json
 import math
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
+from airflow_provider_empiriolabs.testing import connection_json
 from airflow_provider_empiriolabs.triggers._render_times import RenderTimes
-from airflow_provider_empiriolabs.triggers.polling import LAG_FLOOR, PollPlanner, RenderKey
+from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
+from airflow_provider_empiriolabs.triggers.polling import LAG_FLOOR, RENDER_TIMES, PollPlanner, RenderKey
+from tests.operators.support import afirst_event, make_context
 
 KEY = RenderKey("happyhorse-1-1", "720p", 5.0)
 GUESS = 50.0  # what the provider guesses for KEY: 20 s + 6 s x 5
@@ -248,3 +258,104 @@ def test_a_failed_poll_backs_off_within_the_bounds() -> None:
     waits = [p.backoff() for _ in range(8)]
     assert waits[0] == pytest.approx(4.0)
     assert max(waits) == 60
+
+
+# -- real HTTP: a stand-in API that guesses nothing like the provider, and the worker's loop ---
+
+
+class StandIn(http.server.BaseHTTPRequestHandler):
+    """An API written apart from the simulator: ``pending``, then ``running`` in tenths, ``succeeded``."""
+
+    created: float = 0.0
+    queue_seconds = 0.3
+    render_seconds = 2.0  # 20x faster than the guess's 50 s: the learned ratio must say so
+    gets = 0
+
+    @classmethod
+    def total(cls) -> float:
+        return cls.queue_seconds + cls.render_seconds
+
+    def do_GET(self) -> None:
+        type(self).gets += 1
+        age = time.time() - self.created
+        done = age >= self.total()
+        share = max(age - self.queue_seconds, 0.0) / self.render_seconds
+        body = {
+            "id": self.path.rsplit("/", 1)[-1],
+            "status": "succeeded" if done else ("pending" if age < self.queue_seconds else "running"),
+            "progress": 1.0 if done else math.floor(share * 10) / 10,
+            "created_at": datetime.fromtimestamp(self.created, timezone.utc).isoformat(),
+            "completed_at": (
+                datetime.fromtimestamp(
+                    self.created + self.queue_seconds + self.render_seconds, timezone.utc
+                ).isoformat()
+                if done
+                else None
+            ),
+            "result": {"video_url": "https://cdn.example/v.mp4"} if done else None,
+        }
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[StandIn]]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StandIn)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("AIRFLOW_CONN_EMPIRIOLABS_DEFAULT", connection_json(url, "sk-empiriolabs-stand-in"))
+    RENDER_TIMES.clear()
+    try:
+        yield StandIn
+    finally:
+        RENDER_TIMES.clear()
+        server.shutdown()
+        server.server_close()
+
+
+async def test_the_trigger_learns_a_world_that_does_not_follow_the_guess(stand_in: type[StandIn]) -> None:
+    for _ in range(2):
+        stand_in.created, stand_in.gets = time.time(), 0
+        trigger = EmpirioLabsJobTrigger(
+            job_id="job_standin",
+            poll_interval=0.8,  # the bound: the first poll (a quarter of the guess) comes before it
+            end_time=time.time() + 60,
+            expected_done_at=stand_in.created + GUESS,
+            render_key=KEY.to_kwargs(),
+            expected_seconds=GUESS,
+        )
+        event = await afirst_event(trigger)
+        assert event["status"] == "success"
+        assert stand_in.gets >= 1
+    # Both jobs were learned, as what they are (2.3 s against a guess of 50 s), not as the guess.
+    low, high = RENDER_TIMES.ratios(KEY) or (0.0, 1.0)
+    assert low <= stand_in.total() / GUESS <= high < 0.1
+    assert RENDER_TIMES.reports_progress(KEY.model) is True
+
+
+def test_the_worker_loop_uses_the_planner_and_feeds_the_same_store(empiriolabs_connection: Any) -> None:
+    sim = empiriolabs_connection
+    RENDER_TIMES.clear()
+    try:
+        operator = EmpirioLabsGenerateVideoOperator(
+            task_id="generate",
+            prompt="A horse grazing in a misty field",
+            duration=3,
+            poll_interval=0.05,
+            deferrable=False,
+        )
+        summary = operator.execute(make_context())
+        assert summary["status"] == "completed"
+        key = RenderKey("happyhorse-1-1", "720p", 3.0)
+        assert RENDER_TIMES.ratios(key) is not None  # what every trigger of this process now plans with
+        assert sim.stats()["posts"] == 1
+    finally:
+        RENDER_TIMES.clear()
