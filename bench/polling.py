@@ -57,6 +57,8 @@ from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrig
 from airflow_provider_empiriolabs.triggers.polling import RENDER_TIMES, render_key  # noqa: E402
 
 TITLE = "Polling: requests per job and detection lag"
+#: The operator's default ``poll_interval`` (the other benches time their pollers with it).
+OPERATOR_POLL_INTERVAL = 60.0
 #: The operator's default ``poll_interval`` (the bound the planner stays under), and a long one
 #: (15 min) that leaves the planner free: a long render then needs no poll per minute.
 TRIGGER_POLL_INTERVALS = (60.0, 900.0)
@@ -108,7 +110,8 @@ def parse_ts(text: str) -> float:
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def job_specs(count: int, seed: int, factor: float) -> list[Spec]:
+def job_specs(count: int, seed: int, factor: float = 1.0) -> list[Spec]:
+    """Jobs of random kinds, arriving one after the other over twice their mean render time."""
     rng = random.Random(seed)
     kinds = [(rng.randint(3, 15), rng.choice(("720p", "1080p"))) for _ in range(count)]
     guesses = [Spec(d, r, 0.0).request().expected_render_seconds() for d, r in kinds]
@@ -116,7 +119,7 @@ def job_specs(count: int, seed: int, factor: float) -> list[Spec]:
     return [Spec(d, r, span * i / count) for i, (d, r) in enumerate(kinds)]
 
 
-class SimClock:
+class ScaledClock:
     """The simulator's clock, read once: simulated time from this process's real time."""
 
     def __init__(self, sim: EmpirioLabsSimulator, scale: float) -> None:
@@ -134,7 +137,27 @@ class SimClock:
         await self.sleep(simulated - self.now())
 
 
-def run_triggers_on(clock: SimClock) -> None:
+@dataclass
+class SimClock:
+    """Maps the simulator's clock to this process's real time (for the benches that run in real time)."""
+
+    real: float
+    simulated: float
+    scale: float
+
+    def to_real(self, simulated: float) -> float:
+        return self.real + (simulated - self.simulated) / self.scale
+
+
+def read_clock(sim: EmpirioLabsSimulator, scale: float) -> SimClock:
+    """Read the simulator's clock once, timed by the middle of the round trip (about 1 ms)."""
+    before = time.time()
+    simulated = parse_ts(sim.stats()["simulated_time"])
+    after = time.time()
+    return SimClock((before + after) / 2, simulated, scale)
+
+
+def run_triggers_on(clock: ScaledClock) -> None:
     """Let the trigger module tell time and sleep on the simulator's clock (its code is unchanged)."""
     trigger_module.time = types.SimpleNamespace(time=clock.now)  # type: ignore[assignment]
     trigger_module.asyncio = types.SimpleNamespace(  # type: ignore[assignment]
@@ -142,7 +165,7 @@ def run_triggers_on(clock: SimClock) -> None:
     )
 
 
-async def submit(client: httpx.AsyncClient, result: Result, clock: SimClock) -> None:
+async def submit(client: httpx.AsyncClient, result: Result, clock: ScaledClock) -> None:
     body = {"model": "happyhorse-1-1", "prompt": PROMPT, "duration": result.spec.duration}
     body["resolution"] = result.spec.resolution
     response = await client.post("/v1/videos/generations", json=body)
@@ -151,14 +174,14 @@ async def submit(client: httpx.AsyncClient, result: Result, clock: SimClock) -> 
     result.submitted = clock.now()
 
 
-def finish(result: Result, job: dict[str, Any], clock: SimClock) -> None:
+def finish(result: Result, job: dict[str, Any], clock: ScaledClock) -> None:
     completed = parse_ts(job["completed_at"])
     result.render = completed - parse_ts(job["created_at"])
     result.seen = clock.now()
     result.lag = result.seen - completed
 
 
-async def fixed_one(client: httpx.AsyncClient, result: Result, interval: float, clock: SimClock) -> None:
+async def fixed_one(client: httpx.AsyncClient, result: Result, interval: float, clock: ScaledClock) -> None:
     while True:
         await clock.sleep(interval)
         response = await client.get(f"/v1/jobs/{result.job_id}")
@@ -169,7 +192,7 @@ async def fixed_one(client: httpx.AsyncClient, result: Result, interval: float, 
             return
 
 
-async def trigger_one(result: Result, clock: SimClock, poll_interval: float) -> None:
+async def trigger_one(result: Result, clock: ScaledClock, poll_interval: float) -> None:
     hook = EmpirioLabsHook()  # the operator's poll before deferring
     try:
         job = await hook.aget_job(result.job_id)
@@ -209,7 +232,7 @@ async def warm_up() -> None:
 def run_variant(sim: EmpirioLabsSimulator, name: str, specs: list[Spec], scale: float) -> dict[str, Any]:
     sim.reset()  # the scenario's knobs again, same seed: the same jitter for every variant
     RENDER_TIMES.clear()
-    clock = SimClock(sim, scale)
+    clock = ScaledClock(sim, scale)
     run_triggers_on(clock)
     results = [Result(spec) for spec in specs]
 
