@@ -42,6 +42,7 @@ from airflow_provider_empiriolabs.operators._job_record import fingerprint
 from airflow_provider_empiriolabs.operators.uploads import ReferenceImageUploader, needs_upload, with_stand_ins
 from airflow_provider_empiriolabs.sealing import seal_summary
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
+from airflow_provider_empiriolabs.triggers.polling import PollPlanner, render_key
 from airflow_provider_empiriolabs.ui.request_record import request_record
 
 if TYPE_CHECKING:
@@ -450,6 +451,9 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         if not self.wait_for_completion:
             return job_id
         end_time = time.time() + self.timeout
+        # The worker times its polls like the trigger, and both feed this process's render times.
+        key, expected = render_key(self.request), self.request.expected_render_seconds()
+        planner = PollPlanner(self.poll_interval, self._expected_done_at(job), key=key, expected_seconds=expected)
         while not job.status.is_terminal():
             if self.deferrable:
                 self.defer(
@@ -461,6 +465,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
                         hook_params=self.hook_params,
                         expected_done_at=self._expected_done_at(job),
                         accepted_at=accepted_at,
+                        render_key=key.to_kwargs(),
+                        expected_seconds=expected,
                     ),
                     method_name="execute_complete",
                     timeout=None,  # the trigger owns the deadline and reports it
@@ -468,8 +474,9 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
             if time.time() >= end_time:
                 raise AirflowException(f"timed out after {self.timeout:g} s waiting for EmpirioLabs job {job_id}")
             self.log.info("EmpirioLabs job %s: %s", job_id, job.state_text)
-            time.sleep(min(self.poll_interval, max(end_time - time.time(), 0)))
+            time.sleep(min(planner.delay_after(job), max(end_time - time.time(), 0)))
             job = self.hook.get_job(job_id)
+        planner.finished(job)
         return self._finish(job, ledger)  # the job this poll saw: no second GET to disagree with it
 
     def _expected_done_at(self, job: Job) -> float:

@@ -398,6 +398,18 @@ def _v_queued_fraction(value: Any) -> float:
     return float(value)
 
 
+#: How ``GET /v1/jobs/{id}`` shows progress while a job renders (see the ``progress_mode`` knob).
+PROGRESS_MODES = ("linear", "stepped", "absent")
+#: Steps of the ``stepped`` progress mode: it stalls at 0, 0.25, 0.5 and 0.75, then jumps.
+PROGRESS_STEPS = 4
+
+
+def _v_progress_mode(value: Any) -> str:
+    if value not in PROGRESS_MODES:
+        raise ValueError(f"progress_mode must be one of {', '.join(PROGRESS_MODES)}")
+    return str(value)
+
+
 def _v_seed(value: Any) -> int | None:
     if value is not None and not _is_int(value):
         raise ValueError("seed must be an integer or null")
@@ -521,6 +533,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "render_seconds_per_video_second": _v_non_negative("render_seconds_per_video_second"),
     "render_jitter": _v_fraction("render_jitter"),
     "queued_fraction": _v_queued_fraction,
+    "render_time_factor": _v_positive("render_time_factor"),
+    "progress_mode": _v_progress_mode,
     "rate_limit_rpm": _v_rate,
     "retry_after_header": _v_bool("retry_after_header"),
     "fail_next_requests": _v_faults,
@@ -547,6 +561,8 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "render_seconds_per_video_second": 6.0,
     "render_jitter": 0.0,  # render time *= uniform(1 - j, 1 + j)
     "queued_fraction": 0.1,  # share of the render time spent "queued"
+    "render_time_factor": 1.0,  # render time *= this (a world whose renders do not follow the guess)
+    "progress_mode": "linear",  # linear; stepped (stalls, then jumps by quarters); absent (null)
     "rate_limit_rpm": 50,  # per account per 60 s sliding window; 0 or None: off
     "retry_after_header": True,  # send Retry-After and X-RateLimit-* (off: client must back off alone)
     "fail_next_requests": [],  # scripted faults, see normalize_fault(); setting replaces the queue
@@ -879,6 +895,7 @@ class SimulatorState:
             render = self.knobs["render_base_seconds"] + self.knobs["render_seconds_per_video_second"] * float(
                 params["duration"]
             ) * (1.5 if params["resolution"] == "1080p" else 1.0)
+            render *= self.knobs["render_time_factor"]
             jitter = self.knobs["render_jitter"]
             if jitter:
                 render *= self.rng.uniform(1 - jitter, 1 + jitter)
@@ -917,6 +934,8 @@ class SimulatorState:
         if now < job.done_at:
             span = job.done_at - job.queued_until
             progress = min(0.99, (now - job.queued_until) / span) if span > 0 else 0.99
+            if self.knobs["progress_mode"] == "stepped":
+                progress = math.floor(progress * PROGRESS_STEPS) / PROGRESS_STEPS
             return self.knobs["unknown_status"] or "processing", round(progress, 4), None
         return "completed", 1.0, job.done_at
 
@@ -960,7 +979,7 @@ class SimulatorState:
             return {
                 "job_id": job.job_id,
                 "status": status,
-                "progress": progress,
+                "progress": None if self.knobs["progress_mode"] == "absent" else progress,
                 "created_at": iso(job.created_at),
                 "completed_at": iso(completed_at),
                 "result": result,

@@ -23,7 +23,7 @@ from airflow_provider_empiriolabs.exceptions import EmpirioLabsError
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.models import Job
 from airflow_provider_empiriolabs.redaction import redact_url
-from airflow_provider_empiriolabs.triggers.polling import PollPlanner
+from airflow_provider_empiriolabs.triggers.polling import PollPlanner, RenderKey
 
 EventStatus = Literal["success", "failed", "timeout", "error"]
 
@@ -32,8 +32,8 @@ class EmpirioLabsJobTrigger(BaseTrigger):
     """
     Poll one job until it is terminal or the deadline passes, then fire one event.
 
-    Polls are timed by :class:`~.polling.PollPlanner` (around the expected end, then from the
-    reported progress). Transient trouble (429, 5xx, network) keeps it polling until the deadline,
+    Polls are timed by :class:`~.polling.PollPlanner` (from the job's age and progress and the render
+    times this process has seen). Transient trouble (429, 5xx, network) keeps it polling until the deadline,
     waiting as long as the API's ``Retry-After`` asks; anything else ends it with an ``error`` event.
 
     :param job_id: the job to wait for.
@@ -45,6 +45,9 @@ class EmpirioLabsJobTrigger(BaseTrigger):
     :param accepted_at: when the API accepted the job (Unix time): until
         :data:`~airflow_provider_empiriolabs._outcome.NOT_FOUND_GRACE_SECONDS` after it, a 404 is the
         API not knowing its new job yet.
+    :param render_key: the job's kind (``model``, ``resolution``, ``duration``): render times are
+        learned per kind, in this process, by every trigger and worker poll loop.
+    :param expected_seconds: the guessed total time of the job, the prior the learned times replace.
     """
 
     def __init__(
@@ -56,6 +59,8 @@ class EmpirioLabsJobTrigger(BaseTrigger):
         hook_params: dict[str, Any] | None = None,
         expected_done_at: float | None = None,
         accepted_at: float | None = None,
+        render_key: dict[str, Any] | None = None,
+        expected_seconds: float | None = None,
     ) -> None:
         super().__init__()
         self.job_id = job_id
@@ -65,6 +70,8 @@ class EmpirioLabsJobTrigger(BaseTrigger):
         self.hook_params = hook_params or {}
         self.expected_done_at = expected_done_at
         self.accepted_at = accepted_at
+        self.render_key = render_key
+        self.expected_seconds = expected_seconds
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -77,6 +84,8 @@ class EmpirioLabsJobTrigger(BaseTrigger):
                 "hook_params": self.hook_params,
                 "expected_done_at": self.expected_done_at,
                 "accepted_at": self.accepted_at,
+                "render_key": self.render_key,
+                "expected_seconds": self.expected_seconds,
             },
         )
 
@@ -102,7 +111,12 @@ class EmpirioLabsJobTrigger(BaseTrigger):
         # The user's max_attempts is for the worker's calls: inside a poll, the hook's own retries would
         # sleep past the deadline this loop enforces, so here it is always 1.
         hook = EmpirioLabsHook(self.empiriolabs_conn_id, **{**self.hook_params, "max_attempts": 1})
-        planner = PollPlanner(self.poll_interval, self.expected_done_at)
+        planner = PollPlanner(
+            self.poll_interval,
+            self.expected_done_at,
+            key=RenderKey.from_kwargs(self.render_key),
+            expected_seconds=self.expected_seconds,
+        )
         wait = planner.first_delay(time.time())
         try:
             while True:
@@ -130,6 +144,7 @@ class EmpirioLabsJobTrigger(BaseTrigger):
                     yield TriggerEvent(error_event(self.job_id, f"EmpirioLabs job {self.job_id}: {error}", error))
                     return
                 if job.status.is_terminal():
+                    planner.finished(job)
                     yield self._event(
                         "success" if job.status.is_success() else "failed",
                         f"EmpirioLabs job {self.job_id} {job.raw_status}"
@@ -137,7 +152,7 @@ class EmpirioLabsJobTrigger(BaseTrigger):
                         job,
                     )
                     return
-                wait = planner.next_delay(time.time(), job.progress)
+                wait = planner.delay_after(job, time.time())
                 self.log.info("EmpirioLabs job %s: %s; next poll in %.1f s", self.job_id, job.state_text, wait)
         finally:
             await hook.aclose()

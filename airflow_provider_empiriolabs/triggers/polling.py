@@ -1,29 +1,77 @@
 """
-When to poll a job next, from what the API has said about it so far.
+When to poll a job next, from the evidence about it: its age, its progress, and finished jobs.
 
 Polls are not free: the account's 50 requests per minute are shared by every job. A fixed 5 s
 poll spends ten requests on a 50 s render; a fixed 60 s poll leaves a finished video waiting up
-to a minute. This planner polls a little before the expected end of the render (renders vary:
-polling at the expected end would find every faster job long finished), reads the progress again
-shortly after, estimates the completion time from the two readings and polls near it, backing off
-while nothing moves. ``poll_interval`` stays the user's bound: never more than that between two
-polls.
+to a minute. The physical limit is one GET that lands just after the render ends. This planner
+gets near it from evidence, not from a guess:
+
+* **one progress reading is enough**: the job's own ``created_at`` gives its age, and with the
+  share of time jobs spend queued (learned) a single reading gives the total time
+  (:func:`~._render_times.estimate_total`); a job still ``queued`` with progress 0 says only that
+  its render has not started;
+* **render times learned per kind** (:mod:`._render_times`, shared by every trigger and worker
+  poll loop of the process): the built-in guess is only the prior. With them, the first poll comes
+  one lag step after the earliest likely end: a job done by then is seen within the lag allowed,
+  one still rendering shows progress near its end, which puts the next poll on the end;
+* **no progress, stepped or stalling progress**: each reading is an upper bound on the total time,
+  the learned spread of the estimates' errors and of the render times gives a window, and the
+  window is walked in steps no longer than the lag allowed (:data:`LAG_SHARE` of the job's age);
+* **nothing known yet**: the first poll comes after :data:`FIRST_POLL_SHARE` of the guess, early
+  enough to catch a render three times faster than guessed still running.
+
+``poll_interval`` stays the user's bound: never more than that between two polls, never less
+than :data:`MIN_INTERVAL_SHARE` of it (and at most :data:`MIN_INTERVAL_SECONDS`). Times are the
+local clock's; ``created_at`` is the API's and is trusted only within :data:`MAX_AGE` of it.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-#: The shortest wait between polls, as a share of ``poll_interval`` (60 s -> 2 s).
+from airflow_provider_empiriolabs.triggers._render_times import (
+    MIN_USEFUL_PROGRESS,
+    PRIOR_CALIBRATION,
+    RENDER_TIMES,
+    RenderKey,
+    RenderTimes,
+    estimate_total,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_empiriolabs.models import Job, VideoRequest
+
+__all__ = ["RENDER_TIMES", "PollPlanner", "RenderKey", "render_key"]
+
+#: The shortest wait between polls, as a share of ``poll_interval`` (60 s -> 2 s)...
 MIN_INTERVAL_SHARE = 1 / 30
-#: Poll this much after the estimated completion, so that the poll usually finds it done.
-ETA_MARGIN = 1.05
-#: The first poll comes after this share of the expected render time left: early enough to find a
-#: job that renders faster than expected still running, so that its progress can time the rest.
-FIRST_POLL_SHARE = 0.75
-#: After a first progress reading, read again after this share of the expected time left (at least
-#: the minimum interval): two readings give the render's rate, hence its end.
-SECOND_POLL_SHARE = 0.25
+#: ...and at most this many seconds (a long bound must not make the planner slow to look).
+MIN_INTERVAL_SECONDS = 2.0
+#: The lag aimed at: a finished job is seen within this share of its age (the goal is 10 % at p95)...
+LAG_SHARE = 0.095
+#: ...or within this many seconds, whichever is larger: a shorter lag is not worth a request.
+LAG_FLOOR = 2.8
+#: With nothing learned, the first poll comes after this share of the guess.
+FIRST_POLL_SHARE = 0.25
+#: When one more reading is needed, it is taken this far (share) from now to the earliest likely end.
+READING_SHARE = 0.5
+#: Until the model's estimates are calibrated, the end from two readings' rate is trusted to this share.
+RATE_SPREAD = 0.04
+#: A window of the end wider than this many lag steps is narrowed by one more reading first.
+WIDE_WINDOW_STEPS = 3
+#: With no evidence left (past every estimate, nothing learned), the next poll at age x this.
+GROWTH = 1.3
+#: Statuses of a job that waits for its render to start.
+QUEUED_STATUSES = frozenset({"queued", "pending", "waiting", "submitted", "accepted"})
+#: A ``created_at`` further than this from the local clock is not trusted (clock skew): age from first sight.
+MAX_AGE = 24 * 3600.0
+
+
+def render_key(request: VideoRequest) -> RenderKey:
+    """The kind of the job a request makes, as far as its render time goes (what times are learned by)."""
+    return RenderKey(request.model, request.resolution or "720p", float(request.billed_seconds))
 
 
 @dataclass
@@ -32,52 +80,179 @@ class PollPlanner:
     Decides the wait before each poll of one job.
 
     :param poll_interval: the longest wait between two polls, in seconds.
-    :param expected_done_at: when the job is expected to finish (Unix time), if known.
+    :param expected_done_at: when the guess expects the job to finish (Unix time), if known.
+    :param key: the job's kind (model, resolution, duration), to use and feed the learned render times.
+    :param expected_seconds: the guessed total time of the job (the prior the learned times scale).
+    :param created_at: the job's ``created_at`` (Unix time); otherwise taken from the first reading.
+    :param store: the learned render times (the process-wide one unless a test gives its own).
     """
 
     poll_interval: float
     expected_done_at: float | None = None
-    _sample: tuple[float, float] | None = field(default=None, repr=False)
+    key: RenderKey | None = None
+    expected_seconds: float | None = None
+    created_at: float | None = None
+    store: RenderTimes = field(default=RENDER_TIMES, repr=False)
+    _readings: list[tuple[float, float]] = field(default_factory=list, repr=False)
+    _polls: int = field(default=0, repr=False)
+    _reports_progress: bool | None = field(default=None, repr=False)
     _last_delay: float | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.expected_seconds is None and self.expected_done_at is not None and self.created_at is not None:
+            self.expected_seconds = self.expected_done_at - self.created_at
+        if self.created_at is None and self.expected_done_at is not None and self.expected_seconds is not None:
+            self.created_at = self.expected_done_at - self.expected_seconds
 
     @property
     def min_interval(self) -> float:
-        return self.poll_interval * MIN_INTERVAL_SHARE
+        return min(self.poll_interval * MIN_INTERVAL_SHARE, MIN_INTERVAL_SECONDS)
 
     def _bounded(self, delay: float) -> float:
         delay = min(max(delay, self.min_interval), self.poll_interval)
         self._last_delay = delay
         return delay
 
-    def first_delay(self, now: float) -> float:
-        """The wait before the first poll: most of the expected render time left, if known."""
-        if self.expected_done_at is None:
-            return self.min_interval  # whoever deferred has just polled
-        return min(max((self.expected_done_at - now) * FIRST_POLL_SHARE, 0.0), self.poll_interval)
+    def _set_created(self, now: float, created_at: float | None) -> None:
+        if created_at is not None and now - MAX_AGE <= created_at <= now + 1.0:
+            self.created_at = min(created_at, now)
+        elif self.created_at is None:
+            self.created_at = now
+        if self.expected_seconds is None and self.expected_done_at is not None:
+            self.expected_seconds = max(self.expected_done_at - self.created_at, 0.0)
 
-    def next_delay(self, now: float, progress: float | None) -> float:
+    # -- evidence ------------------------------------------------------------------------------
+
+    def observe(
+        self, now: float, progress: float | None, *, status: str | None = None, created_at: float | None = None
+    ) -> None:
         """
-        The wait before the next poll, given the progress the last poll reported.
+        Take in what one poll said of the job, still running.
+
+        :param now: the time of that poll (Unix time).
+        :param progress: its progress, 0 to 1, or ``None`` when the API gave none.
+        :param status: its status as the API said it (``queued`` with progress 0 is not rendering yet).
+        :param created_at: its ``created_at`` (Unix time), if given.
+        """
+        self._set_created(now, created_at)
+        self._polls += 1
+        queued = (status or "").strip().lower() in QUEUED_STATUSES and not progress
+        if not queued:
+            self._reports_progress = bool(self._reports_progress) or bool(progress)
+        if not queued and progress is not None and MIN_USEFUL_PROGRESS <= progress < 1:
+            self._readings.append((now, progress))
+
+    @staticmethod
+    def _window(interval: tuple[float, float], other: tuple[float, float] | None) -> tuple[float, float]:
+        """Two windows of the end, intersected; the first alone when they do not overlap."""
+        if other is None:
+            return interval
+        low, high = max(interval[0], other[0]), min(interval[1], other[1])
+        return (low, high) if low < high else interval
+
+    def _from_progress(self) -> tuple[float, float] | None:
+        """
+        The window of the end from the progress readings.
+
+        Each reading, with the learned queue share, is an upper bound of the total time (progress
+        shown late or in steps only lowers it); how far below the end lies was learned per model.
+        Until it is, two readings give the rate, which times a linear render whatever its queue.
+        """
+        if not self._readings or self.created_at is None:
+            return None
+        model = self.key.model if self.key else ""
+        share = self.store.queue_share(model)
+        total = min(estimate_total(t - self.created_at, p, share) for t, p in self._readings)
+        calibration = self.store.calibration(model)
+        low, high = calibration or PRIOR_CALIBRATION
+        window = self.created_at + total * low, self.created_at + total * high
+        (t1, p1), (t2, p2) = self._readings[0], self._readings[-1]
+        if calibration is None and p2 > p1:
+            end = t2 + (1 - p2) * (t2 - t1) / (p2 - p1)
+            spread = RATE_SPREAD * (end - self.created_at)
+            window = self._window(window, (end - spread, end + spread))
+        return window
+
+    def _from_history(self) -> tuple[float, float] | None:
+        """The window of the end from the render times learned for this kind of job."""
+        if self.key is None or not self.expected_seconds or self.created_at is None:
+            return None
+        ratios = self.store.ratios(self.key)
+        if ratios is None:
+            return None
+        return self.created_at + ratios[0] * self.expected_seconds, self.created_at + ratios[1] * self.expected_seconds
+
+    # -- plans ---------------------------------------------------------------------------------
+
+    def _tolerance(self, end: float) -> float:
+        assert self.created_at is not None
+        return max(LAG_SHARE * (end - self.created_at), LAG_FLOOR)
+
+    def _walk(self, now: float, window: tuple[float, float]) -> float:
+        """The next poll inside a window of the end: at its end if short enough, else one lag step in."""
+        low, high = max(window[0], now), window[1]
+        step = self._tolerance(low)
+        return high if high - low <= step else low + step
+
+    def _target(self, now: float) -> float:
+        created = self.created_at if self.created_at is not None else now
+        history = self._from_history()
+        progress = self._from_progress()
+        if progress is not None and progress[1] > now:
+            low, high = window = self._window(progress, history)
+            low = max(low, now)
+            step = self._tolerance(low)
+            if len(self._readings) < 2 and high - low > WIDE_WINDOW_STEPS * step and low - now > 2 * step:
+                return now + READING_SHARE * (low - now)  # one more reading narrows it
+            return self._walk(now, window)
+        if history is not None and history[1] > now:
+            return self._walk(now, history)
+        if progress is not None or history is not None:
+            return now + self._tolerance(now)  # past every estimate: it is late, look often
+        if self.expected_seconds and now - created < FIRST_POLL_SHARE * self.expected_seconds:
+            return created + FIRST_POLL_SHARE * self.expected_seconds
+        if self.expected_seconds or self._polls:
+            return created + max(now - created, self.min_interval) * GROWTH
+        return now + self.min_interval
+
+    # -- the planner's answers -----------------------------------------------------------------
+
+    def first_delay(self, now: float) -> float:
+        """The wait before the first poll (whoever made this planner has just polled, or not at all)."""
+        self._set_created(now, None)
+        return self._bounded(self._target(now) - now)
+
+    def next_delay(
+        self, now: float, progress: float | None, *, status: str | None = None, created_at: float | None = None
+    ) -> float:
+        """
+        The wait before the next poll, given what the last poll said (see :meth:`observe`).
 
         :param now: the time of that poll (Unix time).
         :param progress: the job's progress, 0 to 1, or ``None`` when the API gave none.
+        :param status: its status as the API said it.
+        :param created_at: its ``created_at`` (Unix time), if given.
         """
-        previous = self._sample
-        if progress is not None and progress > 0:
-            if previous is None or progress > previous[1]:
-                self._sample = (now, progress)
-            if previous is not None and progress > previous[1] and now > previous[0]:
-                rate = (progress - previous[1]) / (now - previous[0])
-                return self._bounded((1.0 - progress) / rate * ETA_MARGIN)
-            if previous is None and self.expected_done_at is not None:
-                # One reading gives no rate: read again soon rather than at the expected end.
-                return self._bounded(max(self.expected_done_at - now, 0.0) * SECOND_POLL_SHARE)
-        moved = previous is None and progress
-        if not moved and self._last_delay is not None:
-            return self._bounded(self._last_delay * 2)  # nothing new: back off
-        if self.expected_done_at is not None and self.expected_done_at > now:
-            return self._bounded(self.expected_done_at - now)
-        return self._bounded(self.min_interval if self._last_delay is None else self._last_delay * 2)
+        self.observe(now, progress, status=status, created_at=created_at)
+        return self._bounded(self._target(now) - now)
+
+    def delay_after(self, job: Job, now: float | None = None) -> float:
+        """:meth:`next_delay` for a job as the API reported it."""
+        created = job.created_at.timestamp() if job.created_at else None
+        return self.next_delay(
+            time.time() if now is None else now, job.progress, status=job.raw_status, created_at=created
+        )
+
+    def finished(self, job: Job) -> None:
+        """Learn from a job seen finished: its total time, and how its readings would have timed it."""
+        if not job.status.is_success() or self.key is None or not self.expected_seconds:
+            return
+        if job.created_at is None or job.completed_at is None:
+            return
+        created = job.created_at.timestamp()
+        readings = [(t - created, p) for t, p in self._readings] if self.created_at == created else []
+        total = job.completed_at.timestamp() - created
+        self.store.record(self.key, self.expected_seconds, total, readings, reports_progress=self._reports_progress)
 
     def backoff(self) -> float:
         """The wait after a failed poll: twice the last wait, within the bounds."""
