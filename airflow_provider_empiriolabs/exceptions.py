@@ -8,6 +8,26 @@ holds the API key: the hook scrubs it before an error is built.
 
 from __future__ import annotations
 
+import sys
+
+__all__ = [
+    "EmpirioLabsAuthenticationError",
+    "EmpirioLabsConnectionNotFoundError",
+    "EmpirioLabsError",
+    "EmpirioLabsInsufficientCreditsError",
+    "EmpirioLabsNotFoundError",
+    "EmpirioLabsRateLimitError",
+    "EmpirioLabsRequestError",
+    "EmpirioLabsServerError",
+    "EmpirioLabsSubmissionUnknownError",
+    "EmpirioLabsValidationError",
+    "missing_connection_message",
+    "where_defined",
+]
+
+#: Modules whose frames are machinery between a DAG file and an operator's ``__init__``.
+_MACHINERY = ("airflow.", "airflow_provider_empiriolabs.", "functools", "contextlib", "abc", "typing", "attr")
+
 
 class EmpirioLabsError(Exception):
     """
@@ -32,6 +52,21 @@ class EmpirioLabsError(Exception):
         self.status_code = status_code
         self.code = code
         self.retry_after = retry_after
+        self.conn_id: str | None = None
+
+    def naming_connection(self, conn_id: str) -> EmpirioLabsError:
+        """
+        Say which Airflow connection the failed call used (once): a deployment has several accounts.
+
+        :param conn_id: the connection id; for an authentication error the message also says
+            that its password holds the API key.
+        """
+        if self.conn_id is None and f"connection {conn_id!r}" not in self.message:
+            hint = ": its password is the API key" if isinstance(self, EmpirioLabsAuthenticationError) else ""
+            self.message = f"{self.message} (connection {conn_id!r}{hint})"
+            self.args = (self.message,)
+        self.conn_id = conn_id
+        return self
 
     def __str__(self) -> str:
         parts = [f"HTTP {self.status_code}" if self.status_code else None, self.code]
@@ -49,6 +84,31 @@ class EmpirioLabsValidationError(EmpirioLabsError):
 
 class EmpirioLabsAuthenticationError(EmpirioLabsError):
     """The API key is missing, malformed or unknown (401/403): fix the connection's password."""
+
+
+class EmpirioLabsConnectionNotFoundError(EmpirioLabsAuthenticationError):
+    """
+    The Airflow connection is not defined: nothing was sent, and no retry can help until it is added.
+
+    An authentication error, so the operators fail the task at once instead of retrying it as a
+    transient fault; the message says how to add the connection.
+    """
+
+
+def missing_connection_message(conn_id: str) -> str:
+    """
+    What to do about a connection Airflow does not know: the three usual ways to add one.
+
+    :param conn_id: the connection id the task asked for.
+    """
+    env = "AIRFLOW_CONN_" + "".join(ch if ch.isalnum() else "_" for ch in conn_id).upper()
+    return (
+        f"the Airflow connection {conn_id!r} is not defined, so nothing was sent to EmpirioLabs; add it "
+        f"(type EmpirioLabs, the API key as its password) in the UI under Admin > Connections, with "
+        f"`airflow connections add {conn_id} --conn-type empiriolabs --conn-password <API key>`, or as "
+        f'{env}=\'{{"conn_type": "empiriolabs", "password": "<API key>"}}\' on every worker '
+        "and triggerer (or pass the id of an existing one as empiriolabs_conn_id)"
+    )
 
 
 class EmpirioLabsInsufficientCreditsError(EmpirioLabsError):
@@ -74,3 +134,27 @@ class EmpirioLabsSubmissionUnknownError(EmpirioLabsError):
     Submitting again could pay twice, so this is never retried: the account's usage history or
     the EmpirioLabs dashboard tells whether a job was created.
     """
+
+
+def where_defined(task_id: str, dag_id: str | None = None, fileloc: str | None = None) -> str:
+    """
+    Where a task was written: its id, its DAG and the file and line that built it, for parse-time errors.
+
+    The line is that of the first frame outside Airflow, this provider and the standard library's
+    wrappers: the operator call, or the call of a ``@task`` function, in the DAG file (or a test).
+
+    :param task_id: the task's id.
+    :param dag_id: its DAG, when it was built inside one.
+    :param fileloc: the DAG's file, used when no frame outside the machinery is found.
+    """
+    place = fileloc
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        name = frame.f_code.co_filename
+        if not name.startswith("<") and module != "airflow" and not module.startswith(_MACHINERY):
+            place = f"{name}, line {frame.f_lineno}"
+            break
+        frame = frame.f_back  # type: ignore[assignment]
+    dag = f" of DAG {dag_id!r}" if dag_id else ""
+    return f"task {task_id!r}{dag}" + (f" ({place})" if place else "")
