@@ -56,22 +56,25 @@ class EmpirioLabsError(Exception):
 
     def naming_connection(self, conn_id: str) -> EmpirioLabsError:
         """
-        Say which Airflow connection the failed call used (once): a deployment has several accounts.
+        Say which Airflow connection the failed call used: a deployment may hold several accounts.
 
-        :param conn_id: the connection id; for an authentication error the message also says
-            that its password holds the API key.
+        ``message`` stays the API's own words; ``str()`` adds the connection (once), and for an
+        authentication error that its password holds the API key.
+
+        :param conn_id: the connection id.
         """
-        if self.conn_id is None and f"connection {conn_id!r}" not in self.message:
-            hint = ": its password is the API key" if isinstance(self, EmpirioLabsAuthenticationError) else ""
-            self.message = f"{self.message} (connection {conn_id!r}{hint})"
-            self.args = (self.message,)
-        self.conn_id = conn_id
+        if f"connection {conn_id!r}" not in self.message:
+            self.conn_id = conn_id
         return self
 
     def __str__(self) -> str:
         parts = [f"HTTP {self.status_code}" if self.status_code else None, self.code]
         prefix = " ".join(p for p in parts if p)
-        return f"{prefix}: {self.message}" if prefix else self.message
+        text = f"{prefix}: {self.message}" if prefix else self.message
+        if self.conn_id is not None:
+            hint = ": its password is the API key" if isinstance(self, EmpirioLabsAuthenticationError) else ""
+            text = f"{text} (connection {self.conn_id!r}{hint})"
+        return text
 
 
 class EmpirioLabsRequestError(EmpirioLabsError, ValueError):

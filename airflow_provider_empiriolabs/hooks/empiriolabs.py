@@ -244,6 +244,7 @@ class EmpirioLabsHook(BaseHook):
         self._client: httpx.Client | None = None
         self._async_client: httpx.AsyncClient | None = None
         self._async_gate: asyncio.Semaphore | None = None
+        self._names_connection = True
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(empiriolabs_conn_id={self.empiriolabs_conn_id!r})"
@@ -390,7 +391,8 @@ class EmpirioLabsHook(BaseHook):
         try:
             return tenacity.Retrying(**policy)(attempt)
         except EmpirioLabsError as error:
-            error.naming_connection(self.empiriolabs_conn_id)  # which account's call failed
+            if self._names_connection:
+                error.naming_connection(self.empiriolabs_conn_id)  # which account's call failed
             raise
 
     async def _arun(self, call: _Call[T]) -> T:
@@ -420,7 +422,8 @@ class EmpirioLabsHook(BaseHook):
         try:
             return await tenacity.AsyncRetrying(**policy)(attempt)
         except EmpirioLabsError as error:
-            error.naming_connection(self.empiriolabs_conn_id)  # which account's call failed
+            if self._names_connection:
+                error.naming_connection(self.empiriolabs_conn_id)  # which account's call failed
             raise
 
     # -- the calls --------------------------------------------------------------------------------
@@ -550,6 +553,8 @@ class EmpirioLabsHook(BaseHook):
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap authenticated GET (the model catalog), as the API's docs suggest to check a key."""
+        # The UI's Test button runs this under a random, transient connection id: naming it would mislead.
+        self._names_connection = False
         try:
             models = self.list_models()
         except Exception as error:  # the text shown in the UI: no URL query, header value or key
