@@ -9,7 +9,9 @@ port with the stored one, treating only ``""`` and ``null`` as unset: ``0 != nul
 another destination", which must bring its own credentials, so it answers 400. Showing the port
 field would not help (the button sends ``Number(null)`` whatever the form shows). It is Airflow's bug,
 outside the provider's code: the hook's test itself passes as soon as the request is what the UI
-means (no port), which the second test proves end to end.
+means (no port), which the second test proves end to end. The last test loads the provider's
+work-around (``connection_test_fix.ConnectionTestPortFix``, a ``fastapi_root_middlewares`` entry)
+as a plugin of the API server and sends the UI's very request again: it passes.
 """
 
 from __future__ import annotations
@@ -98,3 +100,37 @@ def test_a_wrong_key_typed_into_the_test_says_so(airflow_deployment: AirflowDepl
     assert result["status"] is False
     assert "HTTP 401" in result["message"]
     assert "sk-empiriolabs-not-the-key" not in result["message"]
+
+
+PLUGIN = """
+from airflow.plugins_manager import AirflowPlugin
+
+from airflow_provider_empiriolabs.connection_test_fix import ConnectionTestPortFix
+
+
+class EmpirioLabsTestButtonFix(AirflowPlugin):
+    name = "empiriolabs_test_button_fix"
+    fastapi_root_middlewares = [
+        {"middleware": ConnectionTestPortFix, "args": [], "kwargs": {}, "name": "EmpirioLabs Test button fix"}
+    ]
+"""
+
+
+@pytest.mark.kills_components  # restarts the API server: run with the kill tests, last
+def test_with_the_work_around_middleware_the_list_buttons_request_passes(
+    airflow_deployment: AirflowDeployment, stored: dict[str, Any]
+) -> None:
+    import signal
+
+    plugins = airflow_deployment.home / "plugins"
+    plugins.mkdir(exist_ok=True)
+    (plugins / "empiriolabs_test_button_fix.py").write_text(PLUGIN)
+    airflow_deployment.kill("api-server", signal.SIGTERM)
+    airflow_deployment.restart("api-server")
+
+    resp = airflow_deployment.api.post("/connections/test", json=_as_the_list_button_sends(stored))
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] is True, resp.json()
+    other = _as_the_list_button_sends(stored, conn_type="http")  # another type: untouched, still refused
+    assert airflow_deployment.api.post("/connections/test", json=other).status_code == 400
