@@ -4,6 +4,10 @@ Errors of the EmpirioLabs provider, each carrying the API's own code and message
 The class says what the caller can do about it: retry (rate limit, server), fix the request
 (validation), fix the account (authentication, credits), or stop (not found). No error text ever
 holds the API key: the hook scrubs it before an error is built.
+
+The transfer's errors (:class:`EmpirioLabsTransferError` and its subclasses) say why an output
+was not copied to storage; none leaves anything at the final name, and none shows a signed URL's
+query (every URL in them goes through ``redaction.redact_url``).
 """
 
 from __future__ import annotations
@@ -13,13 +17,23 @@ import sys
 __all__ = [
     "EmpirioLabsAuthenticationError",
     "EmpirioLabsConnectionNotFoundError",
+    "EmpirioLabsDestinationConflictError",
+    "EmpirioLabsDownloadError",
+    "EmpirioLabsDownloadTimeoutError",
     "EmpirioLabsError",
     "EmpirioLabsInsufficientCreditsError",
     "EmpirioLabsNotFoundError",
+    "EmpirioLabsOutputExpiredError",
+    "EmpirioLabsOutputTooLargeError",
     "EmpirioLabsRateLimitError",
     "EmpirioLabsRequestError",
     "EmpirioLabsServerError",
     "EmpirioLabsSubmissionUnknownError",
+    "EmpirioLabsTransferError",
+    "EmpirioLabsUnexpectedContentTypeError",
+    "EmpirioLabsUnrecognizedContainerError",
+    "EmpirioLabsUnsafeUrlError",
+    "EmpirioLabsUnsupportedEncodingError",
     "EmpirioLabsValidationError",
     "missing_connection_message",
     "where_defined",
@@ -161,3 +175,56 @@ def where_defined(task_id: str, dag_id: str | None = None, fileloc: str | None =
         frame = frame.f_back  # type: ignore[assignment]
     dag = f" of DAG {dag_id!r}" if dag_id else ""
     return f"task {task_id!r}{dag}" + (f" ({place})" if place else "")
+
+
+# -- copying outputs to storage (EmpirioLabsToObjectStorageOperator) -----------------------------
+
+
+class EmpirioLabsTransferError(EmpirioLabsError):
+    """Copying an output to storage failed; nothing was left at the final name."""
+
+
+class EmpirioLabsUnsafeUrlError(EmpirioLabsTransferError, ValueError):
+    """
+    An output URL (or a redirect) may not be fetched: wrong scheme, user info, a host that resolves
+    to a private, loopback, link-local, reserved or cloud-metadata address, or a redirect to a host
+    outside the connection's ``allowed_output_hosts``.
+    """
+
+
+class EmpirioLabsOutputTooLargeError(EmpirioLabsTransferError):
+    """The output is larger than ``max_size_bytes``: raise the limit if the size is expected."""
+
+
+class EmpirioLabsUnexpectedContentTypeError(EmpirioLabsTransferError):
+    """The output URL answered with something that is not a video (an HTML error page, JSON...)."""
+
+
+class EmpirioLabsUnrecognizedContainerError(EmpirioLabsUnexpectedContentTypeError):
+    """
+    The body's first bytes are no video container (MP4/MOV ``ftyp``, WebM/Matroska) nor an allowed
+    image: whatever the ``Content-Type`` said, it is not stored.
+    """
+
+
+class EmpirioLabsUnsupportedEncodingError(EmpirioLabsTransferError):
+    """The server answered with a ``Content-Encoding`` the transfer cannot decode (it asked for identity)."""
+
+
+class EmpirioLabsOutputExpiredError(EmpirioLabsTransferError):
+    """The output URL is dead (403/404/410) and no fresh one could be had from the job."""
+
+
+class EmpirioLabsDownloadError(EmpirioLabsTransferError):
+    """The download kept failing (or ended short) after every allowed attempt."""
+
+
+class EmpirioLabsDownloadTimeoutError(EmpirioLabsDownloadError):
+    """
+    The download did not finish within its total deadline (``download_timeout_seconds``): a server
+    that drips bytes slower than any read timeout notices is cut off here.
+    """
+
+
+class EmpirioLabsDestinationConflictError(EmpirioLabsTransferError):
+    """A different object already exists at the final name and ``if_exists`` forbids replacing it."""

@@ -1,6 +1,7 @@
 """Benchmark: peak memory and throughput of the transfer operator, against two baselines.
 
-``make bench-transfer`` (1 GB) or ``.venv/bin/python bench/transfer.py --size 200M`` for a quick run.
+``make bench-transfer`` (1 GB), ``.venv/bin/python bench/transfer.py --size 200M --no-docs`` for a look,
+``--quick`` for a smoke run (a few MB, one round, no naive copy, docs untouched).
 
 One output of ``--size`` bytes is served by the EmpirioLabs simulator, in a child process (so its
 CPU is not counted against the copy), and copied to ``file://`` and to moto's S3 server (also a
@@ -15,7 +16,8 @@ child process) by:
 
 Each variant runs in a child process of its own and reports its own peak RSS (``ru_maxrss``)
 and its RSS before the copy (imports included), so the figures do not mix. Figures are printed
-and, with ``--write-docs``, written to the ``## Transfer`` section of ``docs/benchmarks.md``.
+and, unless ``--quick`` or ``--no-docs``, written to the ``## Transfer`` section of
+``docs/benchmarks.md`` (through ``bench/_common.py``, like every bench).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import shutil
@@ -37,13 +38,27 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-DOCS = REPO / "docs" / "benchmarks.md"
+from _common import (
+    REPO,
+    bench_arguments,
+    command_line,
+    load_average,
+    machine,
+    publish,
+    rss_bytes,
+    setup_airflow_env,
+    table,
+)
+
+TITLE = "Transfer"
 S3_CONN_ID = "bench_s3"
 MiB = 1024 * 1024
+#: ``--quick``: enough bytes for several chunks and two S3 parts, one round.
+QUICK_SIZE = 12 * MiB
 
 
 def parse_size(text: str) -> int:
+    """``1G``, ``200M``, ``5MiB`` or a plain byte count, as bytes."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(i?)[bB]?\s*", text)
     if not match:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1G, 200M, 5MiB, 1048576)")
@@ -53,19 +68,19 @@ def parse_size(text: str) -> int:
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now, for moto's server."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 def rss_mb() -> float:
-    """Current RSS of this process, from /proc (Linux)."""
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+    """Current RSS of this process, in MB."""
+    return rss_bytes() / 1e6
 
 
 def peak_rss_mb() -> float:
+    """Peak RSS of this process so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux
 
 
@@ -207,10 +222,10 @@ def run_child(variant: str, args: dict[str, Any], env: dict[str, str]) -> dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_arguments(__doc__, f"a {QUICK_SIZE // MiB} MiB output, one round, docs untouched")
     parser.add_argument("--size", type=parse_size, default=parse_size("1G"), help="output size (default 1G)")
     parser.add_argument("--targets", default="file,s3", help="comma-separated: file, s3 (default both)")
-    parser.add_argument("--write-docs", action="store_true", help="write the figures into docs/benchmarks.md")
+    parser.add_argument("--write-docs", action="store_true", help=argparse.SUPPRESS)  # the default; kept for make
     parser.add_argument("--repeat", type=int, default=2, help="rounds; each variant's fastest run is kept (default 2)")
     parser.add_argument(
         "--block-sizes",
@@ -223,6 +238,9 @@ def main() -> None:
     if opts.child:
         print(json.dumps(child(opts.child[0], json.loads(opts.child[1]))), flush=True)
         return
+    if opts.quick:
+        opts.size, opts.repeat = QUICK_SIZE, 1
+    setup_airflow_env()  # the children inherit it: a throwaway Airflow home, never the user's
 
     from airflow_provider_empiriolabs.testing import EmpirioLabsSimulator, video
 
@@ -237,6 +255,7 @@ def main() -> None:
     local = video.video_path(size)  # the very bytes the simulator serves, for the plain put
     moto = None
     rows: list[dict[str, Any]] = []
+    load_before = load_average()
     print(f"Transfer benchmark: {size / 1e6:,.0f} MB output, targets {targets}", flush=True)
     try:
         with EmpirioLabsSimulator(
@@ -280,7 +299,8 @@ def main() -> None:
                     ("operator", f"operator, {b // MiB} MiB blocks" if b else "operator (streaming)", b)
                     for b in opts.block_sizes or [None]
                 ]
-                variants.append(("naive", "naive whole-body copy", None))
+                if not opts.quick:  # the smoke run checks the operator and its baseline only
+                    variants.append(("naive", "naive whole-body copy", None))
                 best: dict[str, dict[str, Any]] = {}
                 for _ in range(opts.repeat):  # rounds interleave the variants: each sees the same load
                     for variant, label, block_size in variants:
@@ -308,30 +328,37 @@ def main() -> None:
             stop(moto)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print()
-    print(render(rows, size))
-    print()
-    print(verdict(rows))
-    if opts.write_docs:
-        write_docs(rows, size, opts.repeat)
-        print(f"\nWritten to {DOCS.relative_to(REPO)}")
+    publish(TITLE, section(rows, size, opts.repeat, load_before), opts)
 
 
-def render(rows: list[dict[str, Any]], size: int) -> str:
-    lines = [
-        "| target | variant | MB/s | all runs (MB/s) | vs put | peak RSS (MB) | RSS before copy (MB) "
-        "| copy's own RSS (MB) "
-        "| of the time: commit |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+def render(rows: list[dict[str, Any]]) -> str:
+    """The figures as a Markdown table, one row per target and variant."""
+    header = [
+        "target",
+        "variant",
+        "MB/s",
+        "all runs (MB/s)",
+        "vs put",
+        "peak RSS (MB)",
+        "RSS before copy (MB)",
+        "copy's own RSS (MB)",
+        "of the time: commit",
     ]
-    for row in rows:
-        commit = f"{row['commit_seconds']:.1f} s of {row['seconds']:.1f} s" if "commit_seconds" in row else ""
-        lines.append(
-            f"| {row['target']} | {row['label']} | {row['mb_s']:.0f} "
-            f"| {', '.join(f'{v:.0f}' for v in row.get('all_mb_s', [row['mb_s']]))} | {_vs_put(rows, row):.2f}x "
-            f"| {row['peak_rss_mb']:.0f} | {row['rss_before_mb']:.0f} | {_own_rss(row):.0f} | {commit} |"
-        )
-    return "\n".join(lines)
+    cells = [
+        [
+            row["target"],
+            row["label"],
+            f"{row['mb_s']:.0f}",
+            ", ".join(f"{v:.0f}" for v in row.get("all_mb_s", [row["mb_s"]])),
+            f"{_vs_put(rows, row):.2f}x",
+            f"{row['peak_rss_mb']:.0f}",
+            f"{row['rss_before_mb']:.0f}",
+            f"{_own_rss(row):.0f}",
+            f"{row['commit_seconds']:.1f} s of {row['seconds']:.1f} s" if "commit_seconds" in row else "",
+        ]
+        for row in rows
+    ]
+    return table(header, cells, align="llrrrrrrr")
 
 
 def _vs_put(rows: list[dict[str, Any]], row: dict[str, Any]) -> float:
@@ -357,21 +384,23 @@ def verdict(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(rows: list[dict[str, Any]], size: int, repeat: int) -> None:
-    machine = f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
-    load = os.getloadavg()[0]
-    section = (
-        "## Transfer\n\n"
-        f"`EmpirioLabsToObjectStorageOperator` copying one {size / 1e9:g} GB output served by the simulator "
+def _shown(size: int) -> str:
+    return f"{size / 1e9:g} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB"
+
+
+def section(rows: list[dict[str, Any]], size: int, repeat: int, load_before: str) -> str:
+    """The ``## Transfer`` section of ``docs/benchmarks.md``: how it was measured, the table, the verdict."""
+    return (
+        f"`EmpirioLabsToObjectStorageOperator` copying one {_shown(size)} output served by the simulator "
         f"(child process) to `file://` and to moto S3 (child process), each variant in its own process, "
-        f"{repeat} interleaved rounds, each variant's fastest run shown (peak RSS: its highest); "
-        f"{machine}, load average {load:.1f} at the end (other work shares the machine), "
-        f"{time.strftime('%Y-%m-%d')}.\n\n"
-        "Reproduce: `make bench-transfer` (runs `.venv/bin/python bench/transfer.py --size 1G --write-docs`, "
-        "which writes this section; `--size 200M` for a quick run, `--block-sizes 5MiB,16MiB` to compare "
-        "storage block sizes). The machine is shared: run it when `uptime` shows it quiet.\n\n"
-        f"{render(rows, size)}\n\n"
-        f"Against the goals:\n\n{verdict(rows)}\n\n"
+        f"{repeat} interleaved round(s), each variant's fastest run shown (peak RSS: its highest); "
+        f"{machine()}; load average before / after: {load_before} and {load_average()} (other work shares "
+        "the machine).\n\n"
+        f"Reproduce: `make bench-transfer` (or `{command_line()}`; `--size 200M --no-docs` for a look, "
+        "`--quick` for a smoke run, `--block-sizes 5MiB,16MiB` to compare storage block sizes). The machine "
+        "is shared: run it when `uptime` shows it quiet.\n\n"
+        f"{render(rows)}\n\n"
+        f"Goal: at least 0.8x the put, and the copy's own RSS flat whatever the size:\n\n{verdict(rows)}\n\n"
         "Reading the table:\n\n"
         "- *RSS before copy* is the child process after importing Airflow's SDK, the provider and the storage "
         "filesystem, before any byte moves; *copy's own RSS* is peak minus that: what the copy itself costs. "
@@ -397,14 +426,6 @@ def write_docs(rows: list[dict[str, Any]], size: int, repeat: int) -> None:
         "On S3 it sends 50 MiB parts several at a time "
         "(s3fs `max_concurrency`), all of them in memory: hence its RSS.\n"
     )
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Transfer\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(text)
 
 
 if __name__ == "__main__":

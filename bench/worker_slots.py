@@ -114,7 +114,7 @@ def poke_sensors(specs: list[Any], scale: float) -> list[float]:
 
     def one(i: int, job_id: str) -> None:
         sensor = EmpirioLabsJobSensor(
-            task_id=f"wait_{i}", job_id=job_id, mode="poke", poll_interval=OPERATOR_POLL_INTERVAL / scale
+            task_id=f"wait_{i}", job_id=job_id, mode="poke", poke_interval=OPERATOR_POLL_INTERVAL / scale
         )
         started = time.monotonic()
         sensor.execute(context())

@@ -35,7 +35,7 @@ def example_empiriolabs_submit_many() -> None:
     EmpirioLabsJobSensor.partial(
         task_id="wait_for_video",
         deferrable=True,
-        poll_interval=10,
+        poke_interval=10,
         timeout=1800,
     ).expand(job_id=submitted.output)
     # [END howto_sensor_empiriolabs_job]

@@ -1,26 +1,30 @@
-"""The "EmpirioLabs job" button on a task: where the job that task paid for can be looked at."""
+"""The "EmpirioLabs job" button on a task: the provider's view of the video that task paid for."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseOperatorLink
-from airflow.sdk.execution_time.xcom import XCom
+
+from airflow_provider_empiriolabs.ui.urls import run_view_path
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
     from airflow.sdk.types import TaskInstanceKey
 
+__all__ = ["EmpirioLabsJobLink"]
+
 
 class EmpirioLabsJobLink(BaseOperatorLink):
     """
-    Links a task to its job, read from the ``job_url`` XCom the task pushed when it submitted.
+    Links a task to the EmpirioLabs view of its task instance: its video playing, prompt and cost.
 
-    Reading XCom (rather than the connection) keeps the API server from needing the API key.
+    Not to the API's job URL (a browser has no API key: it answers 401). The link is built from the
+    task instance alone, so no XCom is looked up (none is missing for a task that never submitted);
+    the view says so when the task made no job.
     """
 
     name = "EmpirioLabs job"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        url = XCom.get_value(ti_key=ti_key, key="job_url")
-        return url if isinstance(url, str) else ""
+        return run_view_path(ti_key.dag_id, ti_key.run_id, ti_key.task_id, ti_key.map_index)

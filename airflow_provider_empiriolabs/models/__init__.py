@@ -4,7 +4,8 @@ Typed requests and responses of the EmpirioLabs API, the job status classes and 
 Everything the provider knows about the API's shapes lives here, so that the hook, operators,
 trigger and sensor agree. Requests are strict (a rejected request costs a round trip, an accepted
 wrong one costs money); responses are parsed tolerantly, because most of their shape is not
-documented (see the project's notes on the API), but never trust an id or a URL they hold.
+documented (``docs/empiriolabs-api.md`` says what is known and what is assumed), but never
+trust an id or a URL they hold.
 
 The package's modules, one idea each: :mod:`.text` (what an id, a URL, a prompt may hold),
 :mod:`.pricing` (the price table and what changes the bill), :mod:`.request` (the request),

@@ -43,6 +43,7 @@ from airflow_provider_empiriolabs.triggers.empiriolabs import (
     not_found_yet,
     raise_for_failed_job,
 )
+from airflow_provider_empiriolabs.ui.request_record import request_record
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -478,6 +479,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
     def _push_job(self, job_id: str, context: Context) -> None:
         context["ti"].xcom_push(key="job_id", value=job_id)
         context["ti"].xcom_push(key="job_url", value=self.hook.job_url(job_id))
+        # What the EmpirioLabs view shows beside the video (URLs in it redacted: no signature).
+        context["ti"].xcom_push(key="request", value=request_record(self.request, self.empiriolabs_conn_id))
 
     def _first_poll(self, job_id: str, accepted_at: float) -> Job:
         """The new job's first state; a 404 right after acceptance is the API not knowing it yet."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -41,7 +40,6 @@ __all__ = [
     "STAND_IN_PREFIX",
     "EmpirioLabsReferenceImageError",
     "ReferenceImageUploader",
-    "UploadedImage",
     "is_sent_as_is",
     "needs_upload",
     "redact_location",
@@ -129,16 +127,6 @@ def sniff_image_type(head: bytes) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class UploadedImage:
-    """One reference image after upload: where it came from (redacted), its size, type and API path."""
-
-    source: str
-    size_bytes: int
-    content_type: str
-    path: str
-
-
 class ReferenceImageUploader:
     """
     Upload the reference images that are files, return the list the API accepts.
@@ -159,8 +147,6 @@ class ReferenceImageUploader:
         self.conn_id = conn_id or None
         self.max_bytes = max_bytes
         self.log = log
-        #: What the last :meth:`resolve` uploaded, in order.
-        self.uploaded: list[UploadedImage] = []
 
     def path_of(self, ref: str) -> ObjectStoragePath:
         """
@@ -234,13 +220,11 @@ class ReferenceImageUploader:
         :param images: the rendered references, in order (the order is kept).
         """
         checked = {n: self.check(ref) for n, ref in enumerate(images) if needs_upload(ref)}
-        self.uploaded = []
         resolved = list(images)
         for n, (path, size, content_type) in checked.items():
             shown = redact_location(str(path))
             with path.open("rb") as handle:
                 stored = self.hook.upload_file(handle, path.name or f"image-{n}", content_type)
-            self.uploaded.append(UploadedImage(shown, size, content_type, stored.path))
             self.log.info(
                 "Uploaded reference image %d of %d (%s, %s bytes, %s) as %s",
                 n + 1,

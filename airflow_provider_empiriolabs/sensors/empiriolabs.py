@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +37,9 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
     :param job_id: the job to wait for. Templated.
     :param empiriolabs_conn_id: the Airflow connection of the account. Templated.
     :param deferrable: wait in the triggerer, freeing the worker slot.
-    :param poll_interval: seconds between pokes (the sensor's ``poke_interval``); deferred, the longest
-        wait between polls, which are timed from the reported progress.
+    :param poke_interval: seconds between pokes (Airflow's sensor argument, default 60); deferred,
+        the longest wait between polls, which are then timed from the reported progress. It is the
+        sensor's only interval, as in Airflow's own sensors.
     :param hook_params: keyword arguments for :class:`EmpirioLabsHook`.
     """
 
@@ -52,11 +52,9 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
         job_id: str,
         empiriolabs_conn_id: str = EmpirioLabsHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float | timedelta = 60.0,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("poke_interval", poll_interval)
         super().__init__(**kwargs)
         self.job_id = job_id
         self.empiriolabs_conn_id = empiriolabs_conn_id

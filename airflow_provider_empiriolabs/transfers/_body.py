@@ -1,5 +1,8 @@
 """
-What the transfer checks in a response body: its encoding, its first bytes, and how long it takes.
+What the transfer checks in a response: its type, its encoding, its first bytes, how long it takes.
+
+* **Content type.** ``Content-Type`` must be one of the allowed media types (``type/*``
+  wildcards allowed): an HTML or JSON error page is not a video (:func:`check_content_type`).
 
 * **Content encoding.** The transfer asks for ``Accept-Encoding: identity``; a CDN may answer
   gzip anyway. The stored object must be the video, so the body is decoded here (not by httpx,
@@ -23,7 +26,8 @@ import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from airflow_provider_empiriolabs.transfers._errors import (
+from airflow_provider_empiriolabs.exceptions import (
+    EmpirioLabsUnexpectedContentTypeError,
     EmpirioLabsUnrecognizedContainerError,
     EmpirioLabsUnsupportedEncodingError,
 )
@@ -34,6 +38,7 @@ __all__ = [
     "MAGIC_BYTES_NEEDED",
     "BodyDecoder",
     "check_container",
+    "check_content_type",
     "default_deadline_seconds",
     "sniff_container",
 ]
@@ -80,6 +85,26 @@ def sniff_container(head: bytes) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
     return None
+
+
+def check_content_type(content_type: str, allowed_content_types: Sequence[str], shown_url: str) -> None:
+    """
+    Refuse a response whose media type is not allowed, before anything of its body is written.
+
+    :param content_type: the ``Content-Type`` header as sent (parameters such as ``charset`` ignored).
+    :param allowed_content_types: accepted media types, lower case; ``type/*`` accepts any subtype.
+    :param shown_url: the redacted URL, for the error.
+    """
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    for allowed in allowed_content_types:
+        if media_type == allowed or (
+            allowed.endswith("/*") and media_type.startswith(allowed[:-1]) and len(media_type) > len(allowed) - 1
+        ):
+            return
+    raise EmpirioLabsUnexpectedContentTypeError(
+        f"output {shown_url} has content type {media_type or '(none)'!r}, expected one of "
+        f"{list(allowed_content_types)}; nothing was written"
+    )
 
 
 def check_container(head: bytes, allowed_content_types: Sequence[str], shown_url: str) -> str:

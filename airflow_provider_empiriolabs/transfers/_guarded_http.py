@@ -18,8 +18,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsUnsafeUrlError
 from airflow_provider_empiriolabs.redaction import redact_url
-from airflow_provider_empiriolabs.transfers._errors import EmpirioLabsUnsafeUrlError
 from airflow_provider_empiriolabs.transfers._output_trust import (
     EXTRA_ALLOWED_OUTPUT_HOSTS,
     OutputTrustPolicy,

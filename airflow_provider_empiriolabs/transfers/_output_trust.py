@@ -42,8 +42,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsUnsafeUrlError
 from airflow_provider_empiriolabs.redaction import redact_url
-from airflow_provider_empiriolabs.transfers._errors import EmpirioLabsUnsafeUrlError
 
 if TYPE_CHECKING:
     import httpx

@@ -82,7 +82,7 @@ def sensor_timeout() -> None:
             task_id=task_id,
             job_id="{{ dag_run.conf['job_id'] }}",
             deferrable=True,
-            poll_interval=0.05,
+            poke_interval=0.05,
             timeout=0.5,
             soft_fail=soft_fail,
         )

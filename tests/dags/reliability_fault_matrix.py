@@ -143,7 +143,7 @@ def submit_sensor_store() -> None:
         task_id="wait",
         job_id=submit.output,  # type: ignore[arg-type]  # an XComArg, rendered to the job id
         deferrable=True,
-        poll_interval=0.2,
+        poke_interval=0.2,
         timeout=60,
         retries=2,
         retry_delay=timedelta(0),

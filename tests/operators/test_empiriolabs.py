@@ -221,8 +221,9 @@ def test_deferrable_execute_defers_to_the_job_trigger_with_an_absolute_deadline(
     assert deferred.timeout is None
     assert deferred.method_name == "execute_complete"
     # Pushed and stored before deferring, so the link works and a retry reattaches.
-    assert context["ti"].pushes == ["job_id", "job_url"]
+    assert context["ti"].pushes == ["job_id", "job_url", "request"]
     assert context["ti"].xcoms["job_url"] == f"{sim.url}/v1/jobs/{job_id}"
+    assert context["ti"].xcoms["request"]["empiriolabs_conn_id"] == "empiriolabs_default"  # for the UI view
     assert (_record(context).state, _record(context).job_id) == ("accepted", job_id)
     assert _posts(sim) == 1
 

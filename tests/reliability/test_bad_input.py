@@ -213,7 +213,7 @@ SENSOR: tuple[Bad, ...] = (
     Bad("sensor-job-id-rtl", {"job_id": "job_\u202e1"}, "job_id", "is not a job id"),
     Bad("sensor-job-id-nul", {"job_id": "job\x001"}, "job_id", "is not a job id"),
     Bad("sensor-job-id-4000-chars", {"job_id": "j" * 4000}, "job_id", "1 to 128"),
-    Bad("sensor-poll-interval-negative", {"poll_interval": -1}, "poke_interval", "non-negative number"),
+    Bad("sensor-poke-interval-negative", {"poke_interval": -1}, "poke_interval", "non-negative number"),
     Bad("sensor-timeout-negative", {"timeout": -1}, "timeout", "non-negative number"),
     Bad("sensor-hook-params-unknown", {"hook_params": {"bogus": 1}}, "hook_params", "allowed"),
 )
@@ -424,7 +424,7 @@ def test_a_bad_sensor_argument_is_refused_when_built(case: Bad, empiriolabs_conn
 def test_a_bad_rendered_job_id_fails_the_sensor_before_any_request(job_id: str, empiriolabs_connection: Any) -> None:
     from airflow_provider_empiriolabs.sensors.empiriolabs import EmpirioLabsJobSensor
 
-    sensor = EmpirioLabsJobSensor(task_id="wait", job_id="{{ dag_run.conf['job_id'] }}", poll_interval=0.05)
+    sensor = EmpirioLabsJobSensor(task_id="wait", job_id="{{ dag_run.conf['job_id'] }}", poke_interval=0.05)
     sensor.job_id = job_id  # what rendering left
 
     with pytest.raises(ValueError, match=r"job_id: .* is not a job id"):

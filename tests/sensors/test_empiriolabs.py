@@ -27,7 +27,7 @@ NO_CONTEXT: Any = {}
 
 def _sensor(job_id: str, **kwargs: Any) -> EmpirioLabsJobSensor:
     kwargs.setdefault("task_id", "wait_for_video")
-    kwargs.setdefault("poll_interval", 0.05)
+    kwargs.setdefault("poke_interval", 0.05)
     return EmpirioLabsJobSensor(job_id=job_id, **kwargs)
 
 
@@ -75,7 +75,7 @@ def test_poke_mode_times_out(empiriolabs_connection: Any) -> None:
 
 def test_deferrable_mode_defers_on_a_running_job_with_an_absolute_deadline(empiriolabs_connection: Any) -> None:
     job_id = submit_job(duration=15, resolution="1080p")
-    sensor = _sensor(job_id, deferrable=True, poll_interval=3, timeout=900, hook_params={"timeout": 7})
+    sensor = _sensor(job_id, deferrable=True, poke_interval=3, timeout=900, hook_params={"timeout": 7})
 
     before = time.time()
     with pytest.raises(TaskDeferred) as caught:
@@ -173,3 +173,11 @@ def test_on_a_real_run_the_timeout_skips_with_soft_fail_and_fails_without(empiri
     assert task_instance(run, "wait_hard").state == "failed"
     assert run.state == "failed"
     assert sim.stats()["posts"] == 1
+
+
+def test_the_sensor_has_one_interval_its_poke_interval() -> None:
+    """``poll_interval`` is the operator's name; on the sensor it is refused, not silently ignored."""
+    job_id = "job_" + "a" * 24
+    assert EmpirioLabsJobSensor(task_id="wait", job_id=job_id).poke_interval == 60
+    with pytest.raises(TypeError, match="poll_interval"):
+        EmpirioLabsJobSensor(task_id="wait", job_id=job_id, poll_interval=5)

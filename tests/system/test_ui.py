@@ -4,7 +4,8 @@ The provider as a user meets it in Airflow's own UI, on a real deployment, in a 
 The text-to-video example DAG is triggered through the REST API and runs to success; then headless
 Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright's driver from npm, see
 ``ui_check.mjs``) opens the "Add Connection" form for type EmpirioLabs, and the finished generate
-task's details with its "EmpirioLabs job" link, taking a screenshot of each.
+task's details with its "EmpirioLabs job" link (to the provider's view: ``test_ui_view.py``),
+taking a screenshot of each.
 
 The screenshots are checked in every run, and land in the test's temporary folder; with
 ``UPDATE_SCREENSHOTS=1`` they replace the docs' copies in ``docs/_static/screenshots/`` (so a plain
@@ -25,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_empiriolabs.ui.urls import run_view_path
 from tests.system.conftest import REPO, SYSTEM_DIR, TEXT_TO_VIDEO_DAG, AirflowDeployment
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -93,7 +95,12 @@ def finished_run(airflow_deployment: AirflowDeployment, tmp_path_factory: pytest
     video = out / job_id / "0.mp4"
     assert hashlib.sha256(video.read_bytes()).hexdigest() == sim.expected_video_sha256()
     assert sim.stats()["posts"] == 1
-    return {"run_id": run_id, "job_id": job_id, "job_url": f"{sim.url}/v1/jobs/{job_id}"}
+    return {
+        "run_id": run_id,
+        "job_id": job_id,
+        "job_url": f"{sim.url}/v1/jobs/{job_id}",
+        "view_path": run_view_path(TEXT_TO_VIDEO_DAG, run_id, "generate_video"),
+    }
 
 
 def test_the_rest_api_serves_the_job_link(airflow_deployment: AirflowDeployment, finished_run: dict[str, Any]) -> None:
@@ -103,12 +110,13 @@ def test_the_rest_api_serves_the_job_link(airflow_deployment: AirflowDeployment,
     links = airflow.api.get(f"/dags/{TEXT_TO_VIDEO_DAG}/dagRuns/{run_id}/taskInstances/generate_video/links")
 
     assert links.status_code == 200, links.text
-    assert links.json()["extra_links"] == {LINK_NAME: finished_run["job_url"]}
+    # The provider's view of the task instance, never the API (a browser has no key: 401 there).
+    assert links.json()["extra_links"] == {LINK_NAME: finished_run["view_path"]}
     # Stored by the task runner when the task ended (the API server never needs the API key).
     assert airflow.xcom(TEXT_TO_VIDEO_DAG, run_id, "generate_video", key="job_url") == finished_run["job_url"]
     assert (
         airflow.xcom(TEXT_TO_VIDEO_DAG, run_id, "generate_video", key="_link_EmpirioLabsJobLink")
-        == (finished_run["job_url"])
+        == (finished_run["view_path"])
     )
 
 
@@ -161,6 +169,6 @@ def test_the_task_links_to_its_empiriolabs_job(
         linkName=LINK_NAME,
     )
 
-    assert seen["href"] == finished_run["job_url"]
-    assert seen["opened"] == finished_run["job_url"], "clicking the link went elsewhere"
+    assert seen["href"] == finished_run["view_path"]
+    assert seen["opened"] == f"{airflow_deployment.url}{finished_run['view_path']}", "the link went elsewhere"
     check_screenshot(screenshot)

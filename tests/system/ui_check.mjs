@@ -87,7 +87,8 @@ async function extraLink(page) {
     await popup.waitForLoadState("domcontentloaded");
     opened = popup.url();
   } else {
-    await Promise.all([page.waitForURL((u) => !u.href.startsWith(args.url)), link.click()]);
+    // Same origin (the provider's view) or not: wherever it lands off Airflow's task page.
+    await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/dags/")), link.click()]);
     opened = page.url();
   }
   return { heading, href, target, opened };

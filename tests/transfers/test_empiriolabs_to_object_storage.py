@@ -19,20 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from airflow_provider_empiriolabs.sealing import SEALED_KEY, seal_summary, unseal
-from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import (
-    TEMP_SUFFIX,
+from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsDestinationConflictError,
     EmpirioLabsDownloadError,
     EmpirioLabsOutputExpiredError,
     EmpirioLabsOutputTooLargeError,
-    EmpirioLabsToObjectStorageOperator,
     EmpirioLabsUnexpectedContentTypeError,
     EmpirioLabsUnsafeUrlError,
-    _parse_output_urls,
-    lineage_dataset,
-    redact_url,
 )
+from airflow_provider_empiriolabs.redaction import redact_url
+from airflow_provider_empiriolabs.sealing import SEALED_KEY, seal_summary, unseal
+from airflow_provider_empiriolabs.transfers._commit import TEMP_SUFFIX
+from airflow_provider_empiriolabs.transfers._lineage import lineage_dataset
+from airflow_provider_empiriolabs.transfers._sources import parse_output_urls
+from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import EmpirioLabsToObjectStorageOperator
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -609,13 +609,13 @@ def test_redact_url() -> None:
     ],
 )
 def test_output_urls_forms(value: Any, expected: tuple[str | None, list[str]]) -> None:
-    assert _parse_output_urls(value) == (*expected, None)
+    assert parse_output_urls(value) == (*expected, None)
 
 
 def test_a_sealed_summary_gives_its_sealed_urls_not_the_redacted_ones() -> None:
     summary = seal_summary({"job_id": "job_1", "output_urls": ["https://a/0.mp4?signature=0123456789abcdef"]}, "sk-k")
 
-    job_id, urls, sealed = _parse_output_urls(summary)
+    job_id, urls, sealed = parse_output_urls(summary)
 
     assert (job_id, urls) == ("job_1", [])
     assert sealed is not None and unseal(sealed, "sk-k") == ["https://a/0.mp4?signature=0123456789abcdef"]

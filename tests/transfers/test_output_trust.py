@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from airflow_provider_empiriolabs.testing.video import sample_video_bytes
-from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import (
+from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsDownloadError,
     EmpirioLabsDownloadTimeoutError,
-    EmpirioLabsToObjectStorageOperator,
     EmpirioLabsUnrecognizedContainerError,
     EmpirioLabsUnsafeUrlError,
     EmpirioLabsUnsupportedEncodingError,
 )
+from airflow_provider_empiriolabs.testing.video import sample_video_bytes
+from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import EmpirioLabsToObjectStorageOperator
 from tests.transfers.hostile_server import HostileServer, body, drip, hostile_server, redirect
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsUnsafeUrlError
 from airflow_provider_empiriolabs.transfers._guarded_http import OutputGuard
 from airflow_provider_empiriolabs.transfers._output_trust import (
     METADATA_ADDRESSES,
@@ -19,7 +20,6 @@ from airflow_provider_empiriolabs.transfers._output_trust import (
     OutputTrustPolicy,
     address_problem,
 )
-from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import EmpirioLabsUnsafeUrlError
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
