@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 NODE_TOOLS := tests/emulators/node_modules/.installed
 
-.PHONY: env demo test lint typecheck docs lock clean bench bench-transfer test-compat test-distributed
+.PHONY: env demo dist test lint typecheck docs lock clean bench bench-transfer test-compat test-distributed
 .PHONY: bench-polling bench-triggerer bench-rate-budget bench-worker-slots bench-import bench-shared-budget
 
 $(VENV)/.installed: pyproject.toml requirements/dev.txt
@@ -96,6 +96,15 @@ test-compat: $(NODE_TOOLS) $(REDIS_SERVER) $(foreach v,$(COMPAT_AIRFLOW_VERSIONS
 		.venv-compat-$$v/bin/python -c "import airflow, sys; sys.exit(airflow.__version__ != '$$v')"; \
 		.venv-compat-$$v/bin/pytest -q -p no:cacheprovider $(COMPAT_TESTS); \
 	done
+
+# The sdist and the wheel, in dist/ (pip install "dist/airflow_provider_empiriolabs-<version>-py3-none-any.whl[amazon]").
+# Built with the locked setuptools of .venv (no build isolation: nothing is downloaded); the wheel
+# is built from the sdist, so a file missing from the sdist fails here. tests/packaging installs
+# the wheel into a fresh venv and runs a DAG with it.
+dist: env
+	rm -rf dist
+	$(BIN)/uv build -q --no-build-isolation --python $(BIN)/python --out-dir dist
+	ls -l dist
 
 demo: env
 	$(BIN)/python scripts/demo.py

@@ -12,9 +12,12 @@ query (every URL in them goes through ``redaction.redact_url``).
 
 from __future__ import annotations
 
+import sys
+
 __all__ = [
     "EmpirioLabsAnswerTooLargeError",
     "EmpirioLabsAuthenticationError",
+    "EmpirioLabsConnectionNotFoundError",
     "EmpirioLabsDeadlineError",
     "EmpirioLabsDestinationConflictError",
     "EmpirioLabsDownloadError",
@@ -36,7 +39,12 @@ __all__ = [
     "EmpirioLabsUnsafeUrlError",
     "EmpirioLabsUnsupportedEncodingError",
     "EmpirioLabsValidationError",
+    "missing_connection_message",
+    "where_defined",
 ]
+
+#: Modules whose frames are machinery between a DAG file and an operator's ``__init__``.
+_MACHINERY = ("airflow.", "airflow_provider_empiriolabs.", "functools", "contextlib", "abc", "typing", "attr")
 
 
 class EmpirioLabsError(Exception):
@@ -62,11 +70,29 @@ class EmpirioLabsError(Exception):
         self.status_code = status_code
         self.code = code
         self.retry_after = retry_after
+        self.conn_id: str | None = None
+
+    def naming_connection(self, conn_id: str) -> EmpirioLabsError:
+        """
+        Say which Airflow connection the failed call used: a deployment may hold several accounts.
+
+        ``message`` stays the API's own words; ``str()`` adds the connection (once), and for an
+        authentication error that its password holds the API key.
+
+        :param conn_id: the connection id.
+        """
+        if f"connection {conn_id!r}" not in self.message:
+            self.conn_id = conn_id
+        return self
 
     def __str__(self) -> str:
         parts = [f"HTTP {self.status_code}" if self.status_code else None, self.code]
         prefix = " ".join(p for p in parts if p)
-        return f"{prefix}: {self.message}" if prefix else self.message
+        text = f"{prefix}: {self.message}" if prefix else self.message
+        if self.conn_id is not None:
+            hint = ": its password is the API key" if isinstance(self, EmpirioLabsAuthenticationError) else ""
+            text = f"{text} (connection {self.conn_id!r}{hint})"
+        return text
 
 
 class EmpirioLabsRequestError(EmpirioLabsError, ValueError):
@@ -79,6 +105,31 @@ class EmpirioLabsValidationError(EmpirioLabsError):
 
 class EmpirioLabsAuthenticationError(EmpirioLabsError):
     """The API key is missing, malformed or unknown (401/403): fix the connection's password."""
+
+
+class EmpirioLabsConnectionNotFoundError(EmpirioLabsAuthenticationError):
+    """
+    The Airflow connection is not defined: nothing was sent, and no retry can help until it is added.
+
+    An authentication error, so the operators fail the task at once instead of retrying it as a
+    transient fault; the message says how to add the connection.
+    """
+
+
+def missing_connection_message(conn_id: str) -> str:
+    """
+    What to do about a connection Airflow does not know: the three usual ways to add one.
+
+    :param conn_id: the connection id the task asked for.
+    """
+    env = "AIRFLOW_CONN_" + "".join(ch if ch.isalnum() else "_" for ch in conn_id).upper()
+    return (
+        f"the Airflow connection {conn_id!r} is not defined, so nothing was sent to EmpirioLabs; add it "
+        f"(type EmpirioLabs, the API key as its password) in the UI under Admin > Connections, with "
+        f"`airflow connections add {conn_id} --conn-type empiriolabs --conn-password <API key>`, or as "
+        f'{env}=\'{{"conn_type": "empiriolabs", "password": "<API key>"}}\' on every worker '
+        "and triggerer (or pass the id of an existing one as empiriolabs_conn_id)"
+    )
 
 
 class EmpirioLabsInsufficientCreditsError(EmpirioLabsError):
@@ -120,6 +171,30 @@ class EmpirioLabsDeadlineError(EmpirioLabsTransportError):
 
 class EmpirioLabsAnswerTooLargeError(EmpirioLabsServerError):
     """The API's answer is larger than the hook reads (1 MiB): refused unread."""
+
+
+def where_defined(task_id: str, dag_id: str | None = None, fileloc: str | None = None) -> str:
+    """
+    Where a task was written: its id, its DAG and the file and line that built it, for parse-time errors.
+
+    The line is that of the first frame outside Airflow, this provider and the standard library's
+    wrappers: the operator call, or the call of a ``@task`` function, in the DAG file (or a test).
+
+    :param task_id: the task's id.
+    :param dag_id: its DAG, when it was built inside one.
+    :param fileloc: the DAG's file, used when no frame outside the machinery is found.
+    """
+    place = fileloc
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        name = frame.f_code.co_filename
+        if not name.startswith("<") and module != "airflow" and not module.startswith(_MACHINERY):
+            place = f"{name}, line {frame.f_lineno}"
+            break
+        frame = frame.f_back  # type: ignore[assignment]
+    dag = f" of DAG {dag_id!r}" if dag_id else ""
+    return f"task {task_id!r}{dag}" + (f" ({place})" if place else "")
 
 
 # -- copying outputs to storage (EmpirioLabsToObjectStorageOperator) -----------------------------

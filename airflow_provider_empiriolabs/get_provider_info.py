@@ -78,5 +78,8 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": [f"{_PACKAGE}.links.empiriolabs.EmpirioLabsJobLink"],
+        "task-decorators": [
+            {"class-name": f"{_PACKAGE}.decorators.empiriolabs.empiriolabs_video_task", "name": "empiriolabs_video"}
+        ],
         "plugins": [{"name": "empiriolabs", "plugin-class": f"{_PACKAGE}.ui.plugin.EmpirioLabsPlugin"}],
     }

@@ -27,9 +27,16 @@ from urllib.parse import quote
 import httpx
 import tenacity
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_empiriolabs import __version__
-from airflow_provider_empiriolabs.exceptions import EmpirioLabsAuthenticationError, EmpirioLabsRequestError
+from airflow_provider_empiriolabs.exceptions import (
+    EmpirioLabsAuthenticationError,
+    EmpirioLabsConnectionNotFoundError,
+    EmpirioLabsError,
+    EmpirioLabsRequestError,
+    missing_connection_message,
+)
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_empiriolabs.hooks import _exchange, _responses, _retry
 from airflow_provider_empiriolabs.hooks._deadline import Deadline, bound_by_deadline, deadline_scope
@@ -235,6 +242,7 @@ class EmpirioLabsHook(BaseHook):
         self._client: httpx.Client | None = None
         self._async_client: httpx.AsyncClient | None = None
         self._async_gate: asyncio.Semaphore | None = None
+        self._names_connection = True
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(empiriolabs_conn_id={self.empiriolabs_conn_id!r})"
@@ -265,14 +273,20 @@ class EmpirioLabsHook(BaseHook):
     def settings(self) -> ApiSettings:
         """The connection's settings, read once (synchronously: not for the triggerer)."""
         if self._settings is None:
-            conn = self.get_connection(self.empiriolabs_conn_id)
+            try:
+                conn = self.get_connection(self.empiriolabs_conn_id)
+            except AirflowNotFoundException:
+                raise EmpirioLabsConnectionNotFoundError(missing_connection_message(self.empiriolabs_conn_id)) from None
             self._settings = self._with_overrides(ApiSettings.from_connection(conn))
         return self._settings
 
     async def asettings(self) -> ApiSettings:
         """The connection's settings, read once without blocking the event loop."""
         if self._settings is None:
-            conn = await self.aget_connection(self.empiriolabs_conn_id)
+            try:
+                conn = await self.aget_connection(self.empiriolabs_conn_id)
+            except AirflowNotFoundException:
+                raise EmpirioLabsConnectionNotFoundError(missing_connection_message(self.empiriolabs_conn_id)) from None
             self._settings = self._with_overrides(ApiSettings.from_connection(conn))
         return self._settings
 
@@ -372,7 +386,12 @@ class EmpirioLabsHook(BaseHook):
                 budget.done(slot)
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
-        return tenacity.Retrying(**policy)(attempt)
+        try:
+            return tenacity.Retrying(**policy)(attempt)
+        except EmpirioLabsError as error:
+            if self._names_connection:
+                error.naming_connection(self.empiriolabs_conn_id)  # which account's call failed
+            raise
 
     async def _arun(self, call: _Call[T]) -> T:
         client = await self.aget_conn()
@@ -398,7 +417,12 @@ class EmpirioLabsHook(BaseHook):
                     budget.done(slot)
 
         policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
-        return await tenacity.AsyncRetrying(**policy)(attempt)
+        try:
+            return await tenacity.AsyncRetrying(**policy)(attempt)
+        except EmpirioLabsError as error:
+            if self._names_connection:
+                error.naming_connection(self.empiriolabs_conn_id)  # which account's call failed
+            raise
 
     # -- the calls --------------------------------------------------------------------------------
 
@@ -527,6 +551,8 @@ class EmpirioLabsHook(BaseHook):
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap authenticated GET (the model catalog), as the API's docs suggest to check a key."""
+        # The UI's Test button runs this under a random, transient connection id: naming it would mislead.
+        self._names_connection = False
         try:
             models = self.list_models()
         except Exception as error:  # the text shown in the UI: no URL query, header value or key

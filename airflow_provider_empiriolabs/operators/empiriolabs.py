@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsRateLimitError,
     EmpirioLabsRequestError,
     EmpirioLabsSubmissionUnknownError,
+    where_defined,
 )
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
@@ -69,6 +70,26 @@ def _is_template(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_is_template(item) for item in value.values())
     return not isinstance(value, (int, float, bool, type(None)))
+
+
+class _Announced:
+    """
+    The job record's send guard, logging the estimate right before each POST really leaves.
+
+    A try that fails earlier (no connection, a file that will not upload, the rate limit) sends
+    nothing and so logs no cost: the log says "Sending ... estimated $X" only for requests sent.
+    """
+
+    def __init__(self, guard: _Ledger, announce: Callable[[], None]) -> None:
+        self._guard = guard
+        self._announce = announce
+
+    def sending(self) -> None:
+        self._guard.sending()  # raises, and nothing is sent, when the record cannot be written
+        self._announce()
+
+    def not_sent(self) -> None:
+        self._guard.not_sent()
 
 
 class EmpirioLabsGenerateVideoOperator(BaseOperator):
@@ -178,16 +199,24 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         self.max_cost_usd = max_cost_usd
         self.hook_params = hook_params or {}
         self._job_id: str | None = None
-        # A string, NaN or infinity here would fail (or never end) the task at run time: refuse it now.
-        if not _is_finite_number(poll_interval) or poll_interval <= 0:
-            raise ValueError(f"poll_interval: must be a number of seconds more than 0 (got {poll_interval!r})")
-        if not _is_finite_number(seconds) or seconds <= 0:
-            raise ValueError(f"timeout: must be more than 0 seconds, a number or a timedelta (got {timeout!r})")
-        self.timeout = float(seconds)
-        if max_cost_usd is not None and (not _is_finite_number(max_cost_usd) or max_cost_usd < 0):
-            raise ValueError(f"max_cost_usd: must be a number of USD, 0 or more (got {max_cost_usd!r})")
-        check_hook_params(self.hook_params)
-        self._check_literals()
+        try:
+            # A string, NaN or infinity here would fail (or never end) the task at run time: refuse it now.
+            if not _is_finite_number(poll_interval) or poll_interval <= 0:
+                raise ValueError(f"poll_interval: must be a number of seconds more than 0 (got {poll_interval!r})")
+            if not _is_finite_number(seconds) or seconds <= 0:
+                raise ValueError(f"timeout: must be more than 0 seconds, a number or a timedelta (got {timeout!r})")
+            self.timeout = float(seconds)
+            if max_cost_usd is not None and (not _is_finite_number(max_cost_usd) or max_cost_usd < 0):
+                raise ValueError(f"max_cost_usd: must be a number of USD, 0 or more (got {max_cost_usd!r})")
+            check_hook_params(self.hook_params)
+            self._check_literals()
+        except ValueError as error:  # EmpirioLabsRequestError is one: name the task and its line too
+            dag = self.dag if self.has_dag() else None
+            where = where_defined(self.task_id, dag.dag_id if dag else None, dag.fileloc if dag else None)
+            located = f"{where}: {error}"
+            raise (EmpirioLabsRequestError if isinstance(error, EmpirioLabsRequestError) else ValueError)(
+                located
+            ) from None
 
     # -- the request ------------------------------------------------------------------------------
 
@@ -343,19 +372,29 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         request = self._with_uploaded_images(self.request)
         estimate = request.estimated_cost_usd()
         unpriced = request.unpriced_fields()
-        self.log.info(
-            "Submitting %s, %s, %g s of video: estimated cost %s",
+        self.log.info(  # no cost here: it is logged with "Sending" only when the request goes out
+            "Submitting %s, %s, %g s of video",
             request.model,
             request.resolution or "720p",
             request.billed_seconds,
-            f"${estimate:.2f}"
-            if estimate is not None
-            else f"unknown ({', '.join(unpriced)} not priced)"
-            if unpriced
-            else "unknown (no price for this model)",
+        )
+        announced = _Announced(
+            ledger,
+            lambda: self.log.info(
+                "Sending %s, %s, %g s of video to EmpirioLabs (connection %r): estimated %s",
+                request.model,
+                request.resolution or "720p",
+                request.billed_seconds,
+                self.empiriolabs_conn_id,
+                f"${estimate:.2f}"
+                if estimate is not None
+                else f"cost unknown ({', '.join(unpriced)} not priced)"
+                if unpriced
+                else "cost unknown (no price for this model)",
+            ),
         )
         try:
-            job_id = self.hook.submit_video(request, guard=ledger)
+            job_id = self.hook.submit_video(request, guard=announced)
         except EmpirioLabsSubmissionUnknownError:
             raise  # the record stays "sending": no later try sends it again
         except _RecordUnwritable as error:
@@ -456,6 +495,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         planner = PollPlanner(self.poll_interval, self._expected_done_at(job), key=key, expected_seconds=expected)
         while not job.status.is_terminal():
             if self.deferrable:
+                self._log_eta(job, end_time)
                 self.defer(
                     trigger=EmpirioLabsJobTrigger(
                         job_id=job_id,
@@ -478,6 +518,22 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
             job = self.hook.get_job(job_id)
         planner.finished(job)
         return self._finish(job, ledger)  # the job this poll saw: no second GET to disagree with it
+
+    def _log_eta(self, job: Job, end_time: float) -> None:
+        """Say, before going quiet in the triggerer, when the video should be ready and when waiting ends."""
+        now = time.time()
+        eta = max(self._expected_done_at(job) - now, 0.0)
+        self.log.info(
+            "EmpirioLabs job %s (%s): waiting in the triggerer; expected ready in about %.0f s (%s UTC), "
+            "polling at most every %g s, giving up after %.0f s (%s UTC)",
+            job.job_id,
+            job.state_text,
+            eta,
+            time.strftime("%H:%M:%S", time.gmtime(now + eta)),
+            self.poll_interval,
+            max(end_time - now, 0.0),
+            time.strftime("%H:%M:%S", time.gmtime(end_time)),
+        )
 
     def _expected_done_at(self, job: Job) -> float:
         """When the render should end: from the job's creation time if the API's clock is sane, else now."""

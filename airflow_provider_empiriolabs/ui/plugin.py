@@ -17,6 +17,7 @@ from typing import Any
 
 from airflow.sdk.plugins_manager import AirflowPlugin
 
+from airflow_provider_empiriolabs.connection_test_fix import ConnectionTestPortFix
 from airflow_provider_empiriolabs.ui.urls import URL_PREFIX
 
 __all__ = ["EXTERNAL_VIEWS", "EmpirioLabsPlugin"]  # and EntryPointPlugin, from __getattr__
@@ -59,6 +60,10 @@ class EmpirioLabsPlugin(AirflowPlugin):
     name = "empiriolabs"
     external_views = EXTERNAL_VIEWS
     fastapi_apps = _fastapi_apps()  # Airflow may use the class itself (provider plugins): no property
+    # The 3.3 UI's connection Test button sends port 0 for a connection without one (Airflow's bug).
+    fastapi_root_middlewares = [
+        {"middleware": ConnectionTestPortFix, "args": [], "kwargs": {}, "name": "EmpirioLabs connection test fix"}
+    ]
 
 
 def __getattr__(name: str) -> Any:

@@ -369,7 +369,9 @@ class TestErrors:
         assert info.value.status_code == status
         assert info.value.code == code
         assert info.value.message == f"the API says {code}"
-        assert str(info.value) == f"HTTP {status} {code}: the API says {code}"
+        hint = ": its password is the API key" if status in (401, 403) else ""
+        assert str(info.value) == f"HTTP {status} {code}: the API says {code} (connection 'empiriolabs_default'{hint})"
+        assert info.value.conn_id == "empiriolabs_default"
 
     @pytest.mark.parametrize(
         ("body", "code", "message"),

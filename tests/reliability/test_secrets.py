@@ -98,6 +98,7 @@ EXAMPLE_DAG_IDS = {
     "example_empiriolabs_asset_driven",
     "example_empiriolabs_video_catalogue",
     "example_empiriolabs_brief_to_many",
+    "example_empiriolabs_taskflow",
 }
 
 
@@ -165,6 +166,7 @@ def test_the_canary_key_appears_nowhere(
             "example_empiriolabs_brief_to_many",
             {"brief": f"file://{tmp_path}/brief.txt", "destination": f"file://{tmp_path}/brief/"},
         ),
+        ("example_empiriolabs_taskflow", {"destination": f"file://{tmp_path}/taskflow/"}),
     ):
         run = _example_dag(dag_id).test(run_conf=conf)
         assert run.state == "success", dag_id

@@ -141,6 +141,7 @@ class AirflowDeployment:
                 "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
                 "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
                 "AIRFLOW__CORE__FERNET_KEY": "",
+                "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the connections list's Test button
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
                 "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
                 "AIRFLOW__TRIGGERER__DEFAULT_CAPACITY": "50",
