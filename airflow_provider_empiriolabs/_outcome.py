@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsAnswerTooLargeError,
     EmpirioLabsAuthenticationError,
+    EmpirioLabsConnectionNotFoundError,
     EmpirioLabsDeadlineError,
     EmpirioLabsDestinationConflictError,
     EmpirioLabsDownloadError,
@@ -121,6 +122,7 @@ _KINDS: tuple[tuple[type[BaseException], ErrorKind], ...] = (
     (EmpirioLabsSubmissionUnknownError, ErrorKind.SUBMISSION_UNKNOWN),
     (EmpirioLabsRequestError, ErrorKind.INVALID),
     (EmpirioLabsValidationError, ErrorKind.INVALID),
+    (EmpirioLabsConnectionNotFoundError, ErrorKind.AUTH),  # nothing sent; no retry helps until it is added
     (EmpirioLabsAuthenticationError, ErrorKind.AUTH),
     (EmpirioLabsInsufficientCreditsError, ErrorKind.CREDITS),
     (EmpirioLabsNotFoundError, ErrorKind.NOT_FOUND),

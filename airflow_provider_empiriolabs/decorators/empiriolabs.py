@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk.bases.decorator import DecoratedOperator, TaskDecorator, task_decorator_factory
 from airflow.sdk.definitions._internal.types import SET_DURING_EXECUTION
 from airflow.sdk.definitions.context import context_merge
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_empiriolabs._outcome import task_outcome
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 
 if TYPE_CHECKING:
@@ -115,10 +116,11 @@ class _EmpirioLabsVideoDecoratedOperator(DecoratedOperator, EmpirioLabsGenerateV
     def _call_function(self, context: Context) -> dict[str, Any]:
         context_merge(context, self.op_kwargs)
         returned = self.python_callable(*self.op_args, **self.determine_kwargs(context))
-        try:
-            return request_fields_from(returned, task_id=self.task_id)
-        except TypeError as error:
-            raise AirflowFailException(str(error)) from None  # the same function returns the same thing
+        with task_outcome():  # the same function returns the same thing: a retry cannot help
+            try:
+                return request_fields_from(returned, task_id=self.task_id)
+            except TypeError as error:
+                raise EmpirioLabsRequestError(str(error)) from None
 
     def execute(self, context: Context) -> Any:
         if self._returned_fields is None:  # set already when resumed after a rate-limit wait
