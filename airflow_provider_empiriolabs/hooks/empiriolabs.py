@@ -107,7 +107,7 @@ class ApiSettings:
         extra = conn.extra_dejson
 
         def option(name: str) -> Any:
-            return extra.get(name, extra.get(f"extra__{CONNECTION_TYPE}__{name}"))
+            return extra.get(name)
 
         host = (conn.host or "").strip().rstrip("/")
         if host and "://" not in host:

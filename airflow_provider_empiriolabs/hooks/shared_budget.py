@@ -529,7 +529,7 @@ def shared_budget_for(
 
 def _budget_conn_id(conn: Connection) -> str | None:
     extra = conn.extra_dejson
-    value = extra.get(BUDGET_CONN_EXTRA, extra.get(f"extra__empiriolabs__{BUDGET_CONN_EXTRA}"))
+    value = extra.get(BUDGET_CONN_EXTRA)
     return str(value).strip() or None if value else None
 
 

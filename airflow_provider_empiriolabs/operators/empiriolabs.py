@@ -26,6 +26,7 @@ from airflow_provider_empiriolabs._outcome import (
     raise_for_failed_job,
     task_outcome,
 )
+from airflow_provider_empiriolabs._templating import is_template
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsNotFoundError,
     EmpirioLabsRateLimitError,
@@ -36,6 +37,7 @@ from airflow_provider_empiriolabs.exceptions import (
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, MAX_REFERENCE_IMAGES, Job, VideoRequest
+from airflow_provider_empiriolabs.models.pricing import DEFAULT_RESOLUTION
 from airflow_provider_empiriolabs.operators._job_record import JobRecord as _JobRecord
 from airflow_provider_empiriolabs.operators._job_record import Ledger as _Ledger
 from airflow_provider_empiriolabs.operators._job_record import RecordUnwritable as _RecordUnwritable
@@ -59,17 +61,6 @@ _PARSE_TIME_STAND_INS: dict[str, Any] = {"prompt": "a stand-in prompt", "seed": 
 
 def _is_finite_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_template(value: Any) -> bool:
-    """Whether a value is only known at run time: Jinja text, an XComArg, or a list holding one."""
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    if isinstance(value, (list, tuple)):
-        return any(_is_template(item) for item in value)
-    if isinstance(value, dict):
-        return any(_is_template(item) for item in value.values())
-    return not isinstance(value, (int, float, bool, type(None)))
 
 
 class _Announced:
@@ -245,7 +236,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         fail a rule by itself, and a templated ``mode`` passes if any mode it could render to does.
         """
         fields = self._request_fields()
-        templated = {name for name in self.template_fields if name in fields and _is_template(fields[name])}
+        templated = {name for name in self.template_fields if name in fields and is_template(fields[name])}
         if "model" in templated:
             return  # which rules apply depends on the model
         for name in templated - {"images", "mode"}:
@@ -375,7 +366,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         self.log.info(  # no cost here: it is logged with "Sending" only when the request goes out
             "Submitting %s, %s, %g s of video",
             request.model,
-            request.resolution or "720p",
+            request.resolution or DEFAULT_RESOLUTION,
             request.billed_seconds,
         )
         announced = _Announced(
@@ -383,7 +374,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
             lambda: self.log.info(
                 "Sending %s, %s, %g s of video to EmpirioLabs (connection %r): estimated %s",
                 request.model,
-                request.resolution or "720p",
+                request.resolution or DEFAULT_RESOLUTION,
                 request.billed_seconds,
                 self.empiriolabs_conn_id,
                 f"${estimate:.2f}"

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_provider_empiriolabs._templating import is_template
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def needs_upload(ref: Any) -> bool:
     Anything else (a relative path, a bare word, Jinja text) is left for the request's own
     validation to refuse, or for rendering to resolve.
     """
-    if not isinstance(ref, str) or "{{" in ref or "{%" in ref:
+    if not isinstance(ref, str) or is_template(ref):
         return False
     text = ref.strip()
     return not is_sent_as_is(text) and (bool(_SCHEME.match(text)) or text.startswith(("/", "~")))

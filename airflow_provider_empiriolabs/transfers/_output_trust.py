@@ -205,7 +205,7 @@ class OutputTrustPolicy:
         extra: Mapping[str, Any] = conn.extra_dejson or {}
 
         def option(name: str) -> Any:
-            return extra.get(name, extra.get(f"extra__empiriolabs__{name}"))
+            return extra.get(name)
 
         host = (conn.host or "").strip()
         if host and "://" not in host:

@@ -62,12 +62,6 @@ DEFAULT_OBJECT_NAME = "{job_id}/{index}.mp4"
 DEFAULT_ASSET_ALIAS = "empiriolabs_videos"
 
 
-def _user_agent() -> str:
-    from airflow_provider_empiriolabs import __version__
-
-    return f"airflow-provider-empiriolabs/{__version__} (object-storage transfer)"
-
-
 class EmpirioLabsToObjectStorageOperator(BaseOperator):
     """
     Copy the outputs of an EmpirioLabs job to durable storage, streaming, and verified.
@@ -208,7 +202,7 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
     def _copy_all(self, context: Context) -> list[str]:
         import httpx
 
-        from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+        from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, user_agent
 
         hook = EmpirioLabsHook(empiriolabs_conn_id=self.empiriolabs_conn_id)
         job_id, urls = self._resolve_sources(hook)
@@ -222,7 +216,8 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         guard = OutputGuard(self._trust_policy(hook))
         timeout = httpx.Timeout(self.request_timeout_seconds, connect=min(self.request_timeout_seconds, 15.0))
         self.results = []
-        with guard.client(timeout=timeout, headers={"User-Agent": _user_agent()}) as client:
+        # One User-Agent for all the provider's traffic, the API's and the downloads'.
+        with guard.client(timeout=timeout, headers={"User-Agent": user_agent()}) as client:
             copier = StreamingCopier(
                 client,
                 if_exists=self.if_exists,

@@ -183,7 +183,6 @@ class TestConnection:
         [
             {"timeout": 12, "requests_per_minute": 20},
             {"timeout": "12", "requests_per_minute": "20"},
-            {"extra__empiriolabs__timeout": 12, "extra__empiriolabs__requests_per_minute": 20},
         ],
     )
     def test_extras(self, set_conn: Callable[..., None], extra: dict[str, Any]) -> None:
