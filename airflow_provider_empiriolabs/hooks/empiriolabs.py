@@ -52,6 +52,8 @@ from airflow_provider_empiriolabs.redaction import api_key_problem, mask_signed_
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
+__all__ = ["EmpirioLabsHook"]
+
 T = TypeVar("T")
 
 # Re-exported: the hook module stays the place to import the provider's HTTP names from.

@@ -51,6 +51,8 @@ from airflow_provider_empiriolabs.ui.request_record import request_record
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
 
+__all__ = ["EmpirioLabsGenerateVideoOperator"]
+
 #: The longest a deferrable task waits out the account's rate limit in the triggerer before sending again.
 MAX_RATE_LIMIT_DEFERRAL_SECONDS = 300.0
 

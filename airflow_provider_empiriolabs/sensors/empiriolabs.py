@@ -24,6 +24,8 @@ from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrig
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+__all__ = ["EmpirioLabsJobSensor"]
+
 
 class EmpirioLabsJobSensor(BaseSensorOperator):
     """

@@ -25,6 +25,8 @@ from airflow_provider_empiriolabs.models import Job
 from airflow_provider_empiriolabs.redaction import redact_url
 from airflow_provider_empiriolabs.triggers.polling import PollPlanner, RenderKey
 
+__all__ = ["EmpirioLabsJobTrigger"]
+
 EventStatus = Literal["success", "failed", "timeout", "error"]
 
 
