@@ -12,7 +12,10 @@ query (every URL in them goes through ``redaction.redact_url``).
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 __all__ = [
     "EmpirioLabsAnswerTooLargeError",
@@ -195,6 +198,25 @@ def where_defined(task_id: str, dag_id: str | None = None, fileloc: str | None =
         frame = frame.f_back  # type: ignore[assignment]
     dag = f" of DAG {dag_id!r}" if dag_id else ""
     return f"task {task_id!r}{dag}" + (f" ({place})" if place else "")
+
+
+@contextlib.contextmanager
+def naming_the_task(task: Any) -> Iterator[None]:
+    """
+    Run a task's parse-time checks so that a refusal names the task, its DAG, file and line.
+
+    Every operator of the provider checks its literal arguments in its constructor with this, so
+    the error of a bad argument says where to fix it, whichever operator it is.
+
+    :param task: the operator being built (its ``task_id`` and, if known, its DAG).
+    """
+    try:
+        yield
+    except ValueError as error:  # EmpirioLabsRequestError is one: it keeps its class
+        dag = task.dag if task.has_dag() else None
+        where = where_defined(task.task_id, dag.dag_id if dag else None, dag.fileloc if dag else None)
+        kind = EmpirioLabsRequestError if isinstance(error, EmpirioLabsRequestError) else ValueError
+        raise kind(f"{where}: {error}") from None
 
 
 # -- copying outputs to storage (EmpirioLabsToObjectStorageOperator) -----------------------------

@@ -32,7 +32,7 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsRateLimitError,
     EmpirioLabsRequestError,
     EmpirioLabsSubmissionUnknownError,
-    where_defined,
+    naming_the_task,
 )
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
@@ -192,7 +192,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         self.max_cost_usd = max_cost_usd
         self.hook_params = hook_params or {}
         self._job_id: str | None = None
-        try:
+        with naming_the_task(self):
             # A string, NaN or infinity here would fail (or never end) the task at run time: refuse it now.
             if not _is_finite_number(poll_interval) or poll_interval <= 0:
                 raise ValueError(f"poll_interval: must be a number of seconds more than 0 (got {poll_interval!r})")
@@ -203,13 +203,6 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
                 raise ValueError(f"max_cost_usd: must be a number of USD, 0 or more (got {max_cost_usd!r})")
             check_hook_params(self.hook_params)
             self._check_literals()
-        except ValueError as error:  # EmpirioLabsRequestError is one: name the task and its line too
-            dag = self.dag if self.has_dag() else None
-            where = where_defined(self.task_id, dag.dag_id if dag else None, dag.fileloc if dag else None)
-            located = f"{where}: {error}"
-            raise (EmpirioLabsRequestError if isinstance(error, EmpirioLabsRequestError) else ValueError)(
-                located
-            ) from None
 
     # -- the request ------------------------------------------------------------------------------
 

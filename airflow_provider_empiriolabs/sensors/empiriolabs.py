@@ -17,6 +17,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, A
 
 from airflow_provider_empiriolabs._outcome import finished_job, raise_for_failed_job, task_outcome
 from airflow_provider_empiriolabs._templating import is_template
+from airflow_provider_empiriolabs.exceptions import naming_the_task
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params, check_job_id
 from airflow_provider_empiriolabs.sealing import seal_summary
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
@@ -60,9 +61,10 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
         self.empiriolabs_conn_id = empiriolabs_conn_id
         self.deferrable = deferrable
         self.hook_params = hook_params or {}
-        check_hook_params(self.hook_params)
-        if isinstance(job_id, str) and not is_template(job_id):
-            check_job_id(job_id)  # a literal id is known when the DAG is parsed
+        with naming_the_task(self):
+            check_hook_params(self.hook_params)
+            if isinstance(job_id, str) and not is_template(job_id):
+                check_job_id(job_id)  # a literal id is known when the DAG is parsed
 
     @cached_property
     def hook(self) -> EmpirioLabsHook:

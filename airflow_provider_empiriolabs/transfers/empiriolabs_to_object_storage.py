@@ -34,7 +34,11 @@ from urllib.parse import urlsplit
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_empiriolabs.exceptions import EmpirioLabsOutputExpiredError, EmpirioLabsTransferError
+from airflow_provider_empiriolabs.exceptions import (
+    EmpirioLabsOutputExpiredError,
+    EmpirioLabsTransferError,
+    naming_the_task,
+)
 from airflow_provider_empiriolabs.transfers._commit import storage_uri
 from airflow_provider_empiriolabs.transfers._copier import (
     DEFAULT_ALLOWED_CONTENT_TYPES,
@@ -163,12 +167,13 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
     ) -> None:
         with_alias_outlet(kwargs, asset_alias)
         super().__init__(**kwargs)
-        if not job_id and not output_urls:
-            raise ValueError("give job_id (the job is fetched for its output URLs) or output_urls")
-        if not destination:
-            raise ValueError("destination is required, e.g. 's3://bucket/videos/' or 'file:///data/videos/'")
-        check_settings(if_exists, max_size_bytes, chunk_size, write_block_size, max_attempts)
-        check_timeout(download_timeout_seconds)
+        with naming_the_task(self):
+            if not job_id and not output_urls:
+                raise ValueError("give job_id (the job is fetched for its output URLs) or output_urls")
+            if not destination:
+                raise ValueError("destination is required, e.g. 's3://bucket/videos/' or 'file:///data/videos/'")
+            check_settings(if_exists, max_size_bytes, chunk_size, write_block_size, max_attempts)
+            check_timeout(download_timeout_seconds)
         self.destination = destination
         self.dest_conn_id = dest_conn_id
         self.job_id = job_id

@@ -57,6 +57,49 @@ def test_a_parse_time_error_names_the_dag_file_line_task_field_and_allowed_value
     assert allowed in last
 
 
+OTHER_OPERATORS_DAG = """
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow_provider_empiriolabs.sensors.empiriolabs import EmpirioLabsJobSensor
+from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import EmpirioLabsToObjectStorageOperator
+
+with DAG("misconfigured", schedule=None, start_date=datetime(2026, 1, 1)):
+    {call}
+"""
+
+
+@pytest.mark.parametrize(
+    ("call", "task_id", "field"),
+    [
+        ('EmpirioLabsJobSensor(task_id="wait", job_id="job 1")', "wait", "job_id"),
+        ('EmpirioLabsJobSensor(task_id="wait", job_id="{{ x }}", hook_params={"retries": 1})', "wait", "hook_params"),
+        (
+            'EmpirioLabsToObjectStorageOperator(task_id="store", job_id="{{ x }}", destination="")',
+            "store",
+            "destination",
+        ),
+        (
+            'EmpirioLabsToObjectStorageOperator(task_id="store", job_id="{{ x }}", destination="file:///v/", '
+            'if_exists="merge")',
+            "store",
+            "if_exists",
+        ),
+    ],
+)
+def test_the_sensor_and_the_transfer_name_the_task_and_line_too(
+    tmp_path: Path, call: str, task_id: str, field: str
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag_file = tmp_path / "misconfigured_dag.py"
+    dag_file.write_text(OTHER_OPERATORS_DAG.replace("{call}", call))
+
+    (message,) = DagBag(dag_folder=str(tmp_path)).import_errors.values()
+    last = message.strip().splitlines()[-1]
+    assert f"task {task_id!r} of DAG 'misconfigured' ({dag_file}, line 8): " in last
+    assert field in last
+
+
 def test_an_operator_built_outside_a_dag_names_its_task_and_the_calling_line() -> None:
     with pytest.raises(EmpirioLabsRequestError) as caught:
         EmpirioLabsGenerateVideoOperator(task_id="loose", prompt="a horse", seed=-1)
