@@ -18,23 +18,20 @@ the docs' copies in ``docs/_static/approval/``::
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from tests.system.conftest import REPO, SYSTEM_DIR, AirflowDeployment
+from tests.system.browser import check_screenshot as check_png
+from tests.system.browser import run_in_browser
+from tests.system.conftest import REPO, AirflowDeployment
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 DAG_ID = "example_empiriolabs_approval"
 DOCS_SCREENSHOTS = REPO / "docs" / "_static" / "approval"
-CHROMIUM = Path("/usr/bin/chromium")
 PROMPT = "A chestnut horse galloping along a misty beach at sunrise, slow motion, cinematic"
 NOTE = "make the horse black, and slower"
 SEED = 42
@@ -48,34 +45,13 @@ def answer_in_browser(airflow: AirflowDeployment, run_id: str, task_id: str, **k
     :param task_id: the waiting review task.
     :param kwargs: ``option``, ``note`` and the screenshot paths (see ``approval_check.mjs``).
     """
-    node = shutil.which("node")
-    if node is None or not CHROMIUM.exists() or not (SYSTEM_DIR / "node_modules" / "playwright-core").is_dir():
-        pytest.fail(
-            "the UI test needs node, /usr/bin/chromium and tests/system/node_modules "
-            "(`make test` installs them: apt-get chromium, npm ci in tests/system)"
-        )
     args = {"url": airflow.url, "token": airflow.token, "dagId": DAG_ID, "runId": run_id, "taskId": task_id, **kwargs}
-    result = subprocess.run(
-        [node, str(SYSTEM_DIR / "approval_check.mjs"), json.dumps(args)],
-        cwd=SYSTEM_DIR,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"approval_check.mjs failed ({result.returncode}):\n{result.stderr[-6000:]}\n{result.stdout}")
-    seen: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return seen
+    return run_in_browser("approval_check.mjs", args)
 
 
 def check_screenshot(path: Path) -> None:
     """A real, non-trivial PNG was written; copied into the docs when ``UPDATE_SCREENSHOTS=1``."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(data) > 10_000, f"{path} is suspiciously small ({len(data)} bytes)"
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
+    check_png(path, DOCS_SCREENSHOTS)
 
 
 def wait_for_review(airflow: AirflowDeployment, run_id: str, task_id: str) -> None:

@@ -17,22 +17,19 @@ The screenshots are checked in every run, and land in the test's temporary folde
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from airflow_provider_empiriolabs.ui.urls import run_view_path
-from tests.system.conftest import REPO, SYSTEM_DIR, TEXT_TO_VIDEO_DAG, AirflowDeployment
+from tests.system.browser import check_screenshot as check_png
+from tests.system.browser import run_in_browser
+from tests.system.conftest import REPO, TEXT_TO_VIDEO_DAG, AirflowDeployment
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 DOCS_SCREENSHOTS = REPO / "docs" / "_static" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
 LINK_NAME = "EmpirioLabs job"
 
 
@@ -44,35 +41,14 @@ def browse(airflow: AirflowDeployment, check: str, screenshot: Path, **kwargs: A
     :param screenshot: where the PNG goes.
     :param kwargs: the check's own arguments.
     """
-    node = shutil.which("node")
-    if node is None or not CHROMIUM.exists() or not (SYSTEM_DIR / "node_modules" / "playwright-core").is_dir():
-        pytest.fail(
-            "the UI test needs node, /usr/bin/chromium and tests/system/node_modules "
-            "(`make test` installs them: apt-get chromium, npm ci in tests/system)"
-        )
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     args = {"check": check, "url": airflow.url, "token": airflow.token, "screenshot": str(screenshot), **kwargs}
-    result = subprocess.run(
-        [node, str(SYSTEM_DIR / "ui_check.mjs"), json.dumps(args)],
-        cwd=SYSTEM_DIR,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"ui_check.mjs {check} failed ({result.returncode}):\n{result.stderr[-6000:]}\n{result.stdout}")
-    seen: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return seen
+    return run_in_browser("ui_check.mjs", args)
 
 
 def check_screenshot(path: Path) -> None:
     """A real, non-trivial PNG was written; copied into the docs when ``UPDATE_SCREENSHOTS=1``."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(data) > 10_000, f"{path} is suspiciously small ({len(data)} bytes)"
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
+    check_png(path, DOCS_SCREENSHOTS)
 
 
 @pytest.fixture(scope="module")

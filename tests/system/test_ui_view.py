@@ -15,10 +15,6 @@ docs' copies in ``docs/_static/ui/``.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,12 +23,13 @@ import httpx
 import pytest
 
 from airflow_provider_empiriolabs.ui.urls import run_view_path
-from tests.system.conftest import REPO, SYSTEM_DIR, TEXT_TO_VIDEO_DAG, AirflowDeployment
+from tests.system.browser import check_screenshot as check_png
+from tests.system.browser import run_in_browser
+from tests.system.conftest import REPO, TEXT_TO_VIDEO_DAG, AirflowDeployment
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 DOCS_SHOTS = REPO / "docs" / "_static" / "ui"
-CHROMIUM = Path("/usr/bin/chromium")
 TASK_ID = "generate_video"
 
 
@@ -60,11 +57,6 @@ def seen(
     airflow_deployment: AirflowDeployment, view_run: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
     """What the browser saw (one Chromium session for every check of this module)."""
-    node = shutil.which("node")
-    if node is None or not CHROMIUM.exists() or not (SYSTEM_DIR / "node_modules" / "playwright-core").is_dir():
-        pytest.fail(
-            "the UI test needs node, /usr/bin/chromium and tests/system/node_modules (`make test` installs them)"
-        )
     shots = tmp_path_factory.mktemp("view-screenshots")
     args = {
         "url": airflow_deployment.url,
@@ -75,16 +67,7 @@ def seen(
         "linkName": "EmpirioLabs job",
         "shots": str(shots),
     }
-    result = subprocess.run(
-        [node, str(SYSTEM_DIR / "ui_view_check.mjs"), json.dumps(args)],
-        cwd=SYSTEM_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"ui_view_check.mjs failed ({result.returncode}):\n{result.stderr[-6000:]}")
-    seen: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    seen = run_in_browser("ui_view_check.mjs", args, timeout=300)
     seen["shots"] = shots
     return seen
 
@@ -94,12 +77,7 @@ def _usd(value: float) -> str:
 
 
 def _check_screenshot(path: Path) -> None:
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(data) > 5_000, f"{path} is suspiciously small ({len(data)} bytes)"
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS_SHOTS / path.name)
+    check_png(path, DOCS_SHOTS, min_bytes=5_000)
 
 
 def test_the_run_tab_plays_the_runs_video_with_what_it_cost(seen: dict[str, Any], view_run: dict[str, Any]) -> None:
