@@ -1,10 +1,10 @@
 """
 The EmpirioLabs hook: the connection, typed calls, and the one retry policy of the provider.
 
-Every call is described once (method, path, body, parser) and run either synchronously, in a
-worker, or asynchronously, in the triggerer's event loop. What may be retried differs for one
-call only: the POST that creates a job is billed as soon as the API accepts it, so it is retried
-only when the request provably did not get in.
+Every call is described once (method, path, body, parser: :mod:`._calls`) and run either
+synchronously, in a worker, or asynchronously, in the triggerer's event loop (on the clients of
+:mod:`._clients`). What may be retried differs for one call only: the POST that creates a job is
+billed as soon as the API accepts it, so it is retried only when the request provably did not get in.
 
 Every request has a total deadline (headers and body, however slowly the server sends them) and
 every answer is read through :mod:`._responses` (bounded size, bounded waits, typed errors), so a
@@ -15,14 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
-import unicodedata
-import weakref
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
+from typing import IO, Any, TypeVar
 
 import httpx
 import tenacity
@@ -31,26 +25,29 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_empiriolabs import __version__
 from airflow_provider_empiriolabs.exceptions import (
-    EmpirioLabsAuthenticationError,
     EmpirioLabsConnectionNotFoundError,
     EmpirioLabsError,
-    EmpirioLabsRequestError,
     missing_connection_message,
 )
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
-from airflow_provider_empiriolabs.hooks import _exchange, _responses, _retry
+from airflow_provider_empiriolabs.hooks import _calls, _exchange, _responses, _retry
+from airflow_provider_empiriolabs.hooks._clients import MAX_REQUESTS_IN_FLIGHT as MAX_REQUESTS_IN_FLIGHT
+from airflow_provider_empiriolabs.hooks._clients import shared_async_clients as shared_async_clients
 from airflow_provider_empiriolabs.hooks._deadline import Deadline, bound_by_deadline, deadline_scope
 from airflow_provider_empiriolabs.hooks._exchange import Call as _Call
 from airflow_provider_empiriolabs.hooks._exchange import SendGuard
 from airflow_provider_empiriolabs.hooks._retry import retry_policy
+from airflow_provider_empiriolabs.hooks._settings import DEFAULT_BASE_URL as DEFAULT_BASE_URL
+from airflow_provider_empiriolabs.hooks._settings import DEFAULT_REQUESTS_PER_MINUTE as DEFAULT_REQUESTS_PER_MINUTE
+from airflow_provider_empiriolabs.hooks._settings import DEFAULT_TIMEOUT_SECONDS as DEFAULT_TIMEOUT_SECONDS
+from airflow_provider_empiriolabs.hooks._settings import TOTAL_TIMEOUT_FACTOR as TOTAL_TIMEOUT_FACTOR
+from airflow_provider_empiriolabs.hooks._settings import ApiSettings as ApiSettings
+from airflow_provider_empiriolabs.hooks._settings import check_hook_params as check_hook_params
 from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
 from airflow_provider_empiriolabs.hooks.shared_budget import aaccount_budget, account_budget
-from airflow_provider_empiriolabs.models import AccountUsage, Job, SubmittedJob, UploadedFile, VideoRequest
+from airflow_provider_empiriolabs.models import AccountUsage, Job, UploadedFile, VideoRequest
 from airflow_provider_empiriolabs.models import check_job_id as check_job_id  # the job-id rule, re-exported
-from airflow_provider_empiriolabs.redaction import api_key_problem, mask_signed_url, redact_log_text, register_secret
-
-if TYPE_CHECKING:
-    from airflow.sdk import Connection
+from airflow_provider_empiriolabs.redaction import mask_signed_url, redact_log_text
 
 __all__ = ["EmpirioLabsHook"]
 
@@ -65,142 +62,11 @@ EmpirioLabsNotSentError = _responses.EmpirioLabsNotSentError
 EmpirioLabsTransportError = _responses.EmpirioLabsTransportError
 server_wait = _responses.server_wait
 wait_retry_after = _retry.wait_retry_after
+MAX_JOB_ID_CHARS = _calls.MAX_JOB_ID_CHARS
+_job_path = _calls.job_path
+_usable_job_id = _calls.usable_job_id
 
-
-DEFAULT_BASE_URL = "https://api.empiriolabs.ai"
-DEFAULT_TIMEOUT_SECONDS = 30.0
-DEFAULT_REQUESTS_PER_MINUTE = 50
 DEFAULT_MAX_ATTEMPTS = 6
-#: Requests in flight at once on one shared async client, below httpx's pool size (100).
-MAX_REQUESTS_IN_FLIGHT = 32
-#: Without a ``total_timeout``, a request's total deadline is this many times its per-read ``timeout``.
-TOTAL_TIMEOUT_FACTOR = 4.0
-#: The longest job id accepted from the API (real ones are ``job_`` and a few dozen characters).
-MAX_JOB_ID_CHARS = 256
-
-# ---------------------------------------------------------------------------------------------
-# The hook.
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ApiSettings:
-    """
-    What the hook needs from the connection. The key is kept out of ``repr``.
-
-    ``timeout`` bounds each network operation (connect, each read, each write); ``total_timeout``
-    bounds a whole request, answer included, and defaults to :data:`TOTAL_TIMEOUT_FACTOR` times
-    ``timeout`` (see :attr:`deadline`).
-    """
-
-    base_url: str
-    api_key: str = field(repr=False)
-    timeout: float = DEFAULT_TIMEOUT_SECONDS
-    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
-    total_timeout: float | None = None
-
-    @property
-    def deadline(self) -> float:
-        """Seconds one request may take in all, from sending it to the last byte of its answer."""
-        return self.total_timeout if self.total_timeout is not None else TOTAL_TIMEOUT_FACTOR * self.timeout
-
-    @classmethod
-    def from_connection(cls, conn: Connection) -> ApiSettings:
-        extra = conn.extra_dejson
-
-        def option(name: str) -> Any:
-            return extra.get(name)
-
-        host = (conn.host or "").strip().rstrip("/")
-        if host and "://" not in host:
-            host = f"{conn.schema or 'https'}://{host}"
-        if host and conn.port and host.count(":") < 2:
-            host = f"{host}:{conn.port}"
-        if not conn.password:
-            raise EmpirioLabsAuthenticationError(
-                f"connection {conn.conn_id!r} has no API key: put it in the connection's password"
-            )
-        problem = api_key_problem(conn.password)
-        if problem:  # refused before any request: httpx would put it in an error, or not send it
-            raise EmpirioLabsAuthenticationError(f"connection {conn.conn_id!r}: {problem}")
-        register_secret(conn.password)
-
-        def number(name: str, default: float, kind: type[float] | type[int]) -> Any:
-            value = option(name)
-            if value in (None, ""):
-                return kind(default)
-            try:
-                parsed = kind(value)
-            except (TypeError, ValueError):
-                parsed = 0
-            if parsed <= 0:
-                raise ValueError(
-                    f"connection {conn.conn_id!r}: extra {name} must be a positive {kind.__name__} (got {value!r})"
-                )
-            return parsed
-
-        return cls(
-            base_url=host or DEFAULT_BASE_URL,
-            api_key=conn.password,
-            timeout=number("timeout", DEFAULT_TIMEOUT_SECONDS, float),
-            requests_per_minute=number("requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE, int),
-        )
-
-
-class _SharedAsyncClients:
-    """
-    One ``httpx.AsyncClient`` per event loop and account, shared by every hook on that loop.
-
-    A triggerer runs all its triggers in one loop: sharing the client shares its connection pool
-    (no TLS handshake per poll, a bounded number of sockets) however many jobs are waited on. It
-    is built on first use and closed when the last hook using it lets go.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[ApiSettings, list[Any]]] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def acquire(
-        self, settings: ApiSettings, build: Callable[[], httpx.AsyncClient]
-    ) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
-        """
-        The loop's client for these settings, with its limit on requests in flight.
-
-        httpcore's pool slows down quadratically with the requests queued in it
-        (encode/httpcore#1035): 2,000 triggers polling together stalled a triggerer's loop for
-        seconds (``bench/triggerer.py``), so at most :data:`MAX_REQUESTS_IN_FLIGHT` go in at once.
-        """
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            clients = self._by_loop.setdefault(loop, {})
-            entry = clients.get(settings)
-            if entry is None or entry[0].is_closed:
-                entry = clients[settings] = [build(), 0, asyncio.Semaphore(MAX_REQUESTS_IN_FLIGHT)]
-            entry[1] += 1
-            return entry[0], entry[2]
-
-    async def release(self, settings: ApiSettings) -> None:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            clients = self._by_loop.get(loop, {})
-            entry = clients.get(settings)
-            if entry is None:
-                return
-            entry[1] -= 1
-            if entry[1] > 0:
-                return
-            del clients[settings]
-        await entry[0].aclose()
-
-    def open_clients(self) -> int:
-        """How many shared clients are open on the running loop (for tests and benchmarks)."""
-        with self._lock:
-            return len(self._by_loop.get(asyncio.get_running_loop(), {}))
-
-
-shared_async_clients = _SharedAsyncClients()
 
 
 class EmpirioLabsHook(BaseHook):
@@ -428,59 +294,6 @@ class EmpirioLabsHook(BaseHook):
 
     # -- the calls --------------------------------------------------------------------------------
 
-    @staticmethod
-    def _submit_call(request: VideoRequest, guard: SendGuard | None = None) -> _Call[str]:
-        return _Call(
-            "POST",
-            "/v1/videos/generations",
-            lambda body: _usable_job_id(SubmittedJob.from_api(body).job_id),
-            json=request.to_payload(),
-            creates_job=True,
-            guard=guard,
-        )
-
-    @staticmethod
-    def _job_call(job_id: str) -> _Call[Job]:
-        return _Call("GET", _job_path(job_id), Job.from_api)
-
-    @staticmethod
-    def _models_call() -> _Call[list[dict[str, Any]]]:
-        def parse(body: Any) -> list[dict[str, Any]]:
-            items = body.get("data", body.get("models")) if isinstance(body, Mapping) else body
-            if not isinstance(items, list):
-                raise ValueError("expected a list of models")
-            return [item for item in items if isinstance(item, dict)]
-
-        return _Call("GET", "/v1/models", parse)
-
-    @staticmethod
-    def _model_call(model_id: str) -> _Call[dict[str, Any]]:
-        def parse(body: Any) -> dict[str, Any]:
-            if not isinstance(body, dict):
-                raise ValueError("expected a JSON object for a model")
-            return body
-
-        return _Call("GET", f"/v1/models/{model_id}", parse)
-
-    @staticmethod
-    def _usage_call(limit: int, model: str | None, since: str | None) -> _Call[AccountUsage]:
-        params = {"limit": limit, "model": model, "from": since}
-        return _Call(
-            "GET",
-            "/v1/account/usage",
-            AccountUsage.from_api,
-            params={k: v for k, v in params.items() if v is not None},
-        )
-
-    @staticmethod
-    def _upload_call(content: bytes | IO[bytes], filename: str, content_type: str) -> _Call[UploadedFile]:
-        def files() -> Mapping[str, Any]:
-            if not isinstance(content, bytes):
-                content.seek(0)  # a retry sends the whole file again
-            return {"file": (filename, content, content_type)}
-
-        return _Call("POST", "/v1/files/upload", UploadedFile.model_validate, files=files)
-
     def submit_video(self, request: VideoRequest, *, guard: SendGuard | None = None) -> str:
         """
         Submit a video generation and return the new job's id. Billed once accepted.
@@ -488,38 +301,38 @@ class EmpirioLabsHook(BaseHook):
         :param request: the validated request.
         :param guard: told before each attempt is sent and when the API provably refused one.
         """
-        return self._run(self._submit_call(request, guard))
+        return self._run(_calls.submit(request, guard))
 
     async def asubmit_video(self, request: VideoRequest) -> str:
         """Async :meth:`submit_video`."""
-        return await self._arun(self._submit_call(request))
+        return await self._arun(_calls.submit(request))
 
     def get_job(self, job_id: str) -> Job:
         """The job's current state, outputs and error; its signed output URLs masked in this task's logs."""
-        job = self._run(self._job_call(job_id))
+        job = self._run(_calls.job(job_id))
         for url in job.output_urls:
             mask_signed_url(url)
         return job
 
     async def aget_job(self, job_id: str) -> Job:
         """Async :meth:`get_job`."""
-        return await self._arun(self._job_call(job_id))
+        return await self._arun(_calls.job(job_id))
 
     def list_models(self) -> list[dict[str, Any]]:
         """The model catalog."""
-        return self._run(self._models_call())
+        return self._run(_calls.models())
 
     async def alist_models(self) -> list[dict[str, Any]]:
         """Async :meth:`list_models`."""
-        return await self._arun(self._models_call())
+        return await self._arun(_calls.models())
 
     def get_model(self, model_id: str) -> dict[str, Any]:
         """One model's parameter schema (``supported_parameters``, ``pricing_rows``)."""
-        return self._run(self._model_call(model_id))
+        return self._run(_calls.model(model_id))
 
     async def aget_model(self, model_id: str) -> dict[str, Any]:
         """Async :meth:`get_model`."""
-        return await self._arun(self._model_call(model_id))
+        return await self._arun(_calls.model(model_id))
 
     def get_account_usage(self, limit: int = 25, model: str | None = None, since: str | None = None) -> AccountUsage:
         """
@@ -529,13 +342,13 @@ class EmpirioLabsHook(BaseHook):
         :param model: only this model's events.
         :param since: only events from this ISO-8601 time on.
         """
-        return self._run(self._usage_call(limit, model, since))
+        return self._run(_calls.usage(limit, model, since))
 
     async def aget_account_usage(
         self, limit: int = 25, model: str | None = None, since: str | None = None
     ) -> AccountUsage:
         """Async :meth:`get_account_usage`."""
-        return await self._arun(self._usage_call(limit, model, since))
+        return await self._arun(_calls.usage(limit, model, since))
 
     def upload_file(self, content: bytes | IO[bytes], filename: str, content_type: str) -> UploadedFile:
         """
@@ -545,11 +358,11 @@ class EmpirioLabsHook(BaseHook):
         :param filename: the name the API stores it under.
         :param content_type: e.g. ``image/png``.
         """
-        return self._run(self._upload_call(content, filename, content_type))
+        return self._run(_calls.upload(content, filename, content_type))
 
     async def aupload_file(self, content: bytes | IO[bytes], filename: str, content_type: str) -> UploadedFile:
         """Async :meth:`upload_file`."""
-        return await self._arun(self._upload_call(content, filename, content_type))
+        return await self._arun(_calls.upload(content, filename, content_type))
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap authenticated GET (the model catalog), as the API's docs suggest to check a key."""
@@ -562,65 +375,6 @@ class EmpirioLabsHook(BaseHook):
         finally:
             self.close()
         return True, f"Connected to {self.settings.base_url}: {len(models)} models available"
-
-
-def check_hook_params(params: Mapping[str, Any], *, field: str = "hook_params") -> None:
-    """
-    Refuse hook keyword arguments the hook cannot use, naming the field and what is allowed.
-
-    Operators and sensors call this when they are built, so a typo or a negative timeout in
-    ``hook_params`` is refused when the DAG is parsed instead of failing the task at run time.
-
-    :param params: the keyword arguments meant for :class:`EmpirioLabsHook`.
-    :param field: how the caller names them, for the message.
-    """
-    if not isinstance(params, Mapping):
-        raise ValueError(f"{field}: must be a mapping of {', '.join(_HOOK_PARAMS)} (got {type(params).__name__})")
-    unknown = sorted(set(params) - set(_HOOK_PARAMS))
-    if unknown:
-        raise ValueError(f"{field}: unknown key(s) {unknown}; allowed: {', '.join(_HOOK_PARAMS)}")
-    for name in ("timeout", "total_timeout"):
-        seconds = params.get(name)
-        if seconds is not None and not (_is_number(seconds) and 0 < seconds < float("inf")):
-            raise ValueError(f"{field}.{name}: must be a positive number of seconds (got {seconds!r})")
-    attempts = params.get("max_attempts", 1)
-    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-        raise ValueError(f"{field}.max_attempts: must be an integer of 1 or more (got {attempts!r})")
-
-
-_HOOK_PARAMS = ("timeout", "total_timeout", "max_attempts")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _job_path(job_id: Any) -> str:
-    """
-    The job's path in the API, its id percent-encoded (a newline or NUL cannot break the URL).
-
-    :param job_id: the id (see :func:`check_job_id`); ``.`` or ``..`` are refused too, as URLs
-        resolve them to another path.
-    """
-    segment = quote(check_job_id(job_id), safe="")
-    if segment in (".", ".."):
-        raise EmpirioLabsRequestError(f"job_id: {job_id!r} cannot name a job in a URL path")
-    return f"/v1/jobs/{segment}"
-
-
-def _usable_job_id(job_id: str) -> str:
-    """
-    The id the API gave a new job, if it can be kept and polled safely; else ``ValueError``.
-
-    Refused: what :func:`_job_path` refuses, more than :data:`MAX_JOB_ID_CHARS` characters, and
-    control, format (such as U+202E, which reverses text) or space characters. The submission is
-    then reported as of unknown outcome: it was accepted, but that job cannot be followed.
-    """
-    shown = repr(job_id[:60]) + ("..." if len(job_id) > 60 else "")
-    if len(job_id) > MAX_JOB_ID_CHARS or any(unicodedata.category(ch)[0] in "CZ" for ch in job_id):
-        raise ValueError(f"the job id it returned, {shown}, cannot be kept or polled safely")
-    _job_path(job_id)
-    return job_id
 
 
 def user_agent() -> str:

@@ -26,7 +26,7 @@ import pytest
 import redis
 import respx
 
-from airflow_provider_empiriolabs.hooks import shared_budget
+from airflow_provider_empiriolabs.hooks import _redis_store, shared_budget
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, account_of
 from airflow_provider_empiriolabs.hooks.shared_budget import (
@@ -213,7 +213,7 @@ def test_without_the_redis_extra_the_budget_falls_back_and_says_what_to_install(
 def test_redis_killed_mid_run_falls_back_then_comes_back(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(shared_budget, "BACKEND_RETRY_SECONDS", 0.3)
+    monkeypatch.setattr(_redis_store, "BACKEND_RETRY_SECONDS", 0.3)
     budget = shared(redis_server.settings, limit=50, window=60)
     key = f"empiriolabs:LIMITER/empiriolabs/https://api.test/{ACCOUNT[1]}/50/60/second"
     with caplog.at_level(logging.INFO, logger=LOGGER):
