@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
-from tests.operators.support import task_instance, xcom
+from tests.support import task_instance, xcom
 
 DAGS = REPO / "tests" / "decorators" / "dags"
 

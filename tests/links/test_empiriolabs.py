@@ -15,7 +15,7 @@ import pytest
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.ui.urls import run_view_path
-from tests.operators.support import run_dag, task_instance, xcom
+from tests.support import run_dag, task_instance, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

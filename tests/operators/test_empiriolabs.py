@@ -22,7 +22,7 @@ from airflow_provider_empiriolabs.exceptions import EmpirioLabsRateLimitError, E
 from airflow_provider_empiriolabs.operators._job_record import JobRecord
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
-from tests.operators.support import (
+from tests.support import (
     DictStateStore,
     RecordingTI,
     event_for,

@@ -19,7 +19,7 @@ from airflow_provider_empiriolabs.exceptions import (
 )
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
-from tests.operators.support import make_context
+from tests.support import make_context
 
 DAG_FILE = """
 from datetime import datetime

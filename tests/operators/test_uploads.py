@@ -29,7 +29,7 @@ from airflow_provider_empiriolabs.operators.uploads import (
     with_stand_ins,
 )
 from tests.emulators.fixtures import S3_CONN_ID
-from tests.operators.support import make_context, submit_job, wait_until_terminal
+from tests.support import make_context, submit_job, wait_until_terminal
 
 PROMPT = "character1 and character2 ride side by side along the shore"
 URL = "https://assets.example.com/stills/horse.png"

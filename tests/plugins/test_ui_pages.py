@@ -66,7 +66,7 @@ def test_the_spend_page_lists_jobs_in_flight_with_their_progress() -> None:
 
 def test_progress_is_read_from_the_api_server_side(empiriolabs_connection: object) -> None:
     from airflow_provider_empiriolabs.ui import app as view_app
-    from tests.operators.support import submit_job
+    from tests.support import submit_job
 
     view_app._cache.clear()
     job_id = submit_job()

@@ -97,7 +97,7 @@ def test_a_submission_with_a_bad_key_is_never_called_sent(
 ) -> None:
     """The refusal comes before any request: nothing reached the API, and no error says otherwise."""
     from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
-    from tests.operators.support import make_context
+    from tests.support import make_context
 
     sim = empiriolabs_simulator
     make, words = BAD_KEYS[case]

@@ -25,7 +25,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
-from tests.operators.support import make_context
+from tests.support import make_context
 
 IMG = "https://assets.example.com/stills/horse.png"
 PROMPT = "A bay horse walking through tall grass"

@@ -33,7 +33,7 @@ from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from airflow_provider_empiriolabs.hooks.empiriolabs import wait_retry_after
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
-from tests.operators.support import DictStateStore, RecordingTI
+from tests.support import DictStateStore, RecordingTI
 
 MAX_TRIES = 4
 

@@ -27,7 +27,6 @@ from typing import Any
 
 import pytest
 
-from tests.operators.support import run_dag, xcom
 from tests.reliability.support import (
     FLAKY_SCHEME,
     half_way_failing_storage,
@@ -35,6 +34,7 @@ from tests.reliability.support import (
     sha256_of,
     task_outcomes,
 )
+from tests.support import run_dag, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

@@ -17,8 +17,8 @@ from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.models import PRICE_USD_PER_SECOND, Job, estimate_cost_usd
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
-from tests.operators.support import make_context, run_dag
 from tests.reliability.support import task_outcomes
+from tests.support import make_context, run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -104,7 +104,7 @@ def test_the_result_carries_what_the_api_charged(empiriolabs_connection: Any, du
 
 
 def test_the_result_of_a_real_run_carries_the_cost(empiriolabs_connection: Any, tmp_path: Any) -> None:
-    from tests.operators.support import xcom
+    from tests.support import xcom
 
     run = run_dag("reliability_deferrable", destination=f"file://{tmp_path}/")
 

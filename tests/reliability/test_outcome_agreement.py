@@ -43,7 +43,7 @@ from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenera
 from airflow_provider_empiriolabs.operators.uploads import EmpirioLabsReferenceImageError
 from airflow_provider_empiriolabs.sensors.empiriolabs import EmpirioLabsJobSensor
 from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import EmpirioLabsToObjectStorageOperator
-from tests.operators.support import event_for, make_context, submit_job
+from tests.support import event_for, make_context, submit_job
 
 #: The written policy: is the task failed without retries when every GET of the job meets this?
 SPEC: dict[int | str, bool] = {

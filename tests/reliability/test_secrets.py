@@ -29,8 +29,8 @@ import pytest
 
 from airflow_provider_empiriolabs.testing.server import connection_json
 from tests.conftest import REPO
-from tests.operators.support import make_context, run_dag
 from tests.redaction.support import captured_text, everything_at_debug
+from tests.support import make_context, run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

@@ -13,7 +13,7 @@ import asyncio
 import time
 from typing import Any
 
-from tests.operators.support import afirst_event, submit_job
+from tests.support import afirst_event, submit_job
 
 
 async def test_the_deadline_holds_whatever_the_hook_params_say(empiriolabs_connection: Any) -> None:

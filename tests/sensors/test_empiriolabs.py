@@ -19,7 +19,7 @@ from airflow.sdk.exceptions import (
 
 from airflow_provider_empiriolabs.sensors.empiriolabs import EmpirioLabsJobSensor
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
-from tests.operators.support import event_for, run_dag, submit_job, task_instance, wait_until_terminal
+from tests.support import event_for, run_dag, submit_job, task_instance, wait_until_terminal
 
 #: The sensor reads nothing from its context in poke mode or when deferring.
 NO_CONTEXT: Any = {}

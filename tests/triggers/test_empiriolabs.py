@@ -19,7 +19,7 @@ from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.models import Job, JobError, JobStatus
 from airflow_provider_empiriolabs.testing.server import connection_json
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
-from tests.operators.support import afirst_event, submit_job, wait_until_terminal
+from tests.support import afirst_event, submit_job, wait_until_terminal
 
 CLASSPATH = "airflow_provider_empiriolabs.triggers.empiriolabs.EmpirioLabsJobTrigger"
 #: What the kwargs must carry (more, such as timing hints, may follow; never a secret).

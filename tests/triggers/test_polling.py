@@ -25,7 +25,7 @@ from airflow_provider_empiriolabs.testing import connection_json
 from airflow_provider_empiriolabs.triggers._render_times import RenderTimes
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 from airflow_provider_empiriolabs.triggers.polling import LAG_FLOOR, RENDER_TIMES, PollPlanner, RenderKey
-from tests.operators.support import afirst_event, make_context
+from tests.support import afirst_event, make_context
 
 KEY = RenderKey("happyhorse-1-1", "720p", 5.0)
 GUESS = 50.0  # what the provider guesses for KEY: 20 s + 6 s x 5

@@ -1,5 +1,5 @@
 """
-Helpers shared by the operator, trigger, sensor and link tests.
+Helpers shared by the tests of every folder (operators, decorators, sensors, triggers, links, plugins, reliability).
 
 Two ways to run provider code here, both against the simulator over real HTTP:
 
