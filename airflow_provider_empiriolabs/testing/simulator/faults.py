@@ -37,6 +37,8 @@ _FAULT_STATUS_CODES: dict[int, tuple[str, str]] = {
 
 _MATCHES = ("post", "poll", "download", "any")
 _FAULT_KINDS = ("status", "reset", "malformed_json", "delay", "truncate")
+#: The rate limit's sliding window, in simulated seconds: the API counts requests per 60 s.
+RATE_WINDOW_SECONDS = 60.0
 
 
 def normalize_fault(raw: Any) -> dict[str, Any]:
@@ -109,9 +111,6 @@ class AdmissionMixin:
     _window: deque[float]
     _arrivals: deque[float]
 
-    def _window_seconds(self) -> float:
-        return 60.0
-
     def _real_ceil(self, sim_seconds: float) -> int:
         return max(1, math.ceil(self.clock.to_real(max(0.0, sim_seconds)) - 1e-9))
 
@@ -132,7 +131,7 @@ class AdmissionMixin:
                 return decision
             # API request: counted for peak load whatever happens next.
             self._arrivals.append(now)
-            while self._arrivals and self._arrivals[0] <= now - self._window_seconds():
+            while self._arrivals and self._arrivals[0] <= now - RATE_WINDOW_SECONDS:
                 self._arrivals.popleft()
             self.counters["peak_requests_60s"] = max(self.counters["peak_requests_60s"], len(self._arrivals))
             if kind == "post":
@@ -158,11 +157,11 @@ class AdmissionMixin:
             limit = self.knobs["rate_limit_rpm"]
             if limit:
                 window = self._window
-                while window and window[0] <= now - self._window_seconds():
+                while window and window[0] <= now - RATE_WINDOW_SECONDS:
                     window.popleft()
                 if len(window) >= limit:
                     self.counters["rate_limited"] += 1
-                    wait = self._real_ceil(window[0] + self._window_seconds() - now)
+                    wait = self._real_ceil(window[0] + RATE_WINDOW_SECONDS - now)
                     headers = {}
                     if self.knobs["retry_after_header"]:
                         headers = {
@@ -180,7 +179,7 @@ class AdmissionMixin:
                     return decision
                 window.append(now)
                 if self.knobs["retry_after_header"]:
-                    reset = self._real_ceil(window[0] + self._window_seconds() - now)
+                    reset = self._real_ceil(window[0] + RATE_WINDOW_SECONDS - now)
                     decision.headers = [
                         (b"x-ratelimit-limit", str(limit).encode()),
                         (b"x-ratelimit-remaining", str(limit - len(window)).encode()),
