@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
-from airflow_provider_empiriolabs.models.errors import describe_validation_error
+from airflow_provider_empiriolabs.models.errors import describe_validation_error, rule_error
 from airflow_provider_empiriolabs.models.pricing import (
     DEFAULT_RESOLUTION,
     HAPPYHORSE_MODEL,
@@ -231,15 +231,15 @@ class VideoRequest(BaseModel):
                 raise ValueError(f"keys must be parameter names (letters, digits, _ and -, up to 64), not {shown(key)}")
             problem = _json_problem(item)
             if problem:
-                raise ValueError(f"{key}: must be a JSON value, not {problem}")
+                raise rule_error(key, f"must be a JSON value, not {problem}")
         return value
 
     @model_validator(mode="after")
     def _model_rules(self) -> VideoRequest:
         reserved = set(self.extra_params) & (set(type(self).model_fields) | {"image"})
         if reserved:
-            raise ValueError(
-                f"extra_params: must not repeat the request's own fields {sorted(reserved)}; pass them as arguments"
+            raise rule_error(
+                "extra_params", f"must not repeat the request's own fields {sorted(reserved)}; pass them as arguments"
             )
         if self.model != HAPPYHORSE_MODEL:
             return self._passthrough_rules()
@@ -247,20 +247,21 @@ class VideoRequest(BaseModel):
 
     def _passthrough_rules(self) -> VideoRequest:
         if self.duration is not None and not 0 < self.duration < math.inf:
-            raise ValueError(f"duration: must be a positive number of seconds (got {self.duration:g})")
+            raise rule_error("duration", f"must be a positive number of seconds (got {self.duration:g})")
         for name in ("aspect_ratio", "resolution"):
             value = getattr(self, name)
             if value is not None and not _OPTION.fullmatch(value):
-                raise ValueError(f"{name}: must be a short value such as '16:9' or '720p' (got {shown(value)})")
+                raise rule_error(name, f"must be a short value such as '16:9' or '720p' (got {shown(value)})")
         only_happyhorse = [
             name
             for name in ("mode", "watermark", "generate_audio", "template", "extend_from")
             if getattr(self, name) is not None
         ]
         if only_happyhorse:
-            raise ValueError(
-                f"{only_happyhorse[0]}: only HappyHorse 1.1 takes {', '.join(only_happyhorse)}; for model "
-                f"{self.model!r} pass model-specific parameters in extra_params"
+            raise rule_error(
+                only_happyhorse[0],
+                f"only HappyHorse 1.1 takes {', '.join(only_happyhorse)}; for model "
+                f"{self.model!r} pass model-specific parameters in extra_params",
             )
         return self
 
@@ -268,29 +269,30 @@ class VideoRequest(BaseModel):
         for name, allowed in (("aspect_ratio", HAPPYHORSE_ASPECT_RATIOS), ("resolution", HAPPYHORSE_RESOLUTIONS)):
             value = getattr(self, name)
             if value is not None and value not in allowed:
-                raise ValueError(f"{name}: must be one of {', '.join(map(repr, allowed))} (got {shown(value)})")
+                raise rule_error(name, f"must be one of {', '.join(map(repr, allowed))} (got {shown(value)})")
         low, high = HAPPYHORSE_SECONDS
         if self.duration is not None and not low <= self.duration <= high:
-            raise ValueError(f"duration: must be {low} to {high} seconds (got {self.duration:g})")
+            raise rule_error("duration", f"must be {low} to {high} seconds (got {self.duration:g})")
         count = len(self.images)
         mode = self.effective_mode
         if mode == "t2v" and count:
-            raise ValueError(f"images: mode t2v takes no images, got {count}")
+            raise rule_error("images", f"mode t2v takes no images, got {count}")
         if mode == "i2v" and count != 1:
-            raise ValueError(f"images: mode i2v takes exactly 1 image, got {count}")
+            raise rule_error("images", f"mode i2v takes exactly 1 image, got {count}")
         if mode == "r2v" and not 1 <= count <= MAX_REFERENCE_IMAGES:
-            raise ValueError(f"images: mode r2v takes 1 to {MAX_REFERENCE_IMAGES} images, got {count}")
+            raise rule_error("images", f"mode r2v takes 1 to {MAX_REFERENCE_IMAGES} images, got {count}")
         if mode == "i2v" and self.aspect_ratio is not None:
-            raise ValueError("aspect_ratio: not used in i2v mode (the video follows its image); leave it unset")
+            raise rule_error("aspect_ratio", "not used in i2v mode (the video follows its image); leave it unset")
         if mode == "r2v":
             # int() of a very long digit string raises: a number of 3 digits or more is beyond anyway.
             found = _CHARACTER_REF.findall(self.prompt)
             numbers = {int(n) if len(n.lstrip("0")) < 3 else 100 + len(n): n for n in found}
             beyond = [numbers[n] for n in sorted(numbers) if not 1 <= n <= count]
             if beyond:
-                raise ValueError(
-                    f"prompt: refers to character{beyond[0]} but only {count} reference image(s) were "
-                    f"given (character1 to character{count})"
+                raise rule_error(
+                    "prompt",
+                    f"refers to character{beyond[0]} but only {count} reference image(s) were "
+                    f"given (character1 to character{count})",
                 )
         return self
 
@@ -301,7 +303,7 @@ class VideoRequest(BaseModel):
             return self.mode
         count = len(self.images)
         if count > MAX_REFERENCE_IMAGES:
-            raise ValueError(f"images: at most {MAX_REFERENCE_IMAGES} images are allowed, got {count}")
+            raise rule_error("images", f"at most {MAX_REFERENCE_IMAGES} images are allowed, got {count}")
         return "t2v" if count == 0 else "i2v" if count == 1 else "r2v"
 
     @property
