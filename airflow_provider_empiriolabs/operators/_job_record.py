@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from airflow_provider_empiriolabs.models import VideoRequest
 
-__all__ = ["OUTPUT_URL_LIFETIME", "JobRecord", "Ledger", "RecordState", "RecordUnwritable", "fingerprint"]
+__all__ = ["OUTPUT_URL_LIFETIME", "JobRecord", "Ledger", "RecordState", "RecordUnwritable", "fingerprint", "generation"]
 
 RecordState = Literal["sending", "not_sent", "accepted", "done"]
 
@@ -51,6 +51,22 @@ def fingerprint(request: VideoRequest, images: Any = None) -> str:
         default=str,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def generation(ti: Any, retries: int | None) -> int | None:
+    """
+    The first try number since the task was last cleared (Airflow's own formula), or ``None``.
+
+    Tries of one generation are retries of one request: they share its job whatever their
+    templates render to. Only a clear starts a generation that may ask for a new video.
+
+    :param ti: the running task instance (its ``max_tries``), or ``None``.
+    :param retries: the task's ``retries``.
+    """
+    max_tries = getattr(ti, "max_tries", None)
+    if not isinstance(max_tries, int) or isinstance(max_tries, bool):
+        return None
+    return max_tries - (retries or 0) + 1
 
 
 def _now() -> str:

@@ -8,9 +8,8 @@ request, and every later try of the task reattaches to that job instead of payin
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -22,27 +21,33 @@ from airflow_provider_empiriolabs._outcome import (
     JobVerdict,
     finished_job,
     judge_job,
-    not_found_yet,
     raise_for_failed_job,
     task_outcome,
 )
-from airflow_provider_empiriolabs._templating import is_template
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsNotFoundError,
     EmpirioLabsRateLimitError,
-    EmpirioLabsRequestError,
     EmpirioLabsSubmissionUnknownError,
     naming_the_task,
 )
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
-from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, MAX_REFERENCE_IMAGES, Job, VideoRequest
-from airflow_provider_empiriolabs.models.pricing import DEFAULT_RESOLUTION
+from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, Job, VideoRequest
+from airflow_provider_empiriolabs.operators._checks import check_cost, check_literals, check_wait_settings
 from airflow_provider_empiriolabs.operators._job_record import JobRecord as _JobRecord
 from airflow_provider_empiriolabs.operators._job_record import Ledger as _Ledger
 from airflow_provider_empiriolabs.operators._job_record import RecordUnwritable as _RecordUnwritable
-from airflow_provider_empiriolabs.operators._job_record import fingerprint
-from airflow_provider_empiriolabs.operators.uploads import ReferenceImageUploader, needs_upload, with_stand_ins
+from airflow_provider_empiriolabs.operators._job_record import fingerprint, generation
+from airflow_provider_empiriolabs.operators._waiting import (
+    Announced,
+    expected_done_at,
+    first_poll,
+    log_eta,
+    log_finished,
+    rate_limit_deferral,
+    wait_here,
+)
+from airflow_provider_empiriolabs.operators.uploads import with_stand_ins, with_uploaded_images
 from airflow_provider_empiriolabs.sealing import seal_summary
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 from airflow_provider_empiriolabs.triggers.polling import PollPlanner, render_key
@@ -52,37 +57,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
 
 __all__ = ["EmpirioLabsGenerateVideoOperator"]
-
-#: The longest a deferrable task waits out the account's rate limit in the triggerer before sending again.
-MAX_RATE_LIMIT_DEFERRAL_SECONDS = 300.0
-
-#: Stand-ins for templated values when a DAG is parsed, chosen so that only the literal values
-#: can make validation fail.
-_PARSE_TIME_STAND_INS: dict[str, Any] = {"prompt": "a stand-in prompt", "seed": None, "extra_params": None}
-
-
-def _is_finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-class _Announced:
-    """
-    The job record's send guard, logging the estimate right before each POST really leaves.
-
-    A try that fails earlier (no connection, a file that will not upload, the rate limit) sends
-    nothing and so logs no cost: the log says "Sending ... estimated $X" only for requests sent.
-    """
-
-    def __init__(self, guard: _Ledger, announce: Callable[[], None]) -> None:
-        self._guard = guard
-        self._announce = announce
-
-    def sending(self) -> None:
-        self._guard.sending()  # raises, and nothing is sent, when the record cannot be written
-        self._announce()
-
-    def not_sent(self) -> None:
-        self._guard.not_sent()
 
 
 class EmpirioLabsGenerateVideoOperator(BaseOperator):
@@ -193,14 +167,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         self.hook_params = hook_params or {}
         self._job_id: str | None = None
         with naming_the_task(self):
-            # A string, NaN or infinity here would fail (or never end) the task at run time: refuse it now.
-            if not _is_finite_number(poll_interval) or poll_interval <= 0:
-                raise ValueError(f"poll_interval: must be a number of seconds more than 0 (got {poll_interval!r})")
-            if not _is_finite_number(seconds) or seconds <= 0:
-                raise ValueError(f"timeout: must be more than 0 seconds, a number or a timedelta (got {timeout!r})")
-            self.timeout = float(seconds)
-            if max_cost_usd is not None and (not _is_finite_number(max_cost_usd) or max_cost_usd < 0):
-                raise ValueError(f"max_cost_usd: must be a number of USD, 0 or more (got {max_cost_usd!r})")
+            self.timeout = check_wait_settings(poll_interval, seconds, timeout, max_cost_usd)
             check_hook_params(self.hook_params)
             self._check_literals()
 
@@ -224,52 +191,15 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         }
 
     def _check_literals(self) -> None:
-        """
-        Refuse, when the DAG is parsed, what the literal arguments already get wrong.
-
-        A templated field is only known at run time: it gets a stand-in chosen so that it cannot
-        fail a rule by itself, and a templated ``mode`` passes if any mode it could render to does.
-        """
-        fields = self._request_fields()
-        templated = {name for name in self.template_fields if name in fields and is_template(fields[name])}
-        if "model" in templated:
-            return  # which rules apply depends on the model
-        for name in templated - {"images", "mode"}:
-            fields[name] = _PARSE_TIME_STAND_INS.get(name)
-        modes = ["auto", "t2v", "i2v", "r2v"] if "mode" in templated else [fields["mode"]]
-        first_error: EmpirioLabsRequestError | None = None
-        for mode in modes:
-            candidate = {**fields, "mode": mode}
-            if "images" in templated:
-                # The count is unknown: assume one the mode allows, so only other rules can fail.
-                count = {"i2v": 1, "r2v": MAX_REFERENCE_IMAGES}.get(mode if isinstance(mode, str) else "", 0)
-                candidate["images"] = [f"https://stand-in.invalid/{n}.png" for n in range(count)]
-            try:
-                request = self._build_request(candidate)
-            except EmpirioLabsRequestError as error:
-                first_error = first_error or error
-                continue
-            self._check_cost(request)  # model, resolution and duration are never templated here
-            return
-        assert first_error is not None
-        raise first_error
-
-    def _check_cost(self, request: VideoRequest) -> None:
-        """Refuse a request whose estimate exceeds ``max_cost_usd`` (or cannot be estimated under a cap)."""
-        problem = request.cost_problem(self.max_cost_usd)
-        if problem:
-            raise EmpirioLabsRequestError(f"{problem}; nothing was sent")
-
-    @staticmethod
-    def _build_request(fields: dict[str, Any]) -> VideoRequest:
-        return VideoRequest.build(**fields)
+        """Refuse, when the DAG is parsed, what the literal arguments already get wrong (see _checks)."""
+        check_literals(self._request_fields(), self.template_fields, self.max_cost_usd)
 
     @cached_property
     def request(self) -> VideoRequest:
         """The rendered request, validated; a task fails here, before anything is sent."""
         with task_outcome():  # an invalid request, or one over max_cost_usd, fails without retries
-            request = self._build_request(self._request_fields())
-            self._check_cost(request)
+            request = VideoRequest.build(**self._request_fields())
+            check_cost(request, self.max_cost_usd)
         return request
 
     @cached_property
@@ -298,20 +228,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
             self.external_id_key,
             fingerprint(self.request, images),
             self.log,
-            generation=self._generation(context),
+            generation=generation(context.get("ti"), self.retries),
         )
-
-    def _generation(self, context: Context) -> int | None:
-        """
-        The first try number since the task was last cleared (Airflow's own formula), or ``None``.
-
-        Tries of one generation are retries of one request: they share its job whatever their
-        templates render to. Only a clear starts a generation that may ask for a new video.
-        """
-        max_tries = getattr(context.get("ti"), "max_tries", None)
-        if not isinstance(max_tries, int) or isinstance(max_tries, bool):
-            return None
-        return max_tries - (self.retries or 0) + 1
 
     def _execute(self, context: Context, ledger: _Ledger) -> Any:
         record = ledger.load()
@@ -339,7 +257,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         job_id, accepted_at = self._submit(context, ledger)
         if not self.wait_for_completion:
             return job_id
-        return self._wait(self._first_poll(job_id, accepted_at), context, ledger, accepted_at=accepted_at)
+        job = first_poll(self.hook, job_id, accepted_at, self.poll_interval, self.log)
+        return self._wait(job, context, ledger, accepted_at=accepted_at)
 
     def _reuse(self, record: _JobRecord, context: Context) -> Any:
         """Return the finished video an earlier run of this task made for the same request."""
@@ -355,30 +274,10 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         return record.summary if self.wait_for_completion else record.job_id
 
     def _submit(self, context: Context, ledger: _Ledger) -> tuple[str, float]:
-        request = self._with_uploaded_images(self.request)
-        estimate = request.estimated_cost_usd()
-        unpriced = request.unpriced_fields()
-        self.log.info(  # no cost here: it is logged with "Sending" only when the request goes out
-            "Submitting %s, %s, %g s of video",
-            request.model,
-            request.resolution or DEFAULT_RESOLUTION,
-            request.billed_seconds,
-        )
-        announced = _Announced(
-            ledger,
-            lambda: self.log.info(
-                "Sending %s, %s, %g s of video to EmpirioLabs (connection %r): estimated %s",
-                request.model,
-                request.resolution or DEFAULT_RESOLUTION,
-                request.billed_seconds,
-                self.empiriolabs_conn_id,
-                f"${estimate:.2f}"
-                if estimate is not None
-                else f"cost unknown ({', '.join(unpriced)} not priced)"
-                if unpriced
-                else "cost unknown (no price for this model)",
-            ),
-        )
+        images: Any = self.images  # a list (or one reference) once templates have rendered
+        request = with_uploaded_images(self.request, images, self.hook, self.images_conn_id, self.log)
+        announced = Announced(ledger, self.log, request, self.empiriolabs_conn_id)
+        announced.submitting()  # no cost here: it is logged with "Sending" only when the request goes out
         try:
             job_id = self.hook.submit_video(request, guard=announced)
         except EmpirioLabsSubmissionUnknownError:
@@ -386,15 +285,10 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         except _RecordUnwritable as error:
             raise AirflowException(f"{error}; nothing was sent") from None
         except EmpirioLabsRateLimitError as error:
-            give_up_at = self._rate_limited_since + self.timeout
-            if not self.deferrable or time.time() >= give_up_at:
+            since, timeout = self._rate_limited_since, self.timeout
+            wait = rate_limit_deferral(error, self.log, since=since, timeout=timeout, deferrable=self.deferrable)
+            if wait is None:
                 raise
-            # The account's budget is spent for a while: wait for it in the triggerer, not in a worker
-            # slot, for at most ``timeout`` in all (a quota that never lifts fails the task).
-            wait = min(max(error.retry_after or 60.0, 1.0), MAX_RATE_LIMIT_DEFERRAL_SECONDS)
-            self.log.warning(
-                "EmpirioLabs is rate limiting the account (%s): nothing was sent; trying again in %.0f s", error, wait
-            )
             from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger  # only when rate limited
 
             self.defer(
@@ -443,32 +337,11 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         self._push_job(job.job_id, context)
         return job
 
-    def _with_uploaded_images(self, request: VideoRequest) -> VideoRequest:
-        """The request with its file images uploaded: only on submission, never on a reattaching retry."""
-        rendered: Any = self.images  # a list (or one reference) once templates have rendered
-        images = [rendered] if isinstance(rendered, str) else list(rendered or [])
-        if not any(needs_upload(ref) for ref in images):
-            return request
-        uploader = ReferenceImageUploader(self.hook, conn_id=self.images_conn_id, log=self.log)
-        # Validated again: the paths the API gave back are answers from the network.
-        return VideoRequest.model_validate({**request.model_dump(), "images": uploader.resolve(images)})
-
     def _push_job(self, job_id: str, context: Context) -> None:
         context["ti"].xcom_push(key="job_id", value=job_id)
         context["ti"].xcom_push(key="job_url", value=self.hook.job_url(job_id))
         # What the EmpirioLabs view shows beside the video (URLs in it redacted: no signature).
         context["ti"].xcom_push(key="request", value=request_record(self.request, self.empiriolabs_conn_id))
-
-    def _first_poll(self, job_id: str, accepted_at: float) -> Job:
-        """The new job's first state; a 404 right after acceptance is the API not knowing it yet."""
-        while True:
-            try:
-                return self.hook.get_job(job_id)
-            except EmpirioLabsNotFoundError:
-                if not not_found_yet(accepted_at):
-                    raise
-                self.log.info("EmpirioLabs job %s: not known yet; polling again", job_id)
-                time.sleep(min(self.poll_interval, 2.0))
 
     def _wait(self, job: Job, context: Context, ledger: _Ledger, *, accepted_at: float | None) -> Any:
         """Wait for the job (here or in the triggerer) and return its summary, or its id without waiting."""
@@ -478,55 +351,29 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         end_time = time.time() + self.timeout
         # The worker times its polls like the trigger, and both feed this process's render times.
         key, expected = render_key(self.request), self.request.expected_render_seconds()
-        planner = PollPlanner(self.poll_interval, self._expected_done_at(job), key=key, expected_seconds=expected)
-        while not job.status.is_terminal():
-            if self.deferrable:
-                self._log_eta(job, end_time)
-                self.defer(
-                    trigger=EmpirioLabsJobTrigger(
-                        job_id=job_id,
-                        empiriolabs_conn_id=self.empiriolabs_conn_id,
-                        poll_interval=self.poll_interval,
-                        end_time=end_time,
-                        hook_params=self.hook_params,
-                        expected_done_at=self._expected_done_at(job),
-                        accepted_at=accepted_at,
-                        render_key=key.to_kwargs(),
-                        expected_seconds=expected,
-                    ),
-                    method_name="execute_complete",
-                    timeout=None,  # the trigger owns the deadline and reports it
-                )
-            if time.time() >= end_time:
-                raise AirflowException(f"timed out after {self.timeout:g} s waiting for EmpirioLabs job {job_id}")
-            self.log.info("EmpirioLabs job %s: %s", job_id, job.state_text)
-            time.sleep(min(planner.delay_after(job), max(end_time - time.time(), 0)))
-            job = self.hook.get_job(job_id)
+        planner = PollPlanner(
+            self.poll_interval, expected_done_at(job, self.request), key=key, expected_seconds=expected
+        )
+        if self.deferrable and not job.status.is_terminal():
+            log_eta(self.log, job, expected_done_at(job, self.request), end_time, self.poll_interval)
+            self.defer(
+                trigger=EmpirioLabsJobTrigger(
+                    job_id=job_id,
+                    empiriolabs_conn_id=self.empiriolabs_conn_id,
+                    poll_interval=self.poll_interval,
+                    end_time=end_time,
+                    hook_params=self.hook_params,
+                    expected_done_at=expected_done_at(job, self.request),
+                    accepted_at=accepted_at,
+                    render_key=key.to_kwargs(),
+                    expected_seconds=expected,
+                ),
+                method_name="execute_complete",
+                timeout=None,  # the trigger owns the deadline and reports it
+            )
+        job = wait_here(self.hook, job, planner, end_time, self.timeout, self.log)  # not deferrable
         planner.finished(job)
         return self._finish(job, ledger)  # the job this poll saw: no second GET to disagree with it
-
-    def _log_eta(self, job: Job, end_time: float) -> None:
-        """Say, before going quiet in the triggerer, when the video should be ready and when waiting ends."""
-        now = time.time()
-        eta = max(self._expected_done_at(job) - now, 0.0)
-        self.log.info(
-            "EmpirioLabs job %s (%s): waiting in the triggerer; expected ready in about %.0f s (%s UTC), "
-            "polling at most every %g s, giving up after %.0f s (%s UTC)",
-            job.job_id,
-            job.state_text,
-            eta,
-            time.strftime("%H:%M:%S", time.gmtime(now + eta)),
-            self.poll_interval,
-            max(end_time - now, 0.0),
-            time.strftime("%H:%M:%S", time.gmtime(end_time)),
-        )
-
-    def _expected_done_at(self, job: Job) -> float:
-        """When the render should end: from the job's creation time if the API's clock is sane, else now."""
-        now = time.time()
-        created = job.created_at.timestamp() if job.created_at else now
-        started = created if now - 3600 <= created <= now else now
-        return started + self.request.expected_render_seconds()
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: the summary on success, an error naming the job otherwise."""
@@ -541,14 +388,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
             self.hook.settings.api_key,
         )
         ledger.save("done", job_id=job.job_id, summary=summary)  # a retry after this returns it, unpaid
-        self.log.info(
-            "EmpirioLabs job %s %s: %d output(s), %s s of video, cost %s",
-            job.job_id,
-            job.raw_status,
-            len(job.output_urls),
-            summary["video_seconds"],
-            "unknown" if summary["cost_usd"] is None else f"${summary['cost_usd']:.2f}",
-        )
+        log_finished(self.log, job, summary)
         return summary
 
     def on_kill(self) -> None:

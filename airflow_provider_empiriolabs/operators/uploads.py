@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_empiriolabs._templating import is_template
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
+from airflow_provider_empiriolabs.models import VideoRequest
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -45,6 +46,7 @@ __all__ = [
     "needs_upload",
     "redact_location",
     "with_stand_ins",
+    "with_uploaded_images",
 ]
 
 #: The largest reference image uploaded (20 MiB). The API documents no limit; this is the one its
@@ -237,3 +239,23 @@ class ReferenceImageUploader:
             )
             resolved[n] = stored.path
         return resolved
+
+
+def with_uploaded_images(
+    request: VideoRequest, rendered: Any, hook: EmpirioLabsHook, conn_id: str | None, log: Any
+) -> VideoRequest:
+    """
+    The request with its file images uploaded: only on submission, never on a reattaching retry.
+
+    :param request: the validated request, its file images still stand-ins.
+    :param rendered: the operator's ``images`` as rendered: a list, or one reference.
+    :param hook: the account's hook, which uploads.
+    :param conn_id: the connection for storage URLs that name none themselves.
+    :param log: the task's logger.
+    """
+    images = [rendered] if isinstance(rendered, str) else list(rendered or [])
+    if not any(needs_upload(ref) for ref in images):
+        return request
+    uploader = ReferenceImageUploader(hook, conn_id=conn_id, log=log)
+    # Validated again: the paths the API gave back are answers from the network.
+    return VideoRequest.model_validate({**request.model_dump(), "images": uploader.resolve(images)})

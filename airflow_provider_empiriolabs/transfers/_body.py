@@ -18,13 +18,17 @@ What the transfer checks in a response: its type, its encoding, its first bytes,
   ``application/octet-stream`` is not stored as ``.mp4``.
 * **Deadline.** Per-read timeouts do not stop a server that sends one byte a second; a total
   deadline per output does (:func:`default_deadline_seconds`).
+* **What the server says.** The full size it announces (:func:`announced_length`), and the code and
+  message of a small JSON error body (:func:`what_the_server_said`).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import zlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsUnexpectedContentTypeError,
@@ -32,15 +36,21 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsUnsupportedEncodingError,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 __all__ = [
+    "CONTENT_RANGE",
     "DEADLINE_BASE_SECONDS",
     "DEADLINE_MIN_BYTES_PER_SECOND",
     "MAGIC_BYTES_NEEDED",
     "BodyDecoder",
+    "announced_length",
     "check_container",
     "check_content_type",
     "default_deadline_seconds",
     "sniff_container",
+    "what_the_server_said",
 ]
 
 #: Fixed part of the default deadline: connection set-up, a slow start, a resume or two.
@@ -222,3 +232,42 @@ class BodyDecoder:
         if self._brotli is not None:
             self.finished = True
         return b""
+
+
+#: A ``Content-Range`` header: first byte, last byte, total (``*`` when unknown).
+CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+
+
+def what_the_server_said(response: httpx.Response, limit: int = 4096) -> str:
+    """
+    The code and message of a small JSON error body, as `` (code: message)``, else ``""``.
+
+    :param response: an error answer whose body has not been read.
+    :param limit: the most of the body looked at.
+    """
+    import httpx
+
+    try:
+        body = response.read()[:limit]
+        payload = json.loads(body)
+    except (httpx.HTTPError, ValueError):
+        return ""
+    error = payload.get("error", payload) if isinstance(payload, dict) else None
+    if isinstance(error, str):
+        return f" ({error})"
+    if not isinstance(error, dict):
+        return ""
+    code, message = error.get("code"), error.get("message")
+    text = ": ".join(str(part) for part in (code, message) if part)
+    return f" ({text})" if text else ""
+
+
+def announced_length(response: httpx.Response) -> int | None:
+    """The full size of the output: the total of a Content-Range, else Content-Length."""
+    match = CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+    if match and match.group(3) != "*":
+        return int(match.group(3))
+    length = response.headers.get("Content-Length")
+    if length is not None and length.strip().isdigit() and response.status_code == 200:
+        return int(length)
+    return None

@@ -20,8 +20,6 @@ Committing, discarding and the storage file itself are :mod:`._commit`'s busines
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,11 +34,14 @@ from airflow_provider_empiriolabs.exceptions import (
 )
 from airflow_provider_empiriolabs.redaction import redact_text, redact_url
 from airflow_provider_empiriolabs.transfers._body import (
+    CONTENT_RANGE,
     MAGIC_BYTES_NEEDED,
     BodyDecoder,
+    announced_length,
     check_container,
     check_content_type,
     default_deadline_seconds,
+    what_the_server_said,
 )
 from airflow_provider_empiriolabs.transfers._units import human_rate, human_size
 
@@ -54,7 +55,6 @@ __all__ = ["Download", "DownloadSettings", "RetryableDownloadError"]
 
 # How often a dead signed URL (see _outcome.download_step) is replaced by a fresh one from the job.
 _MAX_URL_REFRESHES = 2
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
 class RetryableDownloadError(Exception):
@@ -93,41 +93,6 @@ class DownloadSettings:
     progress_interval_seconds: float
     download_timeout_seconds: float | None
     verify_container: bool
-
-
-def what_the_server_said(response: httpx.Response, limit: int = 4096) -> str:
-    """
-    The code and message of a small JSON error body, as `` (code: message)``, else ``""``.
-
-    :param response: an error answer whose body has not been read.
-    :param limit: the most of the body looked at.
-    """
-    import httpx
-
-    try:
-        body = response.read()[:limit]
-        payload = json.loads(body)
-    except (httpx.HTTPError, ValueError):
-        return ""
-    error = payload.get("error", payload) if isinstance(payload, dict) else None
-    if isinstance(error, str):
-        return f" ({error})"
-    if not isinstance(error, dict):
-        return ""
-    code, message = error.get("code"), error.get("message")
-    text = ": ".join(str(part) for part in (code, message) if part)
-    return f" ({text})" if text else ""
-
-
-def _announced_length(response: httpx.Response) -> int | None:
-    """The full size of the output: the total of a Content-Range, else Content-Length."""
-    match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
-    if match and match.group(3) != "*":
-        return int(match.group(3))
-    length = response.headers.get("Content-Length")
-    if length is not None and length.strip().isdigit() and response.status_code == 200:
-        return int(length)
-    return None
 
 
 class Download:
@@ -298,7 +263,7 @@ class Download:
         settings = self.settings
         decoder = BodyDecoder(response.headers.get("Content-Encoding", ""), self.shown_url, settings.chunk_size)
         if self.written and response.status_code == 206 and decoder.identity and not self.encoded:
-            match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+            match = CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
             if match and int(match.group(1)) == self.written:
                 self.log.info("Resuming %s at %s", self.shown_url, human_size(self.written))
                 return decoder
@@ -316,7 +281,7 @@ class Download:
                 self.shown_url,
                 decoder.encoding,
             )
-        total = _announced_length(response)  # of the encoded body, when encoded
+        total = announced_length(response)  # of the encoded body, when encoded
         if total is not None and total > settings.max_size_bytes:
             raise EmpirioLabsOutputTooLargeError(
                 f"output {self.shown_url} is {total:,} bytes, over max_size_bytes="
