@@ -59,8 +59,15 @@ lint: env
 typecheck: env
 	$(BIN)/mypy
 
-test: env $(NODE_TOOLS) $(SYSTEM_TOOLS) $(REDIS_SERVER)
+test: env $(NODE_TOOLS) $(REDIS_SERVER)
 	$(BIN)/pytest
+
+# A real deployment (api-server, scheduler, dag-processor, triggerer) driven by Debian's Chromium:
+# the UI view, the approval clicks, the Test button, triggerer kills and secrets in its logs. About
+# 8 to 10 minutes on 2 cores, so it is kept out of `make test` (tests/system is not collected unless
+# named) and `.ci/run` runs it after `make test`.
+test-system: env $(NODE_TOOLS) $(SYSTEM_TOOLS) $(REDIS_SERVER)
+	$(BIN)/pytest -p no:cacheprovider tests/system
 
 # Airflow scaled out (CeleryExecutor: 2 workers, 2 triggerers, Postgres, Redis) running 40+ mapped
 # deferrable jobs while a triggerer and a worker are killed: 5 to 8 minutes on 2 cores, so it is
