@@ -132,8 +132,9 @@ def describe_cost_problem(
     if not math.isfinite(max_cost_usd):
         return f"max_cost_usd: must be a finite number of USD (got {shown(max_cost_usd)})"
     if model not in PRICE_USD_PER_SECOND:
+        rest = "".join(f"; {field} {why}" for field, why in unpriced if field != "model")  # every field, not the first
         return (
-            f"max_cost_usd: the estimated cost is unknown (no price for this model, {shown(model)}); "
+            f"max_cost_usd: the estimated cost is unknown (no price for this model, {shown(model)}){rest}; "
             f"under a cap the model must be one with a known price: {', '.join(PRICE_USD_PER_SECOND)}"
         )
     if unpriced or estimate is None:
