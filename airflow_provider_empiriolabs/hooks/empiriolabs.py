@@ -31,16 +31,12 @@ from airflow_provider_empiriolabs.exceptions import (
 )
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_empiriolabs.hooks import _calls, _exchange, _responses, _retry
-from airflow_provider_empiriolabs.hooks._clients import MAX_REQUESTS_IN_FLIGHT as MAX_REQUESTS_IN_FLIGHT
 from airflow_provider_empiriolabs.hooks._clients import shared_async_clients as shared_async_clients
 from airflow_provider_empiriolabs.hooks._deadline import Deadline, bound_by_deadline, deadline_scope
 from airflow_provider_empiriolabs.hooks._exchange import Call as _Call
 from airflow_provider_empiriolabs.hooks._exchange import SendGuard
 from airflow_provider_empiriolabs.hooks._retry import retry_policy
 from airflow_provider_empiriolabs.hooks._settings import DEFAULT_BASE_URL as DEFAULT_BASE_URL
-from airflow_provider_empiriolabs.hooks._settings import DEFAULT_REQUESTS_PER_MINUTE as DEFAULT_REQUESTS_PER_MINUTE
-from airflow_provider_empiriolabs.hooks._settings import DEFAULT_TIMEOUT_SECONDS as DEFAULT_TIMEOUT_SECONDS
-from airflow_provider_empiriolabs.hooks._settings import TOTAL_TIMEOUT_FACTOR as TOTAL_TIMEOUT_FACTOR
 from airflow_provider_empiriolabs.hooks._settings import ApiSettings as ApiSettings
 from airflow_provider_empiriolabs.hooks._settings import check_hook_params as check_hook_params
 from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
@@ -54,17 +50,12 @@ __all__ = ["EmpirioLabsHook"]
 T = TypeVar("T")
 
 # Re-exported: the hook module stays the place to import the provider's HTTP names from.
-MAX_ANSWER_BYTES = _responses.MAX_ANSWER_BYTES
 MAX_RETRY_WAIT_SECONDS = _responses.MAX_RETRY_WAIT_SECONDS
 EmpirioLabsAnswerTooLargeError = _responses.EmpirioLabsAnswerTooLargeError
 EmpirioLabsDeadlineError = _responses.EmpirioLabsDeadlineError
 EmpirioLabsNotSentError = _responses.EmpirioLabsNotSentError
 EmpirioLabsTransportError = _responses.EmpirioLabsTransportError
-server_wait = _responses.server_wait
 wait_retry_after = _retry.wait_retry_after
-MAX_JOB_ID_CHARS = _calls.MAX_JOB_ID_CHARS
-_job_path = _calls.job_path
-_usable_job_id = _calls.usable_job_id
 
 DEFAULT_MAX_ATTEMPTS = 6
 
@@ -81,7 +72,7 @@ class EmpirioLabsHook(BaseHook):
     :param timeout: per-operation timeout in seconds (connect, each read, each write); overrides
         the connection's ``timeout`` extra.
     :param total_timeout: the most seconds one request may take in all, answer included; by default
-        :data:`TOTAL_TIMEOUT_FACTOR` times the timeout. A billed POST cut off by it is never sent again.
+        :data:`~._settings.TOTAL_TIMEOUT_FACTOR` times the timeout. A billed POST cut off by it is never sent again.
     :param max_attempts: attempts per call, the first included, for calls that may be retried.
     """
 
@@ -330,10 +321,6 @@ class EmpirioLabsHook(BaseHook):
         """One model's parameter schema (``supported_parameters``, ``pricing_rows``)."""
         return self._run(_calls.model(model_id))
 
-    async def aget_model(self, model_id: str) -> dict[str, Any]:
-        """Async :meth:`get_model`."""
-        return await self._arun(_calls.model(model_id))
-
     def get_account_usage(self, limit: int = 25, model: str | None = None, since: str | None = None) -> AccountUsage:
         """
         The credit balance and the latest usage events, each with its cost in USD.
@@ -344,12 +331,6 @@ class EmpirioLabsHook(BaseHook):
         """
         return self._run(_calls.usage(limit, model, since))
 
-    async def aget_account_usage(
-        self, limit: int = 25, model: str | None = None, since: str | None = None
-    ) -> AccountUsage:
-        """Async :meth:`get_account_usage`."""
-        return await self._arun(_calls.usage(limit, model, since))
-
     def upload_file(self, content: bytes | IO[bytes], filename: str, content_type: str) -> UploadedFile:
         """
         Upload an image, audio or video file; its ``path`` can then be used as a request's image.
@@ -359,10 +340,6 @@ class EmpirioLabsHook(BaseHook):
         :param content_type: e.g. ``image/png``.
         """
         return self._run(_calls.upload(content, filename, content_type))
-
-    async def aupload_file(self, content: bytes | IO[bytes], filename: str, content_type: str) -> UploadedFile:
-        """Async :meth:`upload_file`."""
-        return await self._arun(_calls.upload(content, filename, content_type))
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap authenticated GET (the model catalog), as the API's docs suggest to check a key."""
