@@ -266,7 +266,7 @@ class EmpirioLabsHook(BaseHook):
                 try:
                     try:
                         answer = await asyncio.wait_for(_exchange.aexchange(client, request), settings.deadline)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         deadline.hit = True
                         raise
                     return _exchange.outcome(call, answer, settings.api_key, budget)

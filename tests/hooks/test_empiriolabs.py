@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import traceback
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -430,7 +430,7 @@ class TestRetryAfter:
         assert sleeps == [7.0]
 
     def test_http_date(self, hook: EmpirioLabsHook, api: respx.MockRouter, sleeps: list[float]) -> None:
-        when = email.utils.format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+        when = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
         api.get("/v1/jobs/job_1").side_effect = [
             httpx.Response(429, headers={"Retry-After": when}, json=envelope("rate_limit_exceeded", "slow down")),
             httpx.Response(200, json=JOB),
