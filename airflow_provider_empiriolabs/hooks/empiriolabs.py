@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Iterator
 from typing import IO, Any, TypeVar
 
 import httpx
@@ -220,6 +221,19 @@ class EmpirioLabsHook(BaseHook):
     # Every failure after the build is named by _exchange.failure; for the billed POST, whatever
     # may have reached the API becomes EmpirioLabsSubmissionUnknownError, never retried.
 
+    def _retry_policy(self, call: _Call[Any]) -> dict[str, Any]:
+        return retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
+
+    @contextlib.contextmanager
+    def _naming_the_connection(self) -> Iterator[None]:
+        """A call's error says which account's call failed (not for the UI's transient test connection)."""
+        try:
+            yield
+        except EmpirioLabsError as error:
+            if self._names_connection:
+                error.naming_connection(self.empiriolabs_conn_id)
+            raise
+
     def _run(self, call: _Call[T]) -> T:
         client = self.get_conn()
         settings = self.settings
@@ -244,13 +258,8 @@ class EmpirioLabsHook(BaseHook):
             finally:
                 budget.done(slot)
 
-        policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
-        try:
-            return tenacity.Retrying(**policy)(attempt)
-        except EmpirioLabsError as error:
-            if self._names_connection:
-                error.naming_connection(self.empiriolabs_conn_id)  # which account's call failed
-            raise
+        with self._naming_the_connection():
+            return tenacity.Retrying(**self._retry_policy(call))(attempt)
 
     async def _arun(self, call: _Call[T]) -> T:
         client = await self.aget_conn()
@@ -275,13 +284,8 @@ class EmpirioLabsHook(BaseHook):
                 finally:
                     budget.done(slot)
 
-        policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
-        try:
-            return await tenacity.AsyncRetrying(**policy)(attempt)
-        except EmpirioLabsError as error:
-            if self._names_connection:
-                error.naming_connection(self.empiriolabs_conn_id)  # which account's call failed
-            raise
+        with self._naming_the_connection():
+            return await tenacity.AsyncRetrying(**self._retry_policy(call))(attempt)
 
     # -- the calls --------------------------------------------------------------------------------
 
