@@ -117,7 +117,7 @@ demo: env
 	$(BIN)/python scripts/demo.py
 
 bench-transfer: env
-	$(BIN)/python bench/transfer.py --size 1G --write-docs
+	$(BIN)/python bench/transfer.py
 
 # Each bench writes its figures into docs/benchmarks.md (--quick: a smoke run that writes nothing).
 bench: bench-polling bench-triggerer bench-rate-budget bench-shared-budget bench-worker-slots bench-import bench-transfer

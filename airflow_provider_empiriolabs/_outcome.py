@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -82,7 +82,7 @@ __all__ = [
 ]
 
 
-class ErrorKind(str, Enum):
+class ErrorKind(StrEnum):
     """What an error means for whoever decides what to do next (values travel in trigger events: never rename one)."""
 
     TRANSIENT = "transient"  # 408, 425, 429, 5xx, network, a deadline, an unreadable or oversized answer
@@ -363,7 +363,7 @@ def job_from_event(event: dict[str, Any] | None) -> Job:
     status, message = event["status"], str(event.get("message") or "")
     if status == "error":
         try:
-            kind = ErrorKind(event.get("kind"))
+            kind = ErrorKind(str(event.get("kind")))  # an unknown or missing kind: ValueError
         except ValueError:
             kind = ErrorKind.OTHER
         raise (AirflowFailException if kind in FINAL_KINDS else AirflowException)(message)

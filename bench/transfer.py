@@ -225,7 +225,6 @@ def main() -> None:
     parser = bench_arguments(__doc__, f"a {QUICK_SIZE // MiB} MiB output, one round, docs untouched")
     parser.add_argument("--size", type=parse_size, default=parse_size("1G"), help="output size (default 1G)")
     parser.add_argument("--targets", default="file,s3", help="comma-separated: file, s3 (default both)")
-    parser.add_argument("--write-docs", action="store_true", help=argparse.SUPPRESS)  # the default; kept for make
     parser.add_argument("--repeat", type=int, default=2, help="rounds; each variant's fastest run is kept (default 2)")
     parser.add_argument(
         "--block-sizes",

@@ -8,7 +8,7 @@ before any request), and its message names the field and what the field allows.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -515,8 +515,8 @@ class TestJob:
         assert job.status is JobStatus.SUCCEEDED
         assert job.raw_status == "completed"
         assert job.progress == 1.0
-        assert job.created_at == datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-        assert job.completed_at == datetime(2025, 1, 2, 3, 5, 5, tzinfo=timezone.utc)
+        assert job.created_at == datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+        assert job.completed_at == datetime(2025, 1, 2, 3, 5, 5, tzinfo=UTC)
         assert job.output_urls == ["https://cdn.example.com/out.mp4"]
         assert job.error is None
         assert job.billable_seconds == 5

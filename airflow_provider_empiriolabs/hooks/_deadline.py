@@ -1,11 +1,10 @@
 """
-A total deadline for a synchronous request, headers and body included.
+A total deadline for the hook's synchronous requests, headers and body included.
 
-httpx's timeouts bound each read, not the request: a server that sends one byte a second never
-trips them and holds a worker forever. Here every socket operation of a synchronous client gets
-``min(its own timeout, time left before the deadline)``, so the request ends at the deadline
-whatever the server does. The deadline lives in a context variable set around one request
-(:func:`deadline_scope`); outside a scope the client behaves as httpx's.
+The deadline lives in a context variable set around one request (:func:`deadline_scope`); the
+client's network backend, wrapped once by :func:`bound_by_deadline`, bounds every socket operation
+by it (the mechanism: :mod:`airflow_provider_empiriolabs._socket_deadline`, shared with the output
+downloads). Outside a scope the client behaves as httpx's.
 
 The asynchronous path needs none of this: it runs the request under ``asyncio.wait_for``.
 """
@@ -15,33 +14,17 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import httpcore
 
-if TYPE_CHECKING:
-    import ssl
+from airflow_provider_empiriolabs._socket_deadline import Deadline, DeadlineBackend
 
+if TYPE_CHECKING:
     import httpx
 
-
-@dataclass
-class Deadline:
-    """
-    When the request must be over, and whether it was cut off for that reason.
-
-    :param at: the deadline, on ``time.monotonic``'s clock.
-    """
-
-    at: float
-    hit: bool = False
-
-    def left(self) -> float:
-        """Seconds left (negative once passed)."""
-        return self.at - time.monotonic()
-
+__all__ = ["Deadline", "bound_by_deadline", "deadline_scope"]
 
 _current: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("empiriolabs_deadline", default=None)
 
@@ -61,91 +44,6 @@ def deadline_scope(seconds: float) -> Iterator[Deadline]:
         _current.reset(token)
 
 
-def _bounded(timeout: float | None, timeout_error: type[Exception]) -> tuple[float | None, bool]:
-    """The timeout to use for one operation, and whether it is the deadline's (not the operation's)."""
-    deadline = _current.get()
-    if deadline is None:
-        return timeout, False
-    left = deadline.left()
-    if left <= 0:
-        deadline.hit = True
-        raise timeout_error("the request's total deadline passed")
-    if timeout is None or left < timeout:
-        return left, True
-    return timeout, False
-
-
-def _call(operation: Any, timeout: float | None, timeout_error: type[Exception], *args: Any) -> Any:
-    bounded, by_deadline = _bounded(timeout, timeout_error)
-    try:
-        return operation(*args, timeout=bounded)
-    except timeout_error:
-        deadline = _current.get()
-        if by_deadline and deadline is not None:
-            deadline.hit = True
-        raise
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A network stream whose reads and writes end at the deadline of the request using it."""
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return _call(self._stream.read, timeout, httpcore.ReadTimeout, max_bytes)
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        _call(self._stream.write, timeout, httpcore.WriteTimeout, buffer)
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        stream = _call(self._stream.start_tls, timeout, httpcore.ConnectTimeout, ssl_context, server_hostname)
-        return _DeadlineStream(stream)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """Opens :class:`_DeadlineStream` s over another backend."""
-
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
-        self._backend = backend
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = _call(
-            lambda *, timeout: self._backend.connect_tcp(host, port, timeout, local_address, socket_options),
-            timeout,
-            httpcore.ConnectTimeout,
-        )
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        stream = _call(
-            lambda *, timeout: self._backend.connect_unix_socket(path, timeout, socket_options),
-            timeout,
-            httpcore.ConnectTimeout,
-        )
-        return _DeadlineStream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
 def bound_by_deadline(client: httpx.Client) -> bool:
     """
     Make ``client``'s connections honour :func:`deadline_scope`; return whether it could.
@@ -159,7 +57,7 @@ def bound_by_deadline(client: httpx.Client) -> bool:
     for transport in transports:
         pool = getattr(transport, "_pool", None)
         backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.NetworkBackend) and not isinstance(backend, _DeadlineBackend):
-            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+        if isinstance(backend, httpcore.NetworkBackend) and not isinstance(backend, DeadlineBackend):
+            pool._network_backend = DeadlineBackend(backend, _current.get)  # type: ignore[union-attr]
             done = True
     return done

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Iterator
 from typing import IO, Any, TypeVar
 
 import httpx
@@ -31,16 +32,12 @@ from airflow_provider_empiriolabs.exceptions import (
 )
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_empiriolabs.hooks import _calls, _exchange, _responses, _retry
-from airflow_provider_empiriolabs.hooks._clients import MAX_REQUESTS_IN_FLIGHT as MAX_REQUESTS_IN_FLIGHT
 from airflow_provider_empiriolabs.hooks._clients import shared_async_clients as shared_async_clients
 from airflow_provider_empiriolabs.hooks._deadline import Deadline, bound_by_deadline, deadline_scope
 from airflow_provider_empiriolabs.hooks._exchange import Call as _Call
 from airflow_provider_empiriolabs.hooks._exchange import SendGuard
 from airflow_provider_empiriolabs.hooks._retry import retry_policy
 from airflow_provider_empiriolabs.hooks._settings import DEFAULT_BASE_URL as DEFAULT_BASE_URL
-from airflow_provider_empiriolabs.hooks._settings import DEFAULT_REQUESTS_PER_MINUTE as DEFAULT_REQUESTS_PER_MINUTE
-from airflow_provider_empiriolabs.hooks._settings import DEFAULT_TIMEOUT_SECONDS as DEFAULT_TIMEOUT_SECONDS
-from airflow_provider_empiriolabs.hooks._settings import TOTAL_TIMEOUT_FACTOR as TOTAL_TIMEOUT_FACTOR
 from airflow_provider_empiriolabs.hooks._settings import ApiSettings as ApiSettings
 from airflow_provider_empiriolabs.hooks._settings import check_hook_params as check_hook_params
 from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
@@ -54,17 +51,12 @@ __all__ = ["EmpirioLabsHook"]
 T = TypeVar("T")
 
 # Re-exported: the hook module stays the place to import the provider's HTTP names from.
-MAX_ANSWER_BYTES = _responses.MAX_ANSWER_BYTES
 MAX_RETRY_WAIT_SECONDS = _responses.MAX_RETRY_WAIT_SECONDS
 EmpirioLabsAnswerTooLargeError = _responses.EmpirioLabsAnswerTooLargeError
 EmpirioLabsDeadlineError = _responses.EmpirioLabsDeadlineError
 EmpirioLabsNotSentError = _responses.EmpirioLabsNotSentError
 EmpirioLabsTransportError = _responses.EmpirioLabsTransportError
-server_wait = _responses.server_wait
 wait_retry_after = _retry.wait_retry_after
-MAX_JOB_ID_CHARS = _calls.MAX_JOB_ID_CHARS
-_job_path = _calls.job_path
-_usable_job_id = _calls.usable_job_id
 
 DEFAULT_MAX_ATTEMPTS = 6
 
@@ -81,7 +73,7 @@ class EmpirioLabsHook(BaseHook):
     :param timeout: per-operation timeout in seconds (connect, each read, each write); overrides
         the connection's ``timeout`` extra.
     :param total_timeout: the most seconds one request may take in all, answer included; by default
-        :data:`TOTAL_TIMEOUT_FACTOR` times the timeout. A billed POST cut off by it is never sent again.
+        :data:`~._settings.TOTAL_TIMEOUT_FACTOR` times the timeout. A billed POST cut off by it is never sent again.
     :param max_attempts: attempts per call, the first included, for calls that may be retried.
     """
 
@@ -229,6 +221,19 @@ class EmpirioLabsHook(BaseHook):
     # Every failure after the build is named by _exchange.failure; for the billed POST, whatever
     # may have reached the API becomes EmpirioLabsSubmissionUnknownError, never retried.
 
+    def _retry_policy(self, call: _Call[Any]) -> dict[str, Any]:
+        return retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
+
+    @contextlib.contextmanager
+    def _naming_the_connection(self) -> Iterator[None]:
+        """A call's error says which account's call failed (not for the UI's transient test connection)."""
+        try:
+            yield
+        except EmpirioLabsError as error:
+            if self._names_connection:
+                error.naming_connection(self.empiriolabs_conn_id)
+            raise
+
     def _run(self, call: _Call[T]) -> T:
         client = self.get_conn()
         settings = self.settings
@@ -253,13 +258,8 @@ class EmpirioLabsHook(BaseHook):
             finally:
                 budget.done(slot)
 
-        policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
-        try:
-            return tenacity.Retrying(**policy)(attempt)
-        except EmpirioLabsError as error:
-            if self._names_connection:
-                error.naming_connection(self.empiriolabs_conn_id)  # which account's call failed
-            raise
+        with self._naming_the_connection():
+            return tenacity.Retrying(**self._retry_policy(call))(attempt)
 
     async def _arun(self, call: _Call[T]) -> T:
         client = await self.aget_conn()
@@ -275,7 +275,7 @@ class EmpirioLabsHook(BaseHook):
                 try:
                     try:
                         answer = await asyncio.wait_for(_exchange.aexchange(client, request), settings.deadline)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         deadline.hit = True
                         raise
                     return _exchange.outcome(call, answer, settings.api_key, budget)
@@ -284,13 +284,8 @@ class EmpirioLabsHook(BaseHook):
                 finally:
                     budget.done(slot)
 
-        policy = retry_policy(creates_job=call.creates_job, max_attempts=self.max_attempts, log=self.log)
-        try:
-            return await tenacity.AsyncRetrying(**policy)(attempt)
-        except EmpirioLabsError as error:
-            if self._names_connection:
-                error.naming_connection(self.empiriolabs_conn_id)  # which account's call failed
-            raise
+        with self._naming_the_connection():
+            return await tenacity.AsyncRetrying(**self._retry_policy(call))(attempt)
 
     # -- the calls --------------------------------------------------------------------------------
 
@@ -330,10 +325,6 @@ class EmpirioLabsHook(BaseHook):
         """One model's parameter schema (``supported_parameters``, ``pricing_rows``)."""
         return self._run(_calls.model(model_id))
 
-    async def aget_model(self, model_id: str) -> dict[str, Any]:
-        """Async :meth:`get_model`."""
-        return await self._arun(_calls.model(model_id))
-
     def get_account_usage(self, limit: int = 25, model: str | None = None, since: str | None = None) -> AccountUsage:
         """
         The credit balance and the latest usage events, each with its cost in USD.
@@ -344,12 +335,6 @@ class EmpirioLabsHook(BaseHook):
         """
         return self._run(_calls.usage(limit, model, since))
 
-    async def aget_account_usage(
-        self, limit: int = 25, model: str | None = None, since: str | None = None
-    ) -> AccountUsage:
-        """Async :meth:`get_account_usage`."""
-        return await self._arun(_calls.usage(limit, model, since))
-
     def upload_file(self, content: bytes | IO[bytes], filename: str, content_type: str) -> UploadedFile:
         """
         Upload an image, audio or video file; its ``path`` can then be used as a request's image.
@@ -359,10 +344,6 @@ class EmpirioLabsHook(BaseHook):
         :param content_type: e.g. ``image/png``.
         """
         return self._run(_calls.upload(content, filename, content_type))
-
-    async def aupload_file(self, content: bytes | IO[bytes], filename: str, content_type: str) -> UploadedFile:
-        """Async :meth:`upload_file`."""
-        return await self._arun(_calls.upload(content, filename, content_type))
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap authenticated GET (the model catalog), as the API's docs suggest to check a key."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -24,7 +24,7 @@ _MAX_STATUS_CHARS = 64
 _MAX_MESSAGE_CHARS = 1000
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     """
     The class of a job's status.
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from airflow_provider_empiriolabs.models import VideoRequest
@@ -70,7 +70,7 @@ def generation(ti: Any, retries: int | None) -> int | None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 @dataclass
@@ -134,8 +134,8 @@ class JobRecord:
         except ValueError:
             return False
         if written.tzinfo is None:
-            written = written.replace(tzinfo=timezone.utc)
-        return (now or datetime.now(timezone.utc)) - written < OUTPUT_URL_LIFETIME
+            written = written.replace(tzinfo=UTC)
+        return (now or datetime.now(UTC)) - written < OUTPUT_URL_LIFETIME
 
 
 class RecordUnwritable(Exception):

@@ -38,6 +38,7 @@ from airflow_provider_empiriolabs.operators._job_record import JobRecord as _Job
 from airflow_provider_empiriolabs.operators._job_record import Ledger as _Ledger
 from airflow_provider_empiriolabs.operators._job_record import RecordUnwritable as _RecordUnwritable
 from airflow_provider_empiriolabs.operators._job_record import fingerprint, generation
+from airflow_provider_empiriolabs.operators._reference_images import with_stand_ins, with_uploaded_images
 from airflow_provider_empiriolabs.operators._waiting import (
     Announced,
     expected_done_at,
@@ -47,7 +48,6 @@ from airflow_provider_empiriolabs.operators._waiting import (
     rate_limit_deferral,
     wait_here,
 )
-from airflow_provider_empiriolabs.operators.uploads import with_stand_ins, with_uploaded_images
 from airflow_provider_empiriolabs.sealing import seal_summary
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 from airflow_provider_empiriolabs.triggers.polling import PollPlanner, render_key

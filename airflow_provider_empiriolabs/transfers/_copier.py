@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsDestinationConflictError, EmpirioLabsTransferError
@@ -102,64 +102,43 @@ class StreamingCopier:
 
     :param client: the httpx client for the downloads. It must not carry the EmpirioLabs API key:
         output URLs are signed and may point at a CDN that has no business seeing the key.
+    :param settings: the download's limits (size, media types, chunk, attempts, backoff, progress
+        interval, total deadline, container check), as the operator was given them.
     :param if_exists: what to do with an object already at the final name (see :data:`IfExists`).
-    :param max_size_bytes: refuse outputs larger than this, before writing anything when the
-        server announces the length, else as soon as the body exceeds it.
-    :param allowed_content_types: media types accepted (``type/*`` wildcards allowed); anything
-        else is an error page, not a video.
-    :param chunk_size: bytes read from the network per write; bounds the copy's own memory.
     :param write_block_size: block size for the storage file (multipart part size on S3).
         Smaller means less memory, larger means fewer requests. At least 5 MiB for S3.
-    :param max_attempts: HTTP attempts per output, the first included, before giving up.
-    :param retry_backoff_seconds: first wait between attempts; doubles each time, capped at 30 s.
-    :param progress_interval_seconds: how often a long copy logs its progress.
     :param allow_plain_http: whether plain-http URLs may be followed; only read when no ``guard``
         is given.
     :param log: where progress goes (a stdlib or structlog logger; the operator passes its own).
     :param guard: the URL and address rules, and the deadline, for ``client``. Best built with the
         client (:meth:`OutputGuard.client`): then connections are pinned to checked addresses. When
         ``None``, the production defaults apply through a request hook added to ``client``.
-    :param download_timeout_seconds: total time one output may take, attempts and waits included;
-        ``None`` derives it from the size: 300 s plus the size at 256 KiB/s.
-    :param verify_container: refuse a body whose first bytes are not a video container.
     """
 
     def __init__(
         self,
         client: httpx.Client,
+        settings: DownloadSettings,
         *,
         if_exists: IfExists = "skip_identical",
-        max_size_bytes: int = DEFAULT_MAX_SIZE_BYTES,
-        allowed_content_types: Sequence[str] = DEFAULT_ALLOWED_CONTENT_TYPES,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
         write_block_size: int = DEFAULT_WRITE_BLOCK_SIZE,
-        max_attempts: int = 5,
-        retry_backoff_seconds: float = 1.0,
-        progress_interval_seconds: float = 15.0,
         allow_plain_http: bool | Callable[[], bool] = False,
         log: Any = None,
         guard: OutputGuard | None = None,
-        download_timeout_seconds: float | None = None,
-        verify_container: bool = True,
     ) -> None:
-        check_settings(if_exists, max_size_bytes, chunk_size, write_block_size, max_attempts)
-        check_timeout(download_timeout_seconds)
+        check_settings(if_exists, settings.max_size_bytes, settings.chunk_size, write_block_size, settings.max_attempts)
+        check_timeout(settings.download_timeout_seconds)
         if guard is None:
             allowed = allow_plain_http() if callable(allow_plain_http) else allow_plain_http
             guard = OutputGuard(OutputTrustPolicy(allow_plain_http=allowed))
             client.event_hooks = {**client.event_hooks, "request": [*client.event_hooks["request"], guard.on_request]}
         self.guard = guard
-        self.download_timeout_seconds = download_timeout_seconds
-        self.verify_container = verify_container
         self.client = client
+        self.settings = replace(
+            settings, allowed_content_types=tuple(t.strip().lower() for t in settings.allowed_content_types)
+        )
         self.if_exists = if_exists
-        self.max_size_bytes = max_size_bytes
-        self.allowed_content_types = tuple(t.strip().lower() for t in allowed_content_types)
-        self.chunk_size = chunk_size
         self.write_block_size = write_block_size
-        self.max_attempts = max_attempts
-        self.retry_backoff_seconds = retry_backoff_seconds
-        self.progress_interval_seconds = progress_interval_seconds
         self.log: Any = log or logging.getLogger(__name__)
 
     def copy(
@@ -209,7 +188,7 @@ class StreamingCopier:
             url,
             client=self.client,
             guard=self.guard,
-            settings=self._settings,
+            settings=self.settings,
             sink=pending,
             log=self.log,
             started=started,
@@ -225,8 +204,9 @@ class StreamingCopier:
                 )
             size_now = existing_size(destination)
             if size_now is not None and self.if_exists != "replace":
+                block, chunk = self.write_block_size, self.settings.chunk_size
                 if self.if_exists == "skip_identical" and same_content(
-                    destination, size_now, written, sha, block_size=self.write_block_size, chunk_size=self.chunk_size
+                    destination, size_now, written, sha, block_size=block, chunk_size=chunk
                 ):
                     pending.discard()
                     elapsed = time.monotonic() - started
@@ -262,19 +242,6 @@ class StreamingCopier:
             download.requests,
         )
         return CopyResult(uri, written, sha, False, elapsed, download.requests, source, commit_seconds)
-
-    @property
-    def _settings(self) -> DownloadSettings:
-        return DownloadSettings(
-            max_size_bytes=self.max_size_bytes,
-            allowed_content_types=self.allowed_content_types,
-            chunk_size=self.chunk_size,
-            max_attempts=self.max_attempts,
-            retry_backoff_seconds=self.retry_backoff_seconds,
-            progress_interval_seconds=self.progress_interval_seconds,
-            download_timeout_seconds=self.download_timeout_seconds,
-            verify_container=self.verify_container,
-        )
 
 
 def check_timeout(download_timeout_seconds: float | None) -> None:

@@ -7,17 +7,18 @@ places where a URL could slip past it: the request hook sees every request, redi
 (scheme, user info, host names, which host a redirect leads to); the network backend resolves the
 host once, checks every address and connects to a checked one, so DNS rebinding finds no second
 lookup to answer differently; and every socket read and write is capped by the download's total
-deadline, so a server that drips one byte a second is cut off even while httpx is still reading
-the headers.
+deadline (:mod:`airflow_provider_empiriolabs._socket_deadline`, as for the hook's calls), so a
+server that drips one byte a second is cut off even while httpx is still reading the headers.
 """
 
 from __future__ import annotations
 
-import functools
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import httpcore
+
+from airflow_provider_empiriolabs._socket_deadline import Deadline, DeadlineBackend
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsUnsafeUrlError
 from airflow_provider_empiriolabs.redaction import redact_url
 from airflow_provider_empiriolabs.transfers._output_trust import (
@@ -27,7 +28,6 @@ from airflow_provider_empiriolabs.transfers._output_trust import (
 )
 
 if TYPE_CHECKING:
-    import httpcore
     import httpx
 
 __all__ = ["OutputGuard"]
@@ -49,7 +49,7 @@ class OutputGuard:
         self.policy = policy
         self.origin_host: str | None = None
         self.current_url: str = ""
-        self.deadline: float | None = None
+        self.deadline: Deadline | None = None
         #: Whether the client's connections go through :meth:`transport` (then addresses are
         #: checked at connect time; else the request hook resolves and checks them, unpinned).
         self.pins_connections = False
@@ -65,11 +65,11 @@ class OutputGuard:
 
         self.origin_host = _normalise_host(httpx.URL(url).raw_host.decode("ascii", "replace"))
         self.current_url = url
-        self.deadline = deadline
+        self.deadline = None if deadline is None else Deadline(deadline, what="download")
 
-    def remaining(self) -> float | None:
-        """Seconds left before the deadline (may be negative), or ``None`` without one."""
-        return None if self.deadline is None else self.deadline - time.monotonic()
+    def current_deadline(self) -> Deadline | None:
+        """The attempt's deadline, which every socket operation of the guarded connections honours."""
+        return self.deadline
 
     def on_request(self, request: httpx.Request) -> None:
         """httpx request hook: runs before every request the client sends, redirects included."""
@@ -102,14 +102,6 @@ class OutputGuard:
                 self.policy.resolve(host, port, shown)
             except httpcore.ConnectError as error:
                 raise httpx.ConnectError(str(error), request=request) from None
-
-    def cap(self, timeout: float | None) -> float | None:
-        """``timeout`` shortened to what is left of the deadline."""
-        left = self.remaining()
-        if left is None:
-            return timeout
-        left = max(left, 0.0)
-        return left if timeout is None else min(timeout, left)
 
     def transport(self, **kwargs: Any) -> httpx.HTTPTransport:
         """An httpx transport whose connections resolve, check and pin addresses (see module doc)."""
@@ -152,82 +144,29 @@ class OutputGuard:
         )
 
 
-@functools.cache
-def _backend_classes() -> tuple[type, type]:
-    """The network backend and stream wrappers, built on first use (httpcore loads at run time)."""
-    import httpcore
+class _GuardedBackend(DeadlineBackend):
+    """Resolves once, checks every address, connects to a checked one (no second lookup)."""
 
-    class DeadlineStream(httpcore.NetworkStream):
-        """A socket stream whose reads and writes never wait past the download's deadline."""
+    def __init__(self, guard: OutputGuard) -> None:
+        super().__init__(httpcore.SyncBackend(), guard.current_deadline)
+        self._guard = guard
 
-        def __init__(self, inner: httpcore.NetworkStream, guard: OutputGuard) -> None:
-            self._inner = inner
-            self._guard = guard
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        shown = redact_url(self._guard.current_url)
+        last: Exception | None = None
+        for address in self._guard.policy.resolve(host, port, shown):
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                last = error
+        raise last or httpcore.ConnectError(f"{host!r} resolved to no address")
 
-        def _timeout(self, timeout: float | None, error: type[Exception]) -> float | None:
-            capped = self._guard.cap(timeout)
-            if capped is not None and capped <= 0:
-                raise error("the download's total deadline passed")
-            return capped
-
-        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-            return self._inner.read(max_bytes, self._timeout(timeout, httpcore.ReadTimeout))
-
-        def write(self, buffer: bytes, timeout: float | None = None) -> None:
-            self._inner.write(buffer, self._timeout(timeout, httpcore.WriteTimeout))
-
-        def close(self) -> None:
-            self._inner.close()
-
-        def start_tls(
-            self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-        ) -> httpcore.NetworkStream:
-            inner = self._inner.start_tls(ssl_context, server_hostname, self._timeout(timeout, httpcore.ConnectTimeout))
-            return DeadlineStream(inner, self._guard)
-
-        def get_extra_info(self, info: str) -> Any:
-            return self._inner.get_extra_info(info)
-
-    class GuardedBackend(httpcore.NetworkBackend):
-        """Resolves once, checks every address, connects to a checked one (no second lookup)."""
-
-        def __init__(self, guard: OutputGuard) -> None:
-            self._guard = guard
-            self._inner = httpcore.SyncBackend()
-
-        def connect_tcp(
-            self,
-            host: str,
-            port: int,
-            timeout: float | None = None,
-            local_address: str | None = None,
-            socket_options: Any = None,
-        ) -> httpcore.NetworkStream:
-            shown = redact_url(self._guard.current_url)
-            last: Exception | None = None
-            for address in self._guard.policy.resolve(host, port, shown):
-                try:
-                    stream = self._inner.connect_tcp(
-                        address,
-                        port,
-                        timeout=self._guard.cap(timeout),
-                        local_address=local_address,
-                        socket_options=socket_options,
-                    )
-                except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
-                    last = error
-                    continue
-                return DeadlineStream(stream, self._guard)
-            raise last or httpcore.ConnectError(f"{host!r} resolved to no address")
-
-        def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
-            raise httpcore.ConnectError("output downloads never use unix sockets")
-
-        def sleep(self, seconds: float) -> None:
-            time.sleep(seconds)
-
-    return DeadlineStream, GuardedBackend
-
-
-def _GuardedBackend(guard: OutputGuard) -> httpcore.NetworkBackend:
-    return _backend_classes()[1](guard)
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("output downloads never use unix sockets")

@@ -51,6 +51,7 @@ from airflow_provider_empiriolabs.transfers._copier import (
     check_settings,
     check_timeout,
 )
+from airflow_provider_empiriolabs.transfers._download import DownloadSettings
 from airflow_provider_empiriolabs.transfers._lineage import emit_asset_event, openlineage_facets, with_alias_outlet
 from airflow_provider_empiriolabs.transfers._sources import parse_output_urls
 
@@ -225,18 +226,11 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         with guard.client(timeout=timeout, headers={"User-Agent": user_agent()}) as client:
             copier = StreamingCopier(
                 client,
+                self._download_settings(),
                 if_exists=self.if_exists,
-                max_size_bytes=self.max_size_bytes,
-                allowed_content_types=self.allowed_content_types,
-                chunk_size=self.chunk_size,
                 write_block_size=self.write_block_size,
-                max_attempts=self.max_attempts,
-                retry_backoff_seconds=self.retry_backoff_seconds,
-                progress_interval_seconds=self.progress_interval_seconds,
                 log=self.log,
                 guard=guard,
-                download_timeout_seconds=self.download_timeout_seconds,
-                verify_container=self.verify_container,
             )
             for index, (url, target) in enumerate(zip(urls, targets, strict=True)):
                 refresh = self._refresher(hook, job_id, index) if job_id else None
@@ -254,6 +248,19 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
             ", ".join(uris),
         )
         return uris
+
+    def _download_settings(self) -> DownloadSettings:
+        """The limits of each output's download, as this operator was given them."""
+        return DownloadSettings(
+            max_size_bytes=self.max_size_bytes,
+            allowed_content_types=self.allowed_content_types,
+            chunk_size=self.chunk_size,
+            max_attempts=self.max_attempts,
+            retry_backoff_seconds=self.retry_backoff_seconds,
+            progress_interval_seconds=self.progress_interval_seconds,
+            download_timeout_seconds=self.download_timeout_seconds,
+            verify_container=self.verify_container,
+        )
 
     def _trust_policy(self, hook: Any) -> OutputTrustPolicy:
         """

@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -260,7 +260,7 @@ class DistributedDeployment(AirflowDeployment):
         log = self.home / f"{name}.log"
         self.logs[name] = log
         with log.open("ab") as out:
-            out.write(f"\n===== {name} started {datetime.now(timezone.utc).isoformat()} =====\n".encode())
+            out.write(f"\n===== {name} started {datetime.now(UTC).isoformat()} =====\n".encode())
             out.flush()
             proc = subprocess.Popen(
                 [sys.executable, "-m", "airflow", *argv],

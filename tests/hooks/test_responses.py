@@ -19,6 +19,8 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsRateLimitError,
     EmpirioLabsServerError,
 )
+from airflow_provider_empiriolabs.hooks._calls import job_path as _job_path
+from airflow_provider_empiriolabs.hooks._calls import usable_job_id as _usable_job_id
 from airflow_provider_empiriolabs.hooks._responses import (
     MAX_ANSWER_BYTES,
     MAX_RETRY_WAIT_SECONDS,
@@ -28,7 +30,6 @@ from airflow_provider_empiriolabs.hooks._responses import (
     error_for,
     server_wait,
 )
-from airflow_provider_empiriolabs.hooks.empiriolabs import _job_path, _usable_job_id
 
 KEY = "sk-empiriolabs-UNIT-responses-0123456789"
 CAP = MAX_RETRY_WAIT_SECONDS

@@ -39,8 +39,8 @@ from airflow_provider_empiriolabs.exceptions import EmpirioLabsError
 from airflow_provider_empiriolabs.hooks import _retry
 from airflow_provider_empiriolabs.hooks._responses import error_for
 from airflow_provider_empiriolabs.models import Job, JobError, JobStatus
+from airflow_provider_empiriolabs.operators._reference_images import EmpirioLabsReferenceImageError
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
-from airflow_provider_empiriolabs.operators.uploads import EmpirioLabsReferenceImageError
 from airflow_provider_empiriolabs.sensors.empiriolabs import EmpirioLabsJobSensor
 from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import EmpirioLabsToObjectStorageOperator
 from tests.support import event_for, make_context, submit_job

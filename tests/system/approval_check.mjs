@@ -1,7 +1,7 @@
 // Answers one human-in-the-loop review of the approval example DAG in Airflow's own UI, as a person
 // would: open the task's "Required Actions" tab, read the form, type a note, click an option, and
 // wait for the UI to confirm. Prints what it saw as one JSON object on stdout; the assertions live in
-// test_approval_ui.py. Same browser set-up as ui_check.mjs (Debian's Chromium, Playwright's driver).
+// test_approval_ui.py. The browser: browser.mjs (Debian's Chromium, Playwright's driver).
 //
 // Usage: node approval_check.mjs '<json>' where json has
 //   url: Airflow's base URL; token: a JWT for the UI (set as the `_token` cookie, as the login does)
@@ -10,25 +10,11 @@
 //   screenshot: PNG of the form as it opened; noteScreenshot: PNG with the note typed (optional)
 //   answeredScreenshot: PNG after the click (optional)
 //   watchScreenshot: PNG of the EmpirioLabs view the body links to, the video loaded (optional)
-import { chromium } from "playwright-core";
+import { launch, signedInPage } from "./browser.mjs";
 
 const args = JSON.parse(process.argv[2]);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-
-const TIMEOUT = 60_000;
+const browser = await launch();
 
 async function review(page) {
   const run = encodeURIComponent(args.runId);
@@ -80,10 +66,7 @@ async function review(page) {
 }
 
 try {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  context.setDefaultTimeout(TIMEOUT);
-  await context.addCookies([{ name: "_token", value: args.token, url: args.url }]);
-  const page = await context.newPage();
+  const page = await signedInPage(browser, args, { width: 1400, height: 1000 });
   const result = await review(page);
   process.stdout.write(JSON.stringify({ url: page.url(), ...result }) + "\n");
 } finally {

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +176,7 @@ class AirflowDeployment:
         log = self.home / f"{component}.log"
         self.logs[component] = log
         with log.open("ab") as out:
-            out.write(f"\n===== {component} started {datetime.now(timezone.utc).isoformat()} =====\n".encode())
+            out.write(f"\n===== {component} started {datetime.now(UTC).isoformat()} =====\n".encode())
             out.flush()
             proc = subprocess.Popen(
                 [sys.executable, "-m", "airflow", component],
@@ -276,7 +276,7 @@ class AirflowDeployment:
 
     def restart(self, component: str) -> None:
         """Start a stopped component again and wait for the new process's heartbeat."""
-        since = datetime.now(timezone.utc)
+        since = datetime.now(UTC)
         self.start(component)
         self.wait_healthy((component,), since=since)
 

@@ -8,27 +8,11 @@
 //   screenshot: PNG path to write (connection-form: the standard fields; extrasScreenshot: the extras)
 //   connectionType (connection-form): the connection type's display name
 //   dagId, runId, taskId, linkName (extra-link)
-import { chromium } from "playwright-core";
+import { launch, signedInPage } from "./browser.mjs";
 
 const args = JSON.parse(process.argv[2]);
 
-// The flags this machine needs: no sandbox as root, and no background traffic to Google's hosts
-// (the closed network refuses it). Playwright gives each launch a new empty --user-data-dir.
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-
-const TIMEOUT = 60_000;
+const browser = await launch();
 
 async function connectionForm(page) {
   await page.goto(`${args.url}/connections`);
@@ -95,10 +79,7 @@ async function extraLink(page) {
 }
 
 try {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  context.setDefaultTimeout(TIMEOUT);
-  await context.addCookies([{ name: "_token", value: args.token, url: args.url }]);
-  const page = await context.newPage();
+  const page = await signedInPage(browser, args, { width: 1400, height: 900 });
   const checks = { "connection-form": connectionForm, "extra-link": extraLink };
   const result = await checks[args.check](page);
   process.stdout.write(JSON.stringify({ check: args.check, url: page.url(), ...result }) + "\n");

@@ -6,25 +6,11 @@
 //   url: Airflow's base URL; token: a JWT set as the UI's `_token` cookie (what the login does)
 //   dagId, runId, taskId: the finished text-to-video run; linkName: the operator link's name
 //   shots: folder for the PNGs
-import { chromium } from "playwright-core";
+import { launch, signedInPage, TIMEOUT } from "./browser.mjs";
 
 const args = JSON.parse(process.argv[2]);
-const TIMEOUT = 60_000;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-  ],
-});
+const browser = await launch(["--autoplay-policy=no-user-gesture-required"]);
 
 // Every body the browser received from the view (pages and JSON; not the video bytes), so the
 // test can check that no credential ever reached it.
@@ -164,10 +150,7 @@ async function anonymous() {
 }
 
 try {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  context.setDefaultTimeout(TIMEOUT);
-  await context.addCookies([{ name: "_token", value: args.token, url: args.url }]);
-  const page = await context.newPage();
+  const page = await signedInPage(browser, args, { width: 1400, height: 900 });
   recordBodies(page);
   const result = {
     runTab: await runTab(page),

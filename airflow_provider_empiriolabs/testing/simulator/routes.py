@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -121,7 +121,7 @@ def build_routes(state: SimulatorState) -> list[Route]:
             except ValueError:
                 raise _invalid("from", "must be an ISO-8601 date or datetime") from None
             if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=timezone.utc)
+                dt = dt.replace(tzinfo=UTC)
             since = dt.timestamp()
         return JSONResponse(state.usage(_base_url(request), limit, q.get("model") or None, since))
 

@@ -18,8 +18,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from structlog.testing import capture_logs
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
-from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
-from airflow_provider_empiriolabs.operators.uploads import (
+from airflow_provider_empiriolabs.operators._reference_images import (
     STAND_IN_PREFIX,
     EmpirioLabsReferenceImageError,
     ReferenceImageUploader,
@@ -28,6 +27,7 @@ from airflow_provider_empiriolabs.operators.uploads import (
     sniff_image_type,
     with_stand_ins,
 )
+from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from tests.emulators.fixtures import S3_CONN_ID
 from tests.support import make_context, submit_job, wait_until_terminal
 
