@@ -14,7 +14,7 @@ are waited on three ways, one after the other, against the simulator in a child 
 * ``trigger 60`` and ``trigger 900``: real ``EmpirioLabsJobTrigger.run()`` instances in one event
   loop, with the kwargs the operator gives them (the guess as prior, the job's kind) and
   ``poll_interval`` 60 s (the operator's default) or 900 s (a bound that leaves the planner free),
-  after the one poll the operator makes before deferring (counted). The process's learned render
+  deferred straight from the POST's acceptance as the operator does (no GET first). The process's learned render
   times start empty in each scenario and variant (a cold triggerer);
 * ``fixed 5 s``: the API's own sample (sleep 5 s, poll, repeat);
 * ``fixed 60 s``: dbt Cloud's default interval.
@@ -193,21 +193,14 @@ async def fixed_one(client: httpx.AsyncClient, result: Result, interval: float, 
 
 
 async def trigger_one(result: Result, clock: ScaledClock, poll_interval: float) -> None:
-    hook = EmpirioLabsHook()  # the operator's poll before deferring
-    try:
-        job = await hook.aget_job(result.job_id)
-    finally:
-        await hook.aclose()
-    if job.status.is_terminal():
-        finish(result, job.model_dump(mode="json"), clock)
-        return
+    # The operator defers straight from the POST's acceptance (no GET first), timed from it.
     request = result.spec.request()
-    assert job.created_at is not None
     trigger = EmpirioLabsJobTrigger(
         job_id=result.job_id,
         poll_interval=poll_interval,
         end_time=clock.now() + 24 * 3600.0,
-        expected_done_at=job.created_at.timestamp() + request.expected_render_seconds(),
+        expected_done_at=result.submitted + request.expected_render_seconds(),
+        accepted_at=result.submitted,
         render_key=render_key(request).to_kwargs(),
         expected_seconds=request.expected_render_seconds(),
     )
