@@ -174,27 +174,23 @@ class PollPlanner:
         """
         The window of the end from progress in steps: a reading p says progress is in [p, p + step).
 
-        With the learned queue share each reading bounds the total time from both sides (a 0 while
-        rendering from below only); the bounds of every reading are intersected.
+        The render started after the last poll that saw the job queued (or its creation) and by
+        the first that saw it rendering; with that, each reading bounds the end from both sides (a
+        0 while rendering from below only), whatever the queue. The bounds of every reading are
+        intersected: they are hard, for a render that progresses evenly between its steps.
         """
         assert self.created_at is not None
-        model = self.key.model if self.key else ""
-        share = self.store.queue_share(model)
+        earliest_start = self._last_queued if self._last_queued is not None else self.created_at
+        latest_start = self._readings[0][0]
         lows, highs = [], []
         for t, p in self._readings:
-            age = t - self.created_at
-            if age <= 0:
-                continue
-            lows.append(estimate_total(age, min(p + step, 1.0), share))
+            lows.append(latest_start + (t - latest_start) / min(p + step, 1.0))
             if p > 0:
-                highs.append(estimate_total(age, p, share))
+                highs.append(earliest_start + (t - earliest_start) / p)
         if not highs:
             return None
         low, high = max(lows), min(highs)
-        if share == 0.0:  # the queue share is not learned: a queue would put the end below the lower bound
-            low *= PRIOR_CALIBRATION[0]
-        low, high = min(low, high), max(low, high)
-        return self.created_at + low, self.created_at + high * (1 + STEP_MARGIN)
+        return min(low, high), max(low, high) + STEP_MARGIN * (max(low, high) - self.created_at)
 
     def _from_progress(self) -> tuple[float, float] | None:
         """
@@ -228,7 +224,7 @@ class PollPlanner:
                 end = t2 + (1 - p2) * (t2 - t1) / (p2 - p1)
                 spread = RATE_SPREAD * (end - self.created_at)
                 rate = end - spread, end + spread
-                window = rate if window is None else self._window(window, rate)
+                window = self._window(rate, window)  # the rate, where a single reading disagrees
                 self._predicted = end
         return window
 
@@ -313,9 +309,11 @@ class PollPlanner:
         """
         self.observe(now, progress, status=status, created_at=created_at)
         delay = self._bounded(self._target(now) - now)
-        if self._predicted is not None and not self._told and self.key and self.expected_seconds and self.created_at:
+        known = self.key is not None and self.expected_seconds and self.created_at is not None
+        if known and self._predicted is not None and not self._told:
             # The rate timed this job's end: until a job of its kind finishes, that is the best evidence.
             self._told = True
+            assert self.key is not None and self.expected_seconds and self.created_at is not None
             self.store.predict(self.key, self.expected_seconds, self._predicted - self.created_at)
         return delay
 
