@@ -166,7 +166,7 @@ def wait_here(
             raise AirflowException(f"timed out after {timeout:g} s waiting for EmpirioLabs job {job_id}")
         log.info("EmpirioLabs job %s: %s", job_id, job.state_text)
         if wait is None:
-            wait = planner.delay_after(job)
+            wait = planner.delay_after(job, time.time())
         time.sleep(min(wait, max(end_time - time.time(), 0)))
         wait = None
         try:
