@@ -8,17 +8,24 @@ gets near it from evidence, not from a guess:
 
 * **one progress reading is enough**: the job's own ``created_at`` gives its age, and with the
   share of time jobs spend queued (learned) a single reading gives the total time
-  (:func:`~._render_times.estimate_total`); a job still ``queued`` with progress 0 says only that
-  its render has not started;
+  (:func:`~._render_times.estimate_total`); two readings give the rate, which times a linear render
+  whatever its queue, and the next GET is placed just after that end; a job still ``queued`` with
+  progress 0 says only that its render has not started, and the last poll that saw it queued
+  bounds when the render began;
 * **render times learned per kind** (:mod:`._render_times`, shared by every trigger and worker
-  poll loop of the process): the built-in guess is only the prior. With them, the first poll comes
-  one lag step after the earliest likely end: a job done by then is seen within the lag allowed,
-  one still rendering shows progress near its end, which puts the next poll on the end;
-* **no progress, stepped or stalling progress**: each reading is an upper bound on the total time,
-  the learned spread of the estimates' errors and of the render times gives a window, and the
-  window is walked in steps no longer than the lag allowed (:data:`LAG_SHARE` of the job's age);
+  poll loop of the process): the built-in guess is only the prior, and until a job of the model
+  finishes, the ends that other jobs' rates predict stand in. With them, the first poll comes one
+  lag step after the earliest likely end: a job done by then is seen within the lag allowed, one
+  still rendering shows progress near its end, which puts the next poll on the end;
+* **progress in steps** (the step is learned per model from the values seen, or read from the
+  job's own): a reading p says progress is in [p, p + step), so with the render's start between
+  the last queued poll and the first rendering one, each reading bounds the end from both sides;
+  those bounds are hard and the learned render times only cap the window's end;
+* **no progress, stalling progress**: the learned spread of the estimates' errors and of the
+  render times gives a window, walked in steps no longer than the lag allowed (:data:`LAG_SHARE`
+  of the job's age);
 * **nothing known yet**: the first poll comes after :data:`FIRST_POLL_SHARE` of the guess, early
-  enough to catch a render three times faster than guessed still running.
+  enough to catch a render three times faster than guessed still running, then at growing ages.
 
 ``poll_interval`` stays the user's bound: never more than that between two polls, never less
 than :data:`MIN_INTERVAL_SHARE` of it (and at most :data:`MIN_INTERVAL_SECONDS`). Times are the
