@@ -16,7 +16,7 @@ What the video operator says and computes around its waits, on the worker.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowException
@@ -131,7 +131,7 @@ def accepted_job(job_id: str, accepted_at: float) -> Job:
     :param job_id: the job just accepted.
     :param accepted_at: when the API accepted it (epoch seconds).
     """
-    created = datetime.fromtimestamp(accepted_at, tz=timezone.utc)
+    created = datetime.fromtimestamp(accepted_at, tz=UTC)
     return Job(job_id=job_id, status=JobStatus.RUNNING, raw_status="accepted", created_at=created)
 
 
