@@ -5,9 +5,9 @@ What the video operator says and computes around its waits, on the worker.
   request that was not sent;
 * an account's rate limit is waited out in the triggerer for a bounded time
   (:func:`rate_limit_deferral`);
-* a new job's first 404 is the API not knowing it yet (:func:`first_poll`);
-* a task that does not defer polls here until the job ends or ``timeout`` passes
-  (:func:`wait_here`);
+* a new job is waited on from its POST's acceptance, without a GET first (:func:`accepted_job`);
+* a task that does not defer polls here until the job ends or ``timeout`` passes, a new job's
+  first 404 being the API not knowing it yet (:func:`wait_here`);
 * the expected end of the render (:func:`expected_done_at`) times the polls, and is logged
   before the task goes quiet in the triggerer (:func:`log_eta`), and the end with its cost
   (:func:`log_finished`).
@@ -16,25 +16,27 @@ What the video operator says and computes around its waits, on the worker.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_empiriolabs._outcome import not_found_yet
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsNotFoundError, EmpirioLabsRateLimitError
+from airflow_provider_empiriolabs.models import Job, JobStatus
 from airflow_provider_empiriolabs.models.pricing import DEFAULT_RESOLUTION
 
 if TYPE_CHECKING:
     from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
-    from airflow_provider_empiriolabs.models import Job, VideoRequest
+    from airflow_provider_empiriolabs.models import VideoRequest
     from airflow_provider_empiriolabs.operators._job_record import Ledger
     from airflow_provider_empiriolabs.triggers.polling import PollPlanner
 
 __all__ = [
     "MAX_RATE_LIMIT_DEFERRAL_SECONDS",
     "Announced",
+    "accepted_job",
     "expected_done_at",
-    "first_poll",
     "log_eta",
     "log_finished",
     "rate_limit_deferral",
@@ -119,44 +121,61 @@ def rate_limit_deferral(
     return wait
 
 
-def first_poll(hook: EmpirioLabsHook, job_id: str, accepted_at: float, poll_interval: float, log: Any) -> Job:
+def accepted_job(job_id: str, accepted_at: float) -> Job:
     """
-    The new job's first state; a 404 right after acceptance is the API not knowing it yet.
+    The new job as its POST's acceptance tells it: no GET is spent before the first planned poll.
 
-    :param hook: the account's hook.
+    The POST answers with the job id only; the job was created before its answer arrived, so the
+    acceptance time stands for ``created_at`` (the first poll reads the API's own).
+
     :param job_id: the job just accepted.
     :param accepted_at: when the API accepted it (epoch seconds).
-    :param poll_interval: the operator's poll interval; these polls wait at most 2 s.
-    :param log: the task's logger.
     """
-    while True:
-        try:
-            return hook.get_job(job_id)
-        except EmpirioLabsNotFoundError:
-            if not not_found_yet(accepted_at):
-                raise
-            log.info("EmpirioLabs job %s: not known yet; polling again", job_id)
-            time.sleep(min(poll_interval, 2.0))
+    created = datetime.fromtimestamp(accepted_at, tz=UTC)
+    return Job(job_id=job_id, status=JobStatus.RUNNING, raw_status="accepted", created_at=created)
 
 
-def wait_here(hook: EmpirioLabsHook, job: Job, planner: PollPlanner, end_time: float, timeout: float, log: Any) -> Job:
+def wait_here(
+    hook: EmpirioLabsHook,
+    job: Job,
+    planner: PollPlanner,
+    end_time: float,
+    timeout: float,
+    log: Any,
+    *,
+    accepted_at: float | None = None,
+) -> Job:
     """
     Poll the job on the worker until it ends, timed by ``planner``; its last state.
 
     :param hook: the account's hook.
-    :param job: the job as last polled.
+    :param job: the job as last polled, or as its acceptance told it (``accepted_at`` given).
     :param planner: times the polls from the expected render time and the reported progress.
     :param end_time: when waiting gives up (epoch seconds).
     :param timeout: the operator's timeout, for the error message.
     :param log: the task's logger.
+    :param accepted_at: when the API accepted the job, if this try submitted it: nothing was polled
+        yet (the first wait is the planner's first), and until
+        :data:`~airflow_provider_empiriolabs._outcome.NOT_FOUND_GRACE_SECONDS` after it a 404 is
+        the API not knowing its new job yet.
     """
     job_id = job.job_id
+    wait = planner.first_delay(time.time()) if accepted_at is not None else None
     while not job.status.is_terminal():
         if time.time() >= end_time:
             raise AirflowException(f"timed out after {timeout:g} s waiting for EmpirioLabs job {job_id}")
         log.info("EmpirioLabs job %s: %s", job_id, job.state_text)
-        time.sleep(min(planner.delay_after(job), max(end_time - time.time(), 0)))
-        job = hook.get_job(job_id)
+        if wait is None:
+            wait = planner.delay_after(job, time.time())
+        time.sleep(min(wait, max(end_time - time.time(), 0)))
+        wait = None
+        try:
+            job = hook.get_job(job_id)
+        except EmpirioLabsNotFoundError:
+            if not not_found_yet(accepted_at):
+                raise
+            log.info("EmpirioLabs job %s: not known yet; polling again", job_id)
+            wait = planner.backoff()
     return job
 
 

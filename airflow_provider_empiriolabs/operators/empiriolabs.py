@@ -41,8 +41,8 @@ from airflow_provider_empiriolabs.operators._job_record import fingerprint, gene
 from airflow_provider_empiriolabs.operators._reference_images import with_stand_ins, with_uploaded_images
 from airflow_provider_empiriolabs.operators._waiting import (
     Announced,
+    accepted_job,
     expected_done_at,
-    first_poll,
     log_eta,
     log_finished,
     rate_limit_deferral,
@@ -214,7 +214,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
     #      reattached, a finished one is returned, an unknown outcome fails without sending;
     #   3. otherwise upload file images, record "sending" and POST (the hook records "sending" again
     #      right before every attempt), record "accepted" with the job id before anything else;
-    #   4. push the job id to XCom, wait (here or in the triggerer), record "done" with the summary.
+    #   4. push the job id to XCom, wait from acceptance (here or in the triggerer), record "done".
 
     def execute(self, context: Context) -> Any:
         _ = self.request  # validate before the task state store or the API is touched
@@ -257,8 +257,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         job_id, accepted_at = self._submit(context, ledger)
         if not self.wait_for_completion:
             return job_id
-        job = first_poll(self.hook, job_id, accepted_at, self.poll_interval, self.log)
-        return self._wait(job, context, ledger, accepted_at=accepted_at)
+        # No GET before the first planned poll: the job id is recorded, and the wait starts from acceptance.
+        return self._wait(accepted_job(job_id, accepted_at), context, ledger, accepted_at=accepted_at)
 
     def _reuse(self, record: _JobRecord, context: Context) -> Any:
         """Return the finished video an earlier run of this task made for the same request."""
@@ -371,7 +371,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
                 method_name="execute_complete",
                 timeout=None,  # the trigger owns the deadline and reports it
             )
-        job = wait_here(self.hook, job, planner, end_time, self.timeout, self.log)  # not deferrable
+        job = wait_here(self.hook, job, planner, end_time, self.timeout, self.log, accepted_at=accepted_at)
         planner.finished(job)
         return self._finish(job, ledger)  # the job this poll saw: no second GET to disagree with it
 

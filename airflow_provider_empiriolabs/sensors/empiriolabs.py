@@ -19,8 +19,10 @@ from airflow_provider_empiriolabs._outcome import finished_job, raise_for_failed
 from airflow_provider_empiriolabs._templating import is_template
 from airflow_provider_empiriolabs.exceptions import naming_the_task
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params, check_job_id
+from airflow_provider_empiriolabs.models import VideoRequest
 from airflow_provider_empiriolabs.sealing import seal_summary
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
+from airflow_provider_empiriolabs.triggers.polling import render_key
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -42,6 +44,11 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
         the longest wait between polls, which are then timed from the reported progress. It is the
         sensor's only interval, as in Airflow's own sensors.
     :param hook_params: keyword arguments for :class:`EmpirioLabsHook`.
+    :param model: the job's model, when known (with ``resolution`` and ``duration``, as the job was
+        asked for): deferred, its polls are then timed from the render times this process learned
+        for that kind of job, shared with the operators' triggers, instead of from the job alone.
+    :param resolution: the job's resolution (720p when not given), with ``model``.
+    :param duration: the job's seconds of video (5 when not given), with ``model``.
     """
 
     template_fields: Sequence[str] = ("job_id", "empiriolabs_conn_id")
@@ -54,10 +61,14 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
         empiriolabs_conn_id: str = EmpirioLabsHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         hook_params: dict[str, Any] | None = None,
+        model: str | None = None,
+        resolution: str | None = None,
+        duration: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.job_id = job_id
+        self.model, self.resolution, self.duration = model, resolution, duration
         self.empiriolabs_conn_id = empiriolabs_conn_id
         self.deferrable = deferrable
         self.hook_params = hook_params or {}
@@ -116,10 +127,20 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
                 poll_interval=float(self.poke_interval),
                 end_time=time.time() + float(self.timeout),
                 hook_params=self.hook_params,
+                **self._kind(),
             ),
             method_name="execute_complete",
             timeout=None,  # the trigger owns the deadline and reports it
         )
+
+    def _kind(self) -> dict[str, Any]:
+        """The trigger's ``render_key`` and guess for the job's kind, when ``model`` says it."""
+        if not self.model:
+            return {}
+        kind = VideoRequest.model_construct(
+            model=self.model, resolution=self.resolution, duration=self.duration, extra_params={}
+        )
+        return {"render_key": render_key(kind).to_kwargs(), "expected_seconds": kind.expected_render_seconds()}
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired; a timeout becomes a sensor timeout (``soft_fail`` honoured)."""

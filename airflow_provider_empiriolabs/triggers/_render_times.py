@@ -13,7 +13,8 @@ from evidence. Three things are learned, all on the API's own clock (``created_a
 * the share of that time a job spends queued, from where its progress readings put the render's
   start (a single reading with ``created_at`` then gives the end);
 * how far such single-reading estimates were off (stepped or stalling progress makes them wide),
-  and whether the model reports progress at all.
+  whether the model reports progress at all, and in which steps (:func:`progress_step`: a model
+  that reports quarters says 0.25 while anywhere in [0.25, 0.5), so its readings are intervals).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RENDER_TIMES", "RenderKey", "RenderTimes", "estimate_total"]
+__all__ = ["RENDER_TIMES", "RenderKey", "RenderTimes", "estimate_total", "progress_step"]
 
 #: Samples kept per kind: recent enough to follow a change of the platform's load.
 KEEP = 64
@@ -38,6 +39,27 @@ WIDEN = 0.02
 PRIOR_CALIBRATION = (0.7, 1.03)
 #: Readings below this progress say little about the end (when the render started weighs too much).
 MIN_USEFUL_PROGRESS = 0.2
+#: The steps progress may come in, coarsest first (quarters, fifths, eighths, tenths).
+STEPS = (0.25, 0.2, 0.125, 0.1)
+#: Progress values (above 0) needed before a step is believed: two quarters in a row can be chance.
+STEP_EVIDENCE = 3
+
+
+def progress_step(values: list[float], evidence: int = STEP_EVIDENCE) -> float | None:
+    """
+    The step progress comes in, from values seen: 0.0 when it is continuous, ``None`` when too few.
+
+    A value that is no multiple of a step rules it out; the coarsest step every value is a multiple
+    of is the model's. Linear progress (``0.4137``) rules every step out at its first reading.
+
+    :param values: progress values seen while rendering, in [0, 1).
+    :param evidence: values above 0 needed to believe a step.
+    """
+    seen = [v for v in values if 0 < v < 1]
+    fits = [step for step in STEPS if all(abs(v / step - round(v / step)) < 1e-6 for v in seen)]
+    if not fits:
+        return 0.0
+    return fits[0] if len(seen) >= evidence else None
 
 
 @dataclass(frozen=True)
@@ -88,6 +110,11 @@ def _spread(samples: list[float]) -> tuple[float, float]:
     return min(samples) * (1 - widen), max(samples) * (1 + widen)
 
 
+def _levels(key: RenderKey) -> tuple[tuple[Any, ...], ...]:
+    """Where a kind's times are kept: its own, then pooled per model and resolution, then per model."""
+    return (key.model, key.resolution, key.duration), (key.model, key.resolution), (key.model,)
+
+
 class RenderTimes:
     """
     The render-time evidence of one process, safe to share between threads and event loops.
@@ -102,6 +129,8 @@ class RenderTimes:
         self._queue_shares: dict[str, deque[float]] = {}
         self._calibration: dict[str, deque[float]] = {}
         self._reports_progress: dict[str, deque[bool]] = {}
+        self._values: dict[str, deque[float]] = {}
+        self._predicted: dict[tuple[Any, ...], deque[float]] = {}
 
     def _add(self, table: dict[Any, deque[Any]], key: Any, value: Any) -> None:
         table.setdefault(key, deque(maxlen=self._keep)).append(value)
@@ -109,7 +138,8 @@ class RenderTimes:
     def clear(self) -> None:
         """Forget everything (tests, benchmarks)."""
         with self._lock:
-            for table in (self._ratios, self._queue_shares, self._calibration, self._reports_progress):
+            tables: tuple[dict[Any, Any], ...] = (self._ratios, self._queue_shares, self._calibration)
+            for table in (*tables, self._reports_progress, self._values, self._predicted):
                 table.clear()
 
     def record(
@@ -134,13 +164,19 @@ class RenderTimes:
         if expected_seconds <= 0 or total_seconds <= 0:
             return
         ratio = total_seconds / expected_seconds
-        useful = [(e, p) for e, p in readings if MIN_USEFUL_PROGRESS <= p < 1 and 0 < e < total_seconds]
         with self._lock:
-            for level in (
-                (key.model, key.resolution, key.duration),
-                (key.model, key.resolution),
-                (key.model,),
-            ):
+            for _, progress in readings:
+                if 0 < progress < 1:
+                    self._add(self._values, key.model, progress)
+            stepped = bool(progress_step(list(self._values.get(key.model, ()))))
+        # A stepped reading p says only that progress is in [p, p + step): polls made near the end
+        # read the last step far below the truth, so such readings would teach a queue share that
+        # is not (the planner reads them as intervals, with the queue share of 0 that bounds them).
+        useful = (
+            [] if stepped else [(e, p) for e, p in readings if MIN_USEFUL_PROGRESS <= p < 1 and 0 < e < total_seconds]
+        )
+        with self._lock:
+            for level in _levels(key):
                 self._add(self._ratios, level, ratio)
             if reports_progress is not None:
                 self._add(self._reports_progress, key.model, reports_progress)
@@ -152,17 +188,28 @@ class RenderTimes:
                 estimate = estimate_total(elapsed, progress, queue_share)
                 self._add(self._calibration, key.model, total_seconds / estimate)
 
+    def predict(self, key: RenderKey, expected_seconds: float, total_seconds: float) -> None:
+        """
+        Learn from a job still running whose rate timed its end: used only until a job of the model finishes.
+
+        :param key: its kind.
+        :param expected_seconds: the guess it was planned with.
+        :param total_seconds: the total time its readings' rate predicts.
+        """
+        if expected_seconds <= 0 or total_seconds <= 0:
+            return
+        with self._lock:
+            for level in _levels(key):
+                self._add(self._predicted, level, total_seconds / expected_seconds)
+
     def ratios(self, key: RenderKey) -> tuple[float, float] | None:
         """The range of total time / guess for this kind (the most specific level with evidence)."""
         with self._lock:
-            for level, enough in (
-                ((key.model, key.resolution, key.duration), 10),
-                ((key.model, key.resolution), 3),
-                ((key.model,), 1),
-            ):
-                samples = self._ratios.get(level)
-                if samples and len(samples) >= enough:
-                    return _spread(list(samples))
+            for table in (self._ratios, self._predicted):  # predictions only while nothing finished
+                for level, enough in zip(_levels(key), (10, 3, 1), strict=True):
+                    samples = table.get(level)
+                    if samples and len(samples) >= enough:
+                        return _spread(list(samples))
         return None
 
     def _queue_share(self, model: str) -> float:
@@ -179,6 +226,11 @@ class RenderTimes:
         with self._lock:
             samples = self._calibration.get(model)
             return _spread(list(samples)) if samples else None
+
+    def step(self, model: str) -> float | None:
+        """The step the model's progress comes in (0.0: continuous); ``None`` before enough evidence."""
+        with self._lock:
+            return progress_step(list(self._values.get(model, ())))
 
     def reports_progress(self, model: str) -> bool | None:
         """Whether recent jobs of the model reported usable progress; ``None`` before any evidence."""

@@ -8,17 +8,24 @@ gets near it from evidence, not from a guess:
 
 * **one progress reading is enough**: the job's own ``created_at`` gives its age, and with the
   share of time jobs spend queued (learned) a single reading gives the total time
-  (:func:`~._render_times.estimate_total`); a job still ``queued`` with progress 0 says only that
-  its render has not started;
+  (:func:`~._render_times.estimate_total`); two readings give the rate, which times a linear render
+  whatever its queue, and the next GET is placed just after that end; a job still ``queued`` with
+  progress 0 says only that its render has not started, and the last poll that saw it queued
+  bounds when the render began;
 * **render times learned per kind** (:mod:`._render_times`, shared by every trigger and worker
-  poll loop of the process): the built-in guess is only the prior. With them, the first poll comes
-  one lag step after the earliest likely end: a job done by then is seen within the lag allowed,
-  one still rendering shows progress near its end, which puts the next poll on the end;
-* **no progress, stepped or stalling progress**: each reading is an upper bound on the total time,
-  the learned spread of the estimates' errors and of the render times gives a window, and the
-  window is walked in steps no longer than the lag allowed (:data:`LAG_SHARE` of the job's age);
+  poll loop of the process): the built-in guess is only the prior, and until a job of the model
+  finishes, the ends that other jobs' rates predict stand in. With them, the first poll comes one
+  lag step after the earliest likely end: a job done by then is seen within the lag allowed, one
+  still rendering shows progress near its end, which puts the next poll on the end;
+* **progress in steps** (the step is learned per model from the values seen, or read from the
+  job's own): a reading p says progress is in [p, p + step), so with the render's start between
+  the last queued poll and the first rendering one, each reading bounds the end from both sides;
+  those bounds are hard and the learned render times only cap the window's end;
+* **no progress, stalling progress**: the learned spread of the estimates' errors and of the
+  render times gives a window, walked in steps no longer than the lag allowed (:data:`LAG_SHARE`
+  of the job's age);
 * **nothing known yet**: the first poll comes after :data:`FIRST_POLL_SHARE` of the guess, early
-  enough to catch a render three times faster than guessed still running.
+  enough to catch a render three times faster than guessed still running, then at growing ages.
 
 ``poll_interval`` stays the user's bound: never more than that between two polls, never less
 than :data:`MIN_INTERVAL_SHARE` of it (and at most :data:`MIN_INTERVAL_SECONDS`). Times are the
@@ -38,6 +45,7 @@ from airflow_provider_empiriolabs.triggers._render_times import (
     RenderKey,
     RenderTimes,
     estimate_total,
+    progress_step,
 )
 
 if TYPE_CHECKING:
@@ -59,10 +67,14 @@ FIRST_POLL_SHARE = 0.25
 READING_SHARE = 0.5
 #: Until the model's estimates are calibrated, the end from two readings' rate is trusted to this share.
 RATE_SPREAD = 0.04
+#: A stepped window's far end is pushed out by this share (the queue share learned is a median).
+STEP_MARGIN = 0.03
 #: A window of the end wider than this many lag steps is narrowed by one more reading first.
 WIDE_WINDOW_STEPS = 3
 #: With no evidence left (past every estimate, nothing learned), the next poll at age x this.
 GROWTH = 1.3
+#: ...and while the job is still queued (its render has not started: nothing to catch yet).
+QUEUED_GROWTH = 1.5
 #: Statuses of a job that waits for its render to start.
 QUEUED_STATUSES = frozenset({"queued", "pending", "waiting", "submitted", "accepted"})
 #: A ``created_at`` further than this from the local clock is not trusted (clock skew): age from first sight.
@@ -97,6 +109,10 @@ class PollPlanner:
     _polls: int = field(default=0, repr=False)
     _reports_progress: bool | None = field(default=None, repr=False)
     _last_delay: float | None = field(default=None, repr=False)
+    _predicted: float | None = field(default=None, repr=False)
+    _last_queued: float | None = field(default=None, repr=False)
+    _queued_now: bool = field(default=False, repr=False)
+    _told: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.expected_seconds is None and self.expected_done_at is not None and self.created_at is not None:
@@ -137,9 +153,12 @@ class PollPlanner:
         self._set_created(now, created_at)
         self._polls += 1
         queued = (status or "").strip().lower() in QUEUED_STATUSES and not progress
+        self._queued_now = queued
+        if queued and not self._readings:
+            self._last_queued = now
         if not queued:
             self._reports_progress = bool(self._reports_progress) or bool(progress)
-        if not queued and progress is not None and MIN_USEFUL_PROGRESS <= progress < 1:
+        if not queued and progress is not None and 0 <= progress < 1:
             self._readings.append((now, progress))
 
     @staticmethod
@@ -150,28 +169,85 @@ class PollPlanner:
         low, high = max(interval[0], other[0]), min(interval[1], other[1])
         return (low, high) if low < high else interval
 
+    def _step(self) -> float:
+        """The step this job's progress comes in: the model's, learned, else what its own readings say."""
+        model = self.key.model if self.key else ""
+        learned = self.store.step(model)
+        if learned is not None:
+            return learned
+        return progress_step([p for _, p in self._readings], evidence=1) or 0.0
+
+    def _from_steps(self, step: float) -> tuple[float, float] | None:
+        """
+        The window of the end from progress in steps: a reading p says progress is in [p, p + step).
+
+        The render started after the last poll that saw the job queued (or its creation) and by
+        the first that saw it rendering; with that, each reading bounds the end from both sides (a
+        0 while rendering from below only), whatever the queue. The bounds of every reading are
+        intersected: they are hard, for a render that progresses evenly between its steps.
+        """
+        assert self.created_at is not None
+        earliest_start = self._last_queued if self._last_queued is not None else self.created_at
+        latest_start = self._readings[0][0]
+        lows, highs = [], []
+        for t, p in self._readings:
+            lows.append(latest_start + (t - latest_start) / min(p + step, 1.0))
+            if p > 0:
+                highs.append(earliest_start + (t - earliest_start) / p)
+        if not highs:
+            return None
+        low, high = max(lows), min(highs)
+        return min(low, high), max(low, high) + STEP_MARGIN * (max(low, high) - self.created_at)
+
     def _from_progress(self) -> tuple[float, float] | None:
         """
         The window of the end from the progress readings.
 
         Each reading, with the learned queue share, is an upper bound of the total time (progress
-        shown late or in steps only lowers it); how far below the end lies was learned per model.
-        Until it is, two readings give the rate, which times a linear render whatever its queue.
+        shown late only lowers it); how far below the end lies was learned per model. Until it is,
+        two readings give the rate, which times a linear render whatever its queue. Progress in
+        steps is read as intervals (:meth:`_from_steps`).
         """
         if not self._readings or self.created_at is None:
             return None
+        step = self._step()
+        if step > 0:
+            return self._from_steps(step)
         model = self.key.model if self.key else ""
         share = self.store.queue_share(model)
-        total = min(estimate_total(t - self.created_at, p, share) for t, p in self._readings)
+        rendering = [(t, p) for t, p in self._readings if p > 0]
+        useful = [(t, p) for t, p in rendering if p >= MIN_USEFUL_PROGRESS]
         calibration = self.store.calibration(model)
-        low, high = calibration or PRIOR_CALIBRATION
-        window = self.created_at + total * low, self.created_at + total * high
-        (t1, p1), (t2, p2) = self._readings[0], self._readings[-1]
-        if calibration is None and p2 > p1:
-            end = t2 + (1 - p2) * (t2 - t1) / (p2 - p1)
-            spread = RATE_SPREAD * (end - self.created_at)
-            window = self._window(window, (end - spread, end + spread))
+        window = None
+        if useful:
+            total = min(estimate_total(t - self.created_at, p, share) for t, p in useful)
+            low, high = calibration or PRIOR_CALIBRATION
+            window = self.created_at + total * low, self.created_at + total * high
+        if rendering and self._last_queued is not None:
+            window = self._window(self._from_start(rendering[-1]), window)
+        if len(rendering) >= 2:
+            (t1, p1), (t2, p2) = rendering[0], rendering[-1]
+            if p2 > p1:
+                end = t2 + (1 - p2) * (t2 - t1) / (p2 - p1)
+                spread = RATE_SPREAD * (end - self.created_at)
+                rate = end - spread, end + spread
+                window = self._window(rate, window)  # the rate, where a single reading disagrees
+                self._predicted = end
         return window
+
+    def _from_start(self, reading: tuple[float, float]) -> tuple[float, float]:
+        """
+        The window of the end from when the render started: after the last poll that saw the job
+        queued, by the first that saw it rendering. With one reading, progress then times the render.
+
+        :param reading: the last reading (time, progress above 0).
+        """
+        assert self._last_queued is not None
+        t, p = reading
+        earliest = t + (1 - p) * (t - self._readings[0][0]) / p
+        latest = t + (1 - p) * (t - self._last_queued) / p
+        spread = RATE_SPREAD * (latest - (self.created_at or 0.0))
+        return earliest - spread, latest + spread
 
     def _from_history(self) -> tuple[float, float] | None:
         """The window of the end from the render times learned for this kind of job."""
@@ -199,7 +275,12 @@ class PollPlanner:
         history = self._from_history()
         progress = self._from_progress()
         if progress is not None and progress[1] > now:
-            low, high = window = self._window(progress, history)
+            if self._step() > 0:  # the steps' bounds are hard, the history's are not: it only caps the end
+                cap = history[1] if history is not None and history[1] > progress[0] else progress[1]
+                window = progress[0], min(progress[1], cap)
+            else:
+                window = self._window(progress, history)
+            low, high = window
             low = max(low, now)
             step = self._tolerance(low)
             if len(self._readings) < 2 and high - low > WIDE_WINDOW_STEPS * step and low - now > 2 * step:
@@ -212,7 +293,7 @@ class PollPlanner:
         if self.expected_seconds and now - created < FIRST_POLL_SHARE * self.expected_seconds:
             return created + FIRST_POLL_SHARE * self.expected_seconds
         if self.expected_seconds or self._polls:
-            return created + max(now - created, self.min_interval) * GROWTH
+            return created + max(now - created, self.min_interval) * (QUEUED_GROWTH if self._queued_now else GROWTH)
         return now + self.min_interval
 
     # -- the planner's answers -----------------------------------------------------------------
@@ -234,7 +315,14 @@ class PollPlanner:
         :param created_at: its ``created_at`` (Unix time), if given.
         """
         self.observe(now, progress, status=status, created_at=created_at)
-        return self._bounded(self._target(now) - now)
+        delay = self._bounded(self._target(now) - now)
+        known = self.key is not None and self.expected_seconds and self.created_at is not None
+        if known and self._predicted is not None and not self._told:
+            # The rate timed this job's end: until a job of its kind finishes, that is the best evidence.
+            self._told = True
+            assert self.key is not None and self.expected_seconds and self.created_at is not None
+            self.store.predict(self.key, self.expected_seconds, self._predicted - self.created_at)
+        return delay
 
     def delay_after(self, job: Job, now: float | None = None) -> float:
         """:meth:`next_delay` for a job as the API reported it."""

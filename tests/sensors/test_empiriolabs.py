@@ -95,6 +95,20 @@ def test_deferrable_mode_defers_on_a_running_job_with_an_absolute_deadline(empir
     assert empiriolabs_connection.stats()["gets_per_job"][job_id] == 1  # poked once, then deferred
 
 
+def test_deferrable_mode_given_the_jobs_kind_shares_the_learned_render_times(empiriolabs_connection: Any) -> None:
+    job_id = submit_job(duration=15, resolution="1080p")
+    sensor = _sensor(job_id, deferrable=True, model="happyhorse-1-1", resolution="1080p", duration=15)
+
+    with pytest.raises(TaskDeferred) as caught:
+        sensor.execute(NO_CONTEXT)
+
+    trigger = caught.value.trigger
+    # The kind the operator's trigger learns by, and the guess it scales: one store for both.
+    assert trigger.render_key == {"model": "happyhorse-1-1", "resolution": "1080p", "duration": 15.0}
+    assert trigger.expected_seconds == 20.0 + 6.0 * 15 * 1.5
+    assert _sensor(job_id, deferrable=True)._kind() == {}  # no kind given: planned from the job alone
+
+
 def test_deferrable_mode_returns_a_finished_job_without_deferring(empiriolabs_connection: Any) -> None:
     job_id = submit_job()
     wait_until_terminal(job_id)

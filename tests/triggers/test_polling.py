@@ -17,12 +17,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.testing import connection_json
-from airflow_provider_empiriolabs.triggers._render_times import RenderTimes
+from airflow_provider_empiriolabs.triggers._render_times import RenderTimes, progress_step
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 from airflow_provider_empiriolabs.triggers.polling import LAG_FLOOR, RENDER_TIMES, PollPlanner, RenderKey
 from tests.support import afirst_event, make_context
@@ -359,3 +359,96 @@ def test_the_worker_loop_uses_the_planner_and_feeds_the_same_store(empiriolabs_c
         assert sim.stats()["posts"] == 1
     finally:
         RENDER_TIMES.clear()
+
+
+# -- stepped progress, two readings of a linear render, the render's start -------------------------
+
+
+def stepped_store(learned: list[float]) -> RenderTimes:
+    """A store that has seen the model report quarters, and finished jobs of ``learned`` x the guess."""
+    store = RenderTimes()
+    store.record(KEY, GUESS, GUESS, [(10.0, 0.25), (20.0, 0.5), (30.0, 0.75)])
+    for ratio in learned:
+        store.record(KEY, GUESS, ratio * GUESS, [(ratio * GUESS / 2, 0.25)])
+    return store
+
+
+def test_the_step_of_progress_is_learned_from_the_values_seen() -> None:
+    assert progress_step([0.25, 0.5, 0.75]) == 0.25
+    assert progress_step([0.3, 0.6, 0.1]) == 0.1
+    assert progress_step([0.25, 0.4137]) == 0.0  # one value off every step: continuous
+    assert progress_step([0.25, 0.5]) is None  # two quarters in a row can be chance
+    assert stepped_store([]).step(KEY.model) == 0.25
+    linear = RenderTimes()
+    linear.record(KEY, GUESS, GUESS, [(20.0, 0.3333)])
+    assert linear.step(KEY.model) == 0.0
+
+
+@given(
+    start=st.floats(0.0, 200.0),
+    render=st.floats(3.0, 2000.0),
+    poll_interval=st.floats(5.0, 900.0),
+    learned=st.lists(st.floats(0.1, 8.0), max_size=6),
+)
+@settings(max_examples=300, deadline=None)
+def test_after_a_stepped_reading_no_poll_lands_later_than_the_lag_allowed(
+    start: float, render: float, poll_interval: float, learned: list[float]
+) -> None:
+    # A reading p of a model in quarters says progress is in [p, p + 0.25): those bounds are hard,
+    # so whatever the learned render times say (here: anything), the poll after a reading is never
+    # later than the lag allowed after the end.
+    world = World(start, start + render, "stepped")
+    p = planner(stepped_store(learned), poll_interval)
+    polls = wait(world, p, limit=100_000)
+    if len(polls) >= 2 and world.reading(polls[-2])[1]:
+        assert polls[-1] - world.end <= max(0.1 * world.end, LAG_FLOOR) + 1e-6, polls[-3:]
+
+
+@given(
+    queue=st.floats(0.0, 0.6),
+    total=st.floats(5.0, 3000.0),
+    first=st.floats(0.02, 0.9),
+    second=st.floats(0.02, 0.9),
+    poll_interval=st.floats(60.0, 3600.0),
+)
+@settings(max_examples=300, deadline=None)
+def test_two_readings_of_a_linear_render_put_the_next_poll_just_after_its_end(
+    queue: float, total: float, first: float, second: float, poll_interval: float
+) -> None:
+    # Two readings give the rate whatever the queue: the next GET lands on the end, within the lag
+    # allowed (or at the user's bound when the end is further than that).
+    world = World(queue * total, total)
+    t1, t2 = sorted(world.start + share * (total - world.start) for share in (first, second))
+    if t2 - t1 < 0.01 * total:
+        return  # the same reading twice says nothing of the rate
+    # Values that are all multiples of a step (0.25 then 0.5) may be a stepped model's: planned as such.
+    assume(progress_step([world.reading(t)[1] or 0.0 for t in (t1, t2)], evidence=1) == 0.0)
+    p = planner(RenderTimes(), poll_interval)
+    for t in (t1, t2):
+        status, progress = world.reading(t)
+        delay = p.next_delay(t, progress, status=status, created_at=0.0)
+    if delay < poll_interval:
+        assert total <= t2 + delay <= total + max(0.1 * total, LAG_FLOOR) + 1e-6
+
+
+def test_the_last_queued_poll_bounds_the_render_and_one_reading_times_it() -> None:
+    # Nothing learned: queued at 30 s, then 10 % done at 40 s: the render started between 30 s and
+    # 40 s, so it ends between 40 s and 130 s whatever the queue; without that, 10 % at 40 s allows
+    # up to 400 s.
+    p = planner(RenderTimes())
+    p.next_delay(30.0, 0.0, status="queued", created_at=0.0)
+    p.next_delay(40.0, 0.1, status="processing", created_at=0.0)
+    window = p._from_progress()
+    assert window is not None and window[1] <= 130.0 * 1.1
+
+
+def test_a_rate_seen_in_flight_times_other_jobs_until_one_finishes() -> None:
+    store = RenderTimes()
+    p = planner(store)
+    p.next_delay(20.0, 0.13, status="processing", created_at=0.0)
+    p.next_delay(30.0, 0.23, status="processing", created_at=0.0)  # ends at 107 s: 2.14 x the guess
+    low, high = store.ratios(KEY) or (0.0, 0.0)
+    assert low <= 2.14 <= high
+    store.record(KEY, GUESS, GUESS, [])  # a job of the model finished: its time wins
+    low, high = store.ratios(KEY) or (0.0, 0.0)
+    assert low <= 1.0 <= high < 2.14
