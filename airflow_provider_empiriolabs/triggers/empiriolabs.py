@@ -130,7 +130,7 @@ class EmpirioLabsJobTrigger(BaseTrigger):
                     # The deadline holds while a poll is in flight too: a server that drips its
                     # answer cannot hold the trigger past end_time.
                     job = await asyncio.wait_for(hook.aget_job(self.job_id), timeout=max(self._seconds_left(), 0.001))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     yield self._event("timeout", f"timed out waiting for EmpirioLabs job {self.job_id}")
                     return
                 except (EmpirioLabsError, httpx.TransportError) as error:

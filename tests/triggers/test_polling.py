@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -284,11 +284,9 @@ class StandIn(http.server.BaseHTTPRequestHandler):
             "id": self.path.rsplit("/", 1)[-1],
             "status": "succeeded" if done else ("pending" if age < self.queue_seconds else "running"),
             "progress": 1.0 if done else math.floor(share * 10) / 10,
-            "created_at": datetime.fromtimestamp(self.created, timezone.utc).isoformat(),
+            "created_at": datetime.fromtimestamp(self.created, UTC).isoformat(),
             "completed_at": (
-                datetime.fromtimestamp(
-                    self.created + self.queue_seconds + self.render_seconds, timezone.utc
-                ).isoformat()
+                datetime.fromtimestamp(self.created + self.queue_seconds + self.render_seconds, UTC).isoformat()
                 if done
                 else None
             ),
