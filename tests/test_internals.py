@@ -68,3 +68,13 @@ def test_every_module_of_the_data_path_exists() -> None:
     assert len(named) >= 20
     missing = sorted(name for name in named if not (PACKAGE / name).is_file())
     assert missing == []
+
+
+#: Issue 10's bound: a module holds one idea, and one idea fits in about this many lines.
+MODULE_LINES = 400
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_of_the_package_is_over_400_lines(path: Path) -> None:
+    lines = len(path.read_text().splitlines())
+    assert lines <= MODULE_LINES, f"{path.relative_to(PACKAGE)}: {lines} lines; split it along one of its ideas"

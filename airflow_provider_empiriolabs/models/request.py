@@ -391,7 +391,6 @@ class VideoRequest(BaseModel):
     def build(cls, **fields: Any) -> VideoRequest:
         """
         Build a request, turning pydantic's errors into one that names each field and what it allows.
-
         ``None`` values are dropped, so operator arguments that were not given keep the API's default.
         """
         given = {name: value for name, value in fields.items() if value is not None}
