@@ -102,7 +102,7 @@ def test_a_retry_reattaches_to_the_paid_job_though_the_function_returns_another_
     sim.configure(fail_next_requests=[{"match": "poll", "status": 500, "count": 1}])
     calls = tmp_path / "calls"
 
-    run = _run("empiriolabs_taskflow_test_retry", calls_file=str(calls))
+    run = _run("empiriolabs_taskflow_test_retry_worker", calls_file=str(calls))
 
     ti = task_instance(run, "generate")
     assert run.state == "success", ti.state
@@ -111,7 +111,7 @@ def test_a_retry_reattaches_to_the_paid_job_though_the_function_returns_another_
     assert stats["responses_by_status"].get("500") == 1  # try 1 did fail after the POST
     assert stats["posts"] == stats["jobs_created"] == 1
     assert len(_prompts(sim)) == 1
-    # Called once per try: try 2's deferral resumed without calling it again.
+    # Called once per try (the deferred case's resume is the next test).
     assert calls.read_text().splitlines() == ["called", "called"]
     summary = xcom(run, "generate")
     assert summary["status"] == "completed"

@@ -24,26 +24,46 @@ def _called(params: dict[str, Any], dag_run: Any) -> None:
             out.write("called\n")
 
 
+def _take(params: dict[str, Any], dag_run: Any) -> str:
+    _called(params, dag_run)
+    return f"A horse galloping along a beach, take {uuid.uuid4().hex[:8]}"
+
+
+#: One retry, and a hook that gives up on the first failed request; the function returns a different
+#: prompt on every call.
+_RETRYING: dict[str, Any] = {
+    "duration": 3,
+    "poll_interval": 0.05,
+    "timeout": 120,
+    "retries": 1,
+    "retry_delay": timedelta(0),
+    "hook_params": {"max_attempts": 1},
+}
+
+
 @dag(dag_id="empiriolabs_taskflow_test_retry", **_DEFAULTS)
 def retry() -> None:
+    """Deferred: resuming from the deferral must not call the function again."""
+
+    @task.empiriolabs_video(deferrable=True, **_RETRYING)
+    def generate(params: dict[str, Any], dag_run: Any = None) -> str:
+        return _take(params, dag_run)
+
+    generate()
+
+
+@dag(dag_id="empiriolabs_taskflow_test_retry_worker", **_DEFAULTS)
+def retry_worker() -> None:
     """
-    One retry, and a hook that gives up on the first failed poll: a scripted 500 on the first GET
-    after the accepted POST fails try 1 with the job recorded. The function returns a different
-    prompt on every call, and try 2 must still reattach (a retry never pays twice).
+    Waiting in the worker: a scripted 500 on the first GET after the accepted POST fails try 1 with
+    the job recorded, and try 2 must reattach though the function returns another prompt (a retry
+    never pays twice). A deferred task would not fail there: its first GET is the trigger's, which
+    waits a 500 out.
     """
 
-    @task.empiriolabs_video(
-        duration=3,
-        deferrable=True,
-        poll_interval=0.05,
-        timeout=120,
-        retries=1,
-        retry_delay=timedelta(0),
-        hook_params={"max_attempts": 1},
-    )
+    @task.empiriolabs_video(deferrable=False, **_RETRYING)
     def generate(params: dict[str, Any], dag_run: Any = None) -> str:
-        _called(params, dag_run)
-        return f"A horse galloping along a beach, take {uuid.uuid4().hex[:8]}"
+        return _take(params, dag_run)
 
     generate()
 
@@ -60,4 +80,5 @@ def returns() -> None:
 
 
 retry()
+retry_worker()
 returns()
