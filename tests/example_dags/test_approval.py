@@ -11,8 +11,10 @@ simulator over real HTTP and land in real local folders.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,13 +47,39 @@ class Reviewer(threading.Thread):
         self.errors: list[str] = []
         self.stop = threading.Event()
 
+    #: How long the reviewer keeps trying through failing calls before it gives up and fails the run.
+    GIVE_UP_SECONDS = 120.0
+
     def run(self) -> None:
+        failing_since: float | None = None
         while self.answers and not self.stop.wait(0.5):
             try:
                 self._answer_pending()
-            except Exception as error:  # reported by the test, never swallowed
+                failing_since = None
+            except Exception as error:  # reported by the test unless a retry got every answer through
+                # The REST API shares the test's SQLite metadata DB with dag.test(), which writes
+                # to it at the same time: a call can fail on a locked database and succeed again.
                 self.errors.append(repr(error))
-                return
+                failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since > self.GIVE_UP_SECONDS:
+                    self._fail_the_waiting_tasks()
+                    return
+        if not self.answers:
+            self.errors.clear()  # every prompt was answered: what failed on the way was retried
+
+    def _fail_the_waiting_tasks(self) -> None:
+        """End the run: dag.test() would otherwise wait for an answer forever (the test then fails)."""
+        with contextlib.suppress(Exception):
+            resp = self.client.get(
+                f"/api/v2/dags/{DAG_ID}/dagRuns/~/hitlDetails",
+                params={"response_received": "false", "ti_state": "awaiting_input"},
+            )
+            for detail in resp.json()["hitl_details"]:
+                ti = detail["task_instance"]
+                self.client.patch(
+                    f"/api/v2/dags/{DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}",
+                    json={"new_state": "failed"},
+                )
 
     def _answer_pending(self) -> None:
         resp = self.client.get(
@@ -61,14 +89,15 @@ class Reviewer(threading.Thread):
         assert resp.status_code == 200, resp.text
         for detail in resp.json()["hitl_details"]:
             ti = detail["task_instance"]
-            option, note = self.answers.pop(0)
-            self.seen.append({"task_id": ti["task_id"], "subject": detail["subject"], "body": detail["body"]})
+            option, note = self.answers[0]  # taken only once its answer is recorded (a failed call is retried)
             patch = self.client.patch(
                 f"/api/v2/dags/{DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/{ti['map_index']}"
                 "/hitlDetails",
                 json={"chosen_options": [option], "params_input": {"note": note or None}},
             )
             assert patch.status_code == 200, patch.text
+            self.answers.pop(0)
+            self.seen.append({"task_id": ti["task_id"], "subject": detail["subject"], "body": detail["body"]})
             if not self.answers:
                 return
 
