@@ -11,6 +11,7 @@ with the request that was sent, without calling the function again.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,6 +21,7 @@ from airflow.sdk.definitions.context import context_merge
 
 from airflow_provider_empiriolabs._outcome import task_outcome
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
+from airflow_provider_empiriolabs.models import VideoRequest, request_fields
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 
 if TYPE_CHECKING:
@@ -28,48 +30,37 @@ if TYPE_CHECKING:
 
 __all__ = ["REQUEST_FIELDS", "empiriolabs_video_task"]
 
-#: What the function's dict may set: the request's own fields (the operator's arguments of the same names).
-REQUEST_FIELDS: tuple[str, ...] = (
-    "prompt",
-    "model",
-    "mode",
-    "images",
-    "aspect_ratio",
-    "resolution",
-    "duration",
-    "seed",
-    "watermark",
-    "generate_audio",
-    "template",
-    "extend_from",
-    "extra_params",
-)
+#: What the function's dict may set: the request model's fields (the operator's arguments of the same names).
+REQUEST_FIELDS: tuple[str, ...] = request_fields(VideoRequest)
 
 #: The key under which the function's answer rides along a deferral (in the task's next_kwargs).
 _CARRIED = "taskflow_request_fields"
 
 
-def request_fields_from(returned: Any, *, task_id: str) -> dict[str, Any]:
+def request_fields_from(returned: Any, *, task_id: str, allowed: Collection[str] = REQUEST_FIELDS) -> dict[str, Any]:
     """
     The request fields a TaskFlow function returned, refused with a message that says what is allowed.
 
     :param returned: a non-empty prompt string, or a dict of :data:`REQUEST_FIELDS` holding a prompt.
     :param task_id: the task, named in the message (the function's name unless ``task_id`` was given).
+    :param allowed: the fields the dict may set: the operator's request model's.
     """
     where = f"@task.empiriolabs_video task {task_id!r}"
     if isinstance(returned, str):
         fields: dict[str, Any] = {"prompt": returned}
     elif isinstance(returned, Mapping):
         fields = dict(returned)
-        unknown = sorted(str(key) for key in fields if key not in REQUEST_FIELDS)
+        unknown = sorted(str(key) for key in fields if key not in allowed)
         if unknown:
+            close = [match for key in unknown for match in difflib.get_close_matches(key, allowed, n=1)]
+            hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
             raise TypeError(
-                f"{where}: the function returned unknown field(s) {unknown}; allowed: {', '.join(REQUEST_FIELDS)}"
+                f"{where}: the function returned unknown field(s) {unknown}{hint}; allowed: {', '.join(allowed)}"
             )
     else:
         raise TypeError(
             f"{where}: the function must return the prompt (a str) or a dict of request fields "
-            f"({', '.join(REQUEST_FIELDS)}); it returned {type(returned).__name__}"
+            f"({', '.join(allowed)}); it returned {type(returned).__name__}"
         )
     prompt = fields.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
@@ -118,7 +109,7 @@ class _EmpirioLabsVideoDecoratedOperator(DecoratedOperator, EmpirioLabsGenerateV
         returned = self.python_callable(*self.op_args, **self.determine_kwargs(context))
         with task_outcome():  # the same function returns the same thing: a retry cannot help
             try:
-                return request_fields_from(returned, task_id=self.task_id)
+                return request_fields_from(returned, task_id=self.task_id, allowed=request_fields(self.request_model))
             except TypeError as error:
                 raise EmpirioLabsRequestError(str(error)) from None
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from airflow_provider_empiriolabs.models import pricing as _pricing
 from airflow_provider_empiriolabs.models.account import AccountUsage, UploadedFile, UsageEvent
 from airflow_provider_empiriolabs.models.errors import describe_validation_error
+from airflow_provider_empiriolabs.models.fields import MAX_SEED, FieldUse, request_fields
 from airflow_provider_empiriolabs.models.jobs import (
     TRANSIENT_JOB_ERROR_CODES,
     Job,
@@ -30,7 +31,6 @@ from airflow_provider_empiriolabs.models.pricing import (
     BILL_NEUTRAL_PARAMS,
     HAPPYHORSE_MODEL,
     MAX_PRICED_VIDEOS,
-    UNPRICED_REQUEST_FIELDS,
     VIDEO_COUNT_PARAMS,
     billed_seconds,
     estimate_cost_usd,
@@ -41,10 +41,11 @@ from airflow_provider_empiriolabs.models.request import (
     HAPPYHORSE_SECONDS,
     MAX_PROMPT_CHARS,
     MAX_REFERENCE_IMAGES,
-    MAX_SEED,
+    UNPRICED_REQUEST_FIELDS,
     ExtendFrom,
     Mode,
     VideoRequest,
+    displayed_parameters,
 )
 from airflow_provider_empiriolabs.models.text import JOB_ID_RULE, check_job_id, is_job_id
 
@@ -69,6 +70,7 @@ __all__ = [
     "VIDEO_COUNT_PARAMS",
     "AccountUsage",
     "ExtendFrom",
+    "FieldUse",
     "Job",
     "JobError",
     "JobStatus",
@@ -80,6 +82,8 @@ __all__ = [
     "billed_seconds",
     "check_job_id",
     "describe_validation_error",
+    "displayed_parameters",
     "estimate_cost_usd",
     "is_job_id",
+    "request_fields",
 ]

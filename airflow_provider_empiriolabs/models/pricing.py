@@ -11,7 +11,7 @@ refused, naming the field.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
 from airflow_provider_empiriolabs.models.text import is_param_name, shown
@@ -33,9 +33,6 @@ VIDEO_COUNT_PARAMS = ("n", "num_outputs")
 MAX_PRICED_VIDEOS = 100
 #: ``extra_params`` keys known not to change the bill: text that steers the picture.
 BILL_NEUTRAL_PARAMS = frozenset({"negative_prompt"})
-#: Request fields whose effect on the bill is unknown: a template merges its own defaults
-#: (duration, resolution...), and extending a video may bill the video it continues.
-UNPRICED_REQUEST_FIELDS = ("template", "extend_from")
 
 _NAMED_PATHS = 5  # how many nested keys of one unpriced extra_params value a message names
 
@@ -116,6 +113,7 @@ def describe_cost_problem(
     estimate: float | None,
     unpriced: list[tuple[str, str]],
     max_cost_usd: float | None,
+    unpriced_fields: Sequence[str],
 ) -> str | None:
     """
     Return why a request may not be sent under ``max_cost_usd``, or ``None`` when it may.
@@ -124,6 +122,8 @@ def describe_cost_problem(
     :param estimate: the request's estimate (``None`` when unknown).
     :param unpriced: the fields without a known price, with why (see ``VideoRequest.unpriced``).
     :param max_cost_usd: the cap in USD; ``None`` means no cap.
+    :param unpriced_fields: the request fields whose price is unknown (``UNPRICED_REQUEST_FIELDS``,
+        from the request model): the message says to leave them unset.
     """
     if max_cost_usd is None:
         return None
@@ -141,7 +141,7 @@ def describe_cost_problem(
         named = "; ".join(f"{field} {why}" for field, why in unpriced) or "resolution has no known price"
         return (
             f"max_cost_usd: the estimated cost is unknown: {named}. Under a cap, leave "
-            f"{' and '.join(UNPRICED_REQUEST_FIELDS)} unset, and give extra_params only "
+            f"{' and '.join(unpriced_fields)} unset, and give extra_params only "
             f"{', '.join(sorted(BILL_NEUTRAL_PARAMS))} or a count of videos "
             f"({', '.join(VIDEO_COUNT_PARAMS)}: 1 to {MAX_PRICED_VIDEOS})"
         )

@@ -10,27 +10,39 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.models.errors import describe_validation_error, rule_error
+from airflow_provider_empiriolabs.models.fields import (
+    FROM_TEMPLATES,
+    ExtendFrom,
+    FieldUse,
+    ImageRef,
+    Seconds,
+    Seed,
+    TemplateSlug,
+    as_list,
+    from_text,
+    json_problem,
+    request_fields,
+)
 from airflow_provider_empiriolabs.models.pricing import (
     DEFAULT_RESOLUTION,
     HAPPYHORSE_MODEL,
     PRICE_USD_PER_SECOND,
-    UNPRICED_REQUEST_FIELDS,
     billed_seconds,
     describe_cost_problem,
     estimate_cost_usd,
@@ -38,21 +50,14 @@ from airflow_provider_empiriolabs.models.pricing import (
     video_count,
 )
 from airflow_provider_empiriolabs.models.text import (
-    JOB_ID_RULE,
     forbidden_prompt_controls,
     has_visible_text,
-    is_http_url,
-    is_job_id,
     is_param_name,
-    is_uploaded_path,
     shown,
 )
 
 MAX_PROMPT_CHARS = 2500
 MAX_REFERENCE_IMAGES = 9
-MAX_SEED = 2_147_483_647
-#: How deep ``extra_params`` values may nest (JSON objects and arrays).
-MAX_EXTRA_PARAMS_DEPTH = 8
 
 Mode = Literal["auto", "t2v", "i2v", "r2v"]
 HAPPYHORSE_ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4")
@@ -60,102 +65,11 @@ HAPPYHORSE_RESOLUTIONS = ("720p", "1080p")
 HAPPYHORSE_SECONDS = (3, 15)
 
 _MODEL_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
-_TEMPLATE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _OPTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,31}")  # aspect ratio or resolution of another model
 _CHARACTER_REF = re.compile(r"\bcharacter(\d+)\b", re.IGNORECASE)
-_MAX_JSON_INT = 2**63
 
 
-def _no_bool(value: Any) -> Any:
-    # pydantic's lax mode reads True as 1; a boolean where a number belongs is a mistake.
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not a boolean")
-    return value
-
-
-def _check_image_ref(value: str) -> str:
-    if not (is_http_url(value) or is_uploaded_path(value)):
-        raise ValueError("not an image reference; allowed: an http(s) URL or a path returned by /v1/files/upload")
-    return value
-
-
-def _between(low: float, high: float, unit: str = "") -> AfterValidator:
-    def check(value: float) -> float:
-        if not low <= value <= high:
-            raise ValueError(f"must be {low:,g} to {high:,}{unit}")
-        return value
-
-    return AfterValidator(check)
-
-
-def _check_template(value: str) -> str:
-    if not _TEMPLATE_SLUG.fullmatch(value):
-        raise ValueError("must be a template slug such as 'dance-loop' (letters, digits, - _ ., at most 128)")
-    return value
-
-
-ImageRef = Annotated[str, AfterValidator(_check_image_ref)]
-Seconds = Annotated[float, BeforeValidator(_no_bool)]  # bounds depend on the model: see the model rules
-Seed = Annotated[int, BeforeValidator(_no_bool), _between(0, MAX_SEED)]  # an int bound prints exactly
-TemplateSlug = Annotated[str, Field(min_length=1), AfterValidator(_check_template)]
-
-
-def _as_list(value: Any) -> Any:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return value
-
-
-def _json_problem(value: Any, depth: int = 0) -> str | None:
-    """Why ``value`` is not a JSON value the API can be sent, or ``None``."""
-    if value is None or isinstance(value, (bool, str)):
-        return None
-    if isinstance(value, int):
-        return None if -_MAX_JSON_INT <= value < _MAX_JSON_INT else "an integer beyond 64 bits"
-    if isinstance(value, float):
-        return None if math.isfinite(value) else "a number that is not finite"
-    if depth >= MAX_EXTRA_PARAMS_DEPTH:
-        return f"nested deeper than {MAX_EXTRA_PARAMS_DEPTH} levels"
-    if isinstance(value, (list, tuple)):
-        items = list(value)
-    elif isinstance(value, Mapping):
-        if not all(isinstance(key, str) for key in value):
-            return "an object with a key that is not a string"
-        items = list(value.values())
-    else:
-        return f"not a JSON value (a {type(value).__name__})"
-    return next((problem for item in items if (problem := _json_problem(item, depth + 1))), None)
-
-
-class ExtendFrom(BaseModel):
-    """A previous video to continue: a job of this account or a video URL, exactly one of them."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    job_id: str | None = None
-    video_url: str | None = None
-
-    @field_validator("job_id")
-    @classmethod
-    def _job_id(cls, value: str | None) -> str | None:
-        if value is not None and not is_job_id(value):
-            raise ValueError(f"not a job id ({JOB_ID_RULE})")
-        return value
-
-    @field_validator("video_url")
-    @classmethod
-    def _video_url(cls, value: str | None) -> str | None:
-        if value is not None and not is_http_url(value):
-            raise ValueError("must be an http(s):// URL with no blank or invisible character")
-        return value
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> ExtendFrom:
-        if (self.job_id is None) == (self.video_url is None):
-            raise ValueError("give exactly one of job_id or video_url")
-        return self
+_SHOWN = FieldUse(displayed=True)
 
 
 class VideoRequest(BaseModel):
@@ -167,38 +81,70 @@ class VideoRequest(BaseModel):
     in ``extra_params`` (JSON values under plain names), and HappyHorse-only parameters are refused
     rather than silently sent to a model that does not know them.
 
-    :param prompt: what to film, 1 to 2,500 characters with at least one visible character and no
-        control character other than tabs and line breaks.
-    :param model: model id; ``happyhorse-1-1`` by default.
-    :param mode: ``auto`` (inferred from the images), ``t2v``, ``i2v`` or ``r2v``.
-    :param images: image URLs or uploaded paths: none for t2v, exactly 1 for i2v, 1 to 9 for r2v
-        (referred to in the prompt as character1 ... character9).
-    :param aspect_ratio: 16:9, 9:16, 1:1, 4:3 or 3:4 (t2v and r2v; i2v follows its image).
-    :param resolution: 720p or 1080p.
-    :param duration: seconds of video, 3 to 15; billed in whole seconds (5.5 is billed as 6).
-    :param seed: 0 to 2147483647, for repeatable results.
-    :param watermark: whether the video carries a watermark.
-    :param generate_audio: whether the model adds native audio (the API's default is yes).
-    :param template: a template slug.
-    :param extend_from: ``{"job_id": ...}`` or ``{"video_url": ...}`` to continue a video.
-    :param extra_params: further body fields, sent as they are (the passthrough for other models).
+    Each field's description (below, and in the operator's parameters) is the ``description`` of
+    its pydantic field; what else uses the field is its :class:`FieldUse`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    prompt: str
-    model: str = HAPPYHORSE_MODEL
-    mode: Mode | None = None
-    images: Annotated[list[ImageRef], BeforeValidator(_as_list)] = Field(default_factory=list)
-    aspect_ratio: str | None = Field(default=None, min_length=1)
-    resolution: str | None = Field(default=None, min_length=1)
-    duration: Seconds | None = None
-    seed: Seed | None = None
-    watermark: bool | None = Field(default=None, strict=True)
-    generate_audio: bool | None = Field(default=None, strict=True)
-    template: TemplateSlug | None = None
-    extend_from: ExtendFrom | None = None
-    extra_params: dict[str, Any] = Field(default_factory=dict)
+    prompt: str = Field(
+        description="what to film, 1 to 2,500 characters with at least one visible character and no "
+        "control character other than tabs and line breaks."
+    )
+    model: Annotated[str, FieldUse(bill="rate")] = Field(
+        HAPPYHORSE_MODEL,
+        description="model id; ``happyhorse-1-1`` by default. Other video models get a passthrough "
+        "(see ``extra_params``).",
+    )
+    mode: Annotated[Mode | None, _SHOWN] = Field(
+        None, description="``auto`` (inferred from the images), ``t2v``, ``i2v`` or ``r2v``."
+    )
+    images: Annotated[list[ImageRef], BeforeValidator(as_list)] = Field(
+        default_factory=list,
+        description="image URLs or uploaded paths: none for t2v, exactly 1 for i2v, 1 to 9 for r2v "
+        "(referred to in the prompt as character1 ... character9).",
+    )
+    aspect_ratio: Annotated[str | None, _SHOWN] = Field(
+        None, min_length=1, description="16:9, 9:16, 1:1, 4:3 or 3:4 (t2v and r2v; i2v follows its image)."
+    )
+    resolution: Annotated[str | None, FieldUse(displayed=True, bill="rate")] = Field(
+        None, min_length=1, description="720p or 1080p."
+    )
+    duration: Annotated[Seconds | None, FieldUse(displayed=True, bill="rate")] = Field(
+        None, description="seconds of video, 3 to 15; billed in whole seconds (5.5 is billed as 6)."
+    )
+    seed: Seed | None = Field(None, description="0 to 2147483647, for repeatable results.")
+    watermark: Annotated[bool | None, _SHOWN] = Field(
+        None, strict=True, description="whether the video carries a watermark."
+    )
+    generate_audio: Annotated[bool | None, _SHOWN] = Field(
+        None, strict=True, description="whether the model adds native audio (the API's default is yes)."
+    )
+    template: Annotated[TemplateSlug | None, FieldUse(displayed=True, bill="unpriced")] = Field(
+        None, description="a template slug."
+    )
+    extend_from: Annotated[ExtendFrom | None, FieldUse(bill="unpriced")] = Field(
+        None, description='``{"job_id": ...}`` or ``{"video_url": ...}`` to continue a video.'
+    )
+    extra_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="further body fields, sent as they are (the passthrough for other models' own parameters).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_of_templates(cls, data: Any, info: ValidationInfo) -> Any:
+        # A template renders to text (render_template_as_native_obj is off by default): "8", "true",
+        # "['https://...']" become the field's type here, and only for fields that were templates.
+        rendered = (info.context or {}).get(FROM_TEMPLATES) or ()
+        if not rendered or not isinstance(data, dict):
+            return data
+        return {
+            name: from_text(cls.model_fields[name], value)
+            if name in rendered and name in cls.model_fields and isinstance(value, str)
+            else value
+            for name, value in data.items()
+        }
 
     @field_validator("prompt")
     @classmethod
@@ -209,10 +155,15 @@ class VideoRequest(BaseModel):
                 f"must not hold control characters such as NUL (found {', '.join(controls[:3])}); "
                 "tabs and line breaks are allowed"
             )
-        if not has_visible_text(value) or len(value) > MAX_PROMPT_CHARS:
+        if len(value) > MAX_PROMPT_CHARS:
             raise ValueError(
-                f"must be 1 to {MAX_PROMPT_CHARS:,} characters, not blank: at least one visible character "
-                f"(got {len(value):,} characters)"
+                f"too long: at most {MAX_PROMPT_CHARS:,} characters (got {len(value):,}); "
+                f"a prompt is 1 to {MAX_PROMPT_CHARS:,} characters"
+            )
+        if not has_visible_text(value):
+            what = f"blank: no visible character among {len(value):,} characters" if value else "empty"
+            raise ValueError(
+                f"{what}; must be 1 to {MAX_PROMPT_CHARS:,} characters, not blank: at least one visible character"
             )
         return value
 
@@ -229,7 +180,7 @@ class VideoRequest(BaseModel):
         for key, item in value.items():
             if not is_param_name(key):
                 raise ValueError(f"keys must be parameter names (letters, digits, _ and -, up to 64), not {shown(key)}")
-            problem = _json_problem(item)
+            problem = json_problem(item)
             if problem:
                 raise rule_error(key, f"must be a JSON value, not {problem}")
         return value
@@ -338,7 +289,7 @@ class VideoRequest(BaseModel):
             found.append(("resolution", f"{shown(self.resolution)} has no known price"))
         found.extend(
             (name, "may change the bill and has no known price")
-            for name in UNPRICED_REQUEST_FIELDS
+            for name in request_fields(type(self), bill="unpriced")
             if getattr(self, name) is not None
         )
         found.extend(unpriced_extra_params(self.extra_params))
@@ -375,6 +326,7 @@ class VideoRequest(BaseModel):
             estimate=self.estimated_cost_usd(),
             unpriced=self.unpriced(),
             max_cost_usd=max_cost_usd,
+            unpriced_fields=request_fields(type(self), bill="unpriced"),
         )
 
     def to_payload(self) -> dict[str, Any]:
@@ -383,18 +335,52 @@ class VideoRequest(BaseModel):
         if self.duration is not None:
             body["duration"] = int(self.duration) if float(self.duration).is_integer() else self.duration
         if self.images:
-            body["image"] = self.images[0] if len(self.images) == 1 else list(self.images)
+            body[_BODY_NAMES["images"]] = self.images[0] if len(self.images) == 1 else list(self.images)
         body.update(self.extra_params)
         return body
 
     @classmethod
-    def build(cls, **fields: Any) -> VideoRequest:
+    def body_fields(cls) -> frozenset[str]:
+        """The names :meth:`to_payload` may send besides ``extra_params``' keys (``images`` goes as ``image``)."""
+        return frozenset(_BODY_NAMES.get(name, name) for name in cls.model_fields if name != "extra_params")
+
+    @classmethod
+    def build(cls, *, from_templates: Collection[str] = (), **fields: Any) -> VideoRequest:
         """
         Build a request, turning pydantic's errors into one that names each field and what it allows.
         ``None`` values are dropped, so operator arguments that were not given keep the API's default.
+
+        :param from_templates: the fields whose values were rendered from templates: their text is
+            read as the field's type (``"8"`` as 8, ``"true"`` as ``True``, ``"['https://...']"`` as
+            a list, ``"None"`` as unset) before the same rules check it; other values must have it.
+        :param fields: the request's fields.
         """
         given = {name: value for name, value in fields.items() if value is not None}
         try:
-            return cls(**given)
+            return cls.model_validate(given, context={FROM_TEMPLATES: frozenset(from_templates)})
         except ValidationError as err:
             raise EmpirioLabsRequestError(describe_validation_error(err)) from None
+
+
+#: What a field is called in the body when it is not its own name.
+_BODY_NAMES = {"images": "image"}
+
+
+def _models(model: type[VideoRequest]) -> Iterator[type[VideoRequest]]:
+    yield model
+    for subclass in model.__subclasses__():
+        yield from _models(subclass)
+
+
+def displayed_parameters() -> tuple[str, ...]:
+    """
+    The fields the view shows among a video's parameters: of :class:`VideoRequest` and of every
+    request model derived from it (a recorded request may come from any of them).
+    """
+    names = (name for model in _models(VideoRequest) for name in request_fields(model, displayed=True))
+    return tuple(dict.fromkeys(names))
+
+
+#: Request fields whose effect on the bill is unknown: a template merges its own defaults
+#: (duration, resolution...), and extending a video may bill the video it continues.
+UNPRICED_REQUEST_FIELDS = request_fields(VideoRequest, bill="unpriced")

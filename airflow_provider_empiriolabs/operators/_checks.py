@@ -9,15 +9,33 @@ here; the rendered request is checked again (by the operator) before anything is
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, get_args
 
-from airflow_provider_empiriolabs._templating import is_template
+from airflow.sdk import BaseOperator
+
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
-from airflow_provider_empiriolabs.models import MAX_REFERENCE_IMAGES, VideoRequest
+from airflow_provider_empiriolabs.models import MAX_REFERENCE_IMAGES, Mode, VideoRequest, request_fields
+from airflow_provider_empiriolabs.models.text import shown
 
-__all__ = ["check_cost", "check_literals", "check_wait_settings"]
+__all__ = [
+    "check_cost",
+    "check_literals",
+    "check_wait_settings",
+    "take_request_arguments",
+    "templated_arguments",
+    "unknown_arguments",
+]
+
+#: The operator's own templated arguments, besides every field of the request.
+_TEMPLATED_CONNECTIONS = ("images_conn_id", "empiriolabs_conn_id")
+#: What BaseOperator takes (task_id, retries...): an argument neither it nor the operator takes is unknown.
+_BASE_ARGUMENTS = frozenset(inspect.signature(BaseOperator.__init__).parameters) - {"self", "kwargs"} | {
+    "_airflow_mapped_validation_only"
+}
 
 #: Stand-ins for templated values when a DAG is parsed, chosen so that only the literal values
 #: can make validation fail.
@@ -58,24 +76,80 @@ def check_cost(request: VideoRequest, max_cost_usd: float | None) -> None:
         raise EmpirioLabsRequestError(f"{problem}; nothing was sent")
 
 
-def check_literals(fields: dict[str, Any], template_fields: Collection[str], max_cost_usd: float | None) -> None:
+def templated_arguments(model: type[VideoRequest]) -> tuple[str, ...]:
+    """
+    The video operator's template fields: every field of the request model, and its connections.
+
+    :param model: the operator's request model.
+    """
+    return (*request_fields(model), *_TEMPLATED_CONNECTIONS)
+
+
+def take_request_arguments(
+    model: type[VideoRequest], named: Mapping[str, Any], kwargs: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """
+    The request's arguments of a video operator, by field, and the names of arguments nothing takes.
+
+    Both are taken out of ``kwargs``, which keeps what BaseOperator takes.
+
+    :param model: the operator's request model: its fields are the request's arguments.
+    :param named: the arguments the operator's signature names (``locals()`` of its ``__init__``).
+    :param kwargs: the other keyword arguments.
+    """
+    fields = model.model_fields
+    given = {name: value for name, value in named.items() if name in fields}
+    given.update({name: kwargs.pop(name) for name in fields if name in kwargs and name not in given})
+    unknown = [name for name in kwargs if name not in _BASE_ARGUMENTS]
+    for name in unknown:
+        del kwargs[name]
+    return given, unknown
+
+
+def unknown_arguments(unknown: Collection[str], model: type[VideoRequest], init: Callable[..., None]) -> str:
+    """
+    Why the arguments in ``unknown`` are refused: each with the closest argument name, if one is close.
+
+    :param unknown: the names of the arguments nothing takes.
+    :param model: the operator's request model, whose fields are arguments.
+    :param init: the operator's ``__init__``, whose parameters are the operator's own arguments.
+    """
+    request = request_fields(model)
+    own = [name for name in inspect.signature(init).parameters if name not in ("self", "kwargs")]
+    said = []
+    for name in unknown:
+        close = difflib.get_close_matches(str(name), [*request, *own, *sorted(_BASE_ARGUMENTS)], n=1)
+        said.append(shown(name) + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return (
+        f"unknown argument{'s' if len(said) > 1 else ''} {', '.join(said)}; the request's arguments are "
+        f"{', '.join(request)}"
+    )
+
+
+def check_literals(
+    model: type[VideoRequest], fields: dict[str, Any], templated: Collection[str], max_cost_usd: float | None
+) -> None:
     """
     Refuse, when the DAG is parsed, what the literal arguments already get wrong.
 
     A templated field is only known at run time: it gets a stand-in chosen so that it cannot
     fail a rule by itself, and a templated ``mode`` passes if any mode it could render to does.
+    The cost cap is checked too, unless a field that sets the price (``FieldUse(bill="rate")``:
+    model, resolution, duration) is templated: the rendered request is checked before sending.
 
+    :param model: the request model.
     :param fields: the request's fields as the operator holds them (templates unrendered).
-    :param template_fields: the operator's templated fields.
+    :param templated: the request's fields that are templates.
     :param max_cost_usd: the cost cap, checked against the literal model, resolution and duration.
     """
     fields = dict(fields)
-    templated = {name for name in template_fields if name in fields and is_template(fields[name])}
+    templated = set(templated)
     if "model" in templated:
         return  # which rules apply depends on the model
     for name in templated - {"images", "mode"}:
         fields[name] = _PARSE_TIME_STAND_INS.get(name)
-    modes = ["auto", "t2v", "i2v", "r2v"] if "mode" in templated else [fields["mode"]]
+    price_known = not templated & set(request_fields(model, bill="rate"))
+    modes = list(get_args(Mode)) if "mode" in templated else [fields["mode"]]
     first_error: EmpirioLabsRequestError | None = None
     for mode in modes:
         candidate = {**fields, "mode": mode}
@@ -84,11 +158,12 @@ def check_literals(fields: dict[str, Any], template_fields: Collection[str], max
             count = {"i2v": 1, "r2v": MAX_REFERENCE_IMAGES}.get(mode if isinstance(mode, str) else "", 0)
             candidate["images"] = [f"https://stand-in.invalid/{n}.png" for n in range(count)]
         try:
-            request = VideoRequest.build(**candidate)
+            request = model.build(**candidate)
         except EmpirioLabsRequestError as error:
             first_error = first_error or error
             continue
-        check_cost(request, max_cost_usd)  # model, resolution and duration are never templated here
+        if price_known:
+            check_cost(request, max_cost_usd)
         return
     assert first_error is not None
     raise first_error

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException
@@ -24,16 +24,25 @@ from airflow_provider_empiriolabs._outcome import (
     raise_for_failed_job,
     task_outcome,
 )
+from airflow_provider_empiriolabs._templating import is_template
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsNotFoundError,
     EmpirioLabsRateLimitError,
     EmpirioLabsSubmissionUnknownError,
     naming_the_task,
+    where_defined,
 )
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, Job, VideoRequest
-from airflow_provider_empiriolabs.operators._checks import check_cost, check_literals, check_wait_settings
+from airflow_provider_empiriolabs.operators._checks import (
+    check_cost,
+    check_literals,
+    check_wait_settings,
+    take_request_arguments,
+    templated_arguments,
+    unknown_arguments,
+)
 from airflow_provider_empiriolabs.operators._job_record import JobRecord as _JobRecord
 from airflow_provider_empiriolabs.operators._job_record import Ledger as _Ledger
 from airflow_provider_empiriolabs.operators._job_record import RecordUnwritable as _RecordUnwritable
@@ -67,24 +76,30 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
     a request the API would reject is never sent, and one whose estimate exceeds ``max_cost_usd``
     is refused. The job id is pushed to XCom (key ``job_id``) before any waiting.
 
-    :param prompt: what to film, 1 to 2,500 characters. Templated.
-    :param model: model id. Templated. Other video models get a passthrough (see ``extra_params``).
-    :param mode: ``auto``, ``t2v``, ``i2v`` or ``r2v``. Templated.
-    :param images: the images (1 for i2v, 1 to 9 for r2v): https URLs and ``bunny://`` paths are sent
-        as they are; storage URLs (``s3://``, ``gs://``, ``abfs://``, ``file://``) and absolute local
-        paths are uploaded first (``POST /v1/files/upload``), only when a job is submitted, so that
-        reference images can stay where they already are. Templated.
+    The request's arguments (``prompt`` to ``extra_params``) are the fields of :attr:`request_model`,
+    described as there, and all templated: rendered text (``duration="{{ params.duration }}"``
+    gives ``"8"``) is read as the field's type, then checked by the same rules before sending.
+
+    :param prompt: what to film, 1 to 2,500 characters with at least one visible character and no
+        control character other than tabs and line breaks.
+    :param model: model id; ``happyhorse-1-1`` by default. Other video models get a passthrough
+        (see ``extra_params``).
+    :param mode: ``auto`` (inferred from the images), ``t2v``, ``i2v`` or ``r2v``.
+    :param images: image URLs or uploaded paths: none for t2v, exactly 1 for i2v, 1 to 9 for r2v
+        (referred to in the prompt as character1 ... character9). Storage URLs (``s3://``, ``gs://``,
+        ``abfs://``, ``file://``) and absolute local paths are uploaded on submission.
+    :param aspect_ratio: 16:9, 9:16, 1:1, 4:3 or 3:4 (t2v and r2v; i2v follows its image).
+    :param resolution: 720p or 1080p.
+    :param duration: seconds of video, 3 to 15; billed in whole seconds (5.5 is billed as 6).
+    :param seed: 0 to 2147483647, for repeatable results.
+    :param watermark: whether the video carries a watermark.
+    :param generate_audio: whether the model adds native audio (the API's default is yes).
+    :param template: a template slug.
+    :param extend_from: ``{"job_id": ...}`` or ``{"video_url": ...}`` to continue a video.
+    :param extra_params: further body fields, sent as they are (the passthrough for other models' own
+        parameters).
     :param images_conn_id: the Airflow connection for storage URLs in ``images`` that name none
         themselves (``s3://my_conn@bucket/key`` does). Templated.
-    :param aspect_ratio: 16:9, 9:16, 1:1, 4:3 or 3:4.
-    :param resolution: 720p or 1080p.
-    :param duration: seconds of video, 3 to 15.
-    :param seed: 0 to 2147483647. Templated.
-    :param watermark: whether the video carries a watermark.
-    :param generate_audio: whether the model adds native audio.
-    :param template: a template slug.
-    :param extend_from: ``{"job_id": ...}`` or ``{"video_url": ...}``.
-    :param extra_params: further body fields, for other models' own parameters. Templated.
     :param empiriolabs_conn_id: the Airflow connection of the account. Templated.
     :param wait_for_completion: wait for the video and return its summary; else return the job id.
     :param deferrable: wait in the triggerer, freeing the worker slot.
@@ -98,21 +113,21 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         always gets a new video; a retry of a failed try never pays twice either way.
     """
 
-    template_fields: Sequence[str] = (
-        "prompt",
-        "images",
-        "images_conn_id",
-        "seed",
-        "model",
-        "mode",
-        "empiriolabs_conn_id",
-        "extra_params",
-    )
+    images: Any  # a request field as rendered (each is set from request_model's fields)
+    #: The request's fields, their rules and descriptions: the operator's request arguments are its fields.
+    request_model: ClassVar[type[VideoRequest]] = VideoRequest
+    template_fields: Sequence[str] = templated_arguments(VideoRequest)
     operator_extra_links = (EmpirioLabsJobLink(),)
     ui_color = "#f5d0fe"
 
     #: Where the job record is kept across tries. Renaming it breaks reattachment of tasks in flight.
     external_id_key = "empiriolabs_job_id"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A subclass with its own request model templates that model's fields, unless it says otherwise.
+        super().__init_subclass__(**kwargs)
+        if "request_model" in cls.__dict__ and "template_fields" not in cls.__dict__:
+            cls.template_fields = templated_arguments(cls.request_model)
 
     def __init__(
         self,
@@ -124,13 +139,13 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         images_conn_id: str | None = None,
         aspect_ratio: str | None = None,
         resolution: str | None = None,
-        duration: float | None = None,
+        duration: float | str | None = None,
         seed: int | str | None = None,
-        watermark: bool | None = None,
-        generate_audio: bool | None = None,
+        watermark: bool | str | None = None,
+        generate_audio: bool | str | None = None,
         template: str | None = None,
-        extend_from: dict[str, str] | None = None,
-        extra_params: dict[str, Any] | None = None,
+        extend_from: dict[str, str] | str | None = None,
+        extra_params: dict[str, Any] | str | None = None,
         empiriolabs_conn_id: str = EmpirioLabsHook.default_conn_name,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -141,23 +156,19 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         regenerate: bool = False,
         **kwargs: Any,
     ) -> None:
+        # The request's arguments: the model's fields (the signature tied by tests/operators/test_request_fields.py).
+        given, unknown = take_request_arguments(self.request_model, locals(), kwargs)
         super().__init__(**kwargs)
+        if unknown:  # refused once the task (and so the message) has its name
+            dag = self.dag if self.has_dag() else None
+            where = where_defined(self.task_id, dag.dag_id if dag else None, dag.fileloc if dag else None)
+            raise TypeError(f"{where}: {unknown_arguments(unknown, self.request_model, type(self).__init__)}")
         self.regenerate = regenerate
         self._rate_limited_since = time.time()  # replaced by the first deferral's when resumed after one
-        self.prompt = prompt
-        self.model = model
-        self.mode = mode
-        self.images = images
+        for name, value in given.items():
+            setattr(self, name, value)
+        self._from_templates = frozenset(name for name, value in given.items() if is_template(value))  # read as text
         self.images_conn_id = images_conn_id
-        self.aspect_ratio = aspect_ratio
-        self.resolution = resolution
-        self.duration = duration
-        self.seed = seed
-        self.watermark = watermark
-        self.generate_audio = generate_audio
-        self.template = template
-        self.extend_from = extend_from
-        self.extra_params = extra_params
         self.empiriolabs_conn_id = empiriolabs_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
@@ -169,36 +180,22 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         with naming_the_task(self):
             self.timeout = check_wait_settings(poll_interval, seconds, timeout, max_cost_usd)
             check_hook_params(self.hook_params)
-            self._check_literals()
+            # Refuse now what the literal arguments already get wrong (see _checks).
+            check_literals(self.request_model, self._request_fields(), self._from_templates, self.max_cost_usd)
 
     # -- the request ------------------------------------------------------------------------------
 
     def _request_fields(self) -> dict[str, Any]:
-        return {
-            "prompt": self.prompt,
-            "model": self.model,
-            "mode": self.mode,
-            "images": with_stand_ins(self.images),  # files are checked with stand-ins, uploaded on submit
-            "aspect_ratio": self.aspect_ratio,
-            "resolution": self.resolution,
-            "duration": self.duration,
-            "seed": self.seed,
-            "watermark": self.watermark,
-            "generate_audio": self.generate_audio,
-            "template": self.template,
-            "extend_from": self.extend_from,
-            "extra_params": self.extra_params,
-        }
-
-    def _check_literals(self) -> None:
-        """Refuse, when the DAG is parsed, what the literal arguments already get wrong (see _checks)."""
-        check_literals(self._request_fields(), self.template_fields, self.max_cost_usd)
+        fields = {name: getattr(self, name, None) for name in self.request_model.model_fields}
+        fields["images"] = with_stand_ins(self.images)  # files are checked with stand-ins, uploaded on submit
+        return fields
 
     @cached_property
     def request(self) -> VideoRequest:
         """The rendered request, validated; a task fails here, before anything is sent."""
-        with task_outcome():  # an invalid request, or one over max_cost_usd, fails without retries
-            request = VideoRequest.build(**self._request_fields())
+        # An invalid request, or one over max_cost_usd, fails without retries, naming task and file.
+        with task_outcome(), naming_the_task(self):
+            request = self.request_model.build(from_templates=self._from_templates, **self._request_fields())
             check_cost(request, self.max_cost_usd)
         return request
 
@@ -384,7 +381,9 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
     def _finish(self, job: Job, ledger: _Ledger) -> dict[str, Any]:
         raise_for_failed_job(job)
         summary = seal_summary(
-            job.summary(model=self.model, resolution=self.resolution, seconds=self.request.billed_seconds),
+            job.summary(
+                model=self.request.model, resolution=self.request.resolution, seconds=self.request.billed_seconds
+            ),
             self.hook.settings.api_key,
         )
         ledger.save("done", job_id=job.job_id, summary=summary)  # a retry after this returns it, unpaid

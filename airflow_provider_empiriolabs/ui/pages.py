@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from html import escape
 from typing import Any
 
+from airflow_provider_empiriolabs.models import displayed_parameters
 from airflow_provider_empiriolabs.ui.records import SpendSummary, VideoRecord
 
 __all__ = ["bar_chart_svg", "daily", "render_page", "run_page", "spend_page"]
@@ -55,7 +56,7 @@ def _field_rows(record: VideoRecord) -> list[tuple[str, str]]:
     summary = record.summary or {}
     params = {
         name: request.get(name)
-        for name in ("mode", "resolution", "aspect_ratio", "duration", "watermark", "generate_audio", "template")
+        for name in displayed_parameters()  # from the request model: FieldUse(displayed=True)
         if request.get(name) is not None
     }
     extra = request.get("extra_params") or {}

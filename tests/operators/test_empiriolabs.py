@@ -19,6 +19,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskD
 from structlog.testing import capture_logs
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRateLimitError, EmpirioLabsRequestError
+from airflow_provider_empiriolabs.models import VideoRequest
 from airflow_provider_empiriolabs.operators._job_record import JobRecord
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
@@ -121,12 +122,14 @@ def test_a_templated_mode_does_not_refuse_what_the_rendered_mode_may_allow() -> 
     _operator(mode="{{ dag_run.conf['mode'] }}", images=[IMAGE], aspect_ratio="9:16")
 
 
-def test_jinja_in_an_argument_that_is_not_templated_is_checked_when_built() -> None:
-    # aspect_ratio is not a template field: "{{ ... }}" there is never rendered and would be sent
-    # as it is, so it is a wrong literal and must be refused when the DAG is parsed.
-    assert "aspect_ratio" not in EmpirioLabsGenerateVideoOperator.template_fields
-    with pytest.raises(EmpirioLabsRequestError, match="aspect_ratio"):
-        _operator(aspect_ratio="{{ dag_run.conf['aspect_ratio'] }}")
+def test_jinja_in_any_request_argument_is_rendered_not_refused_when_built() -> None:
+    # Every request field is templated (issue 17 item 4): "{{ ... }}" in aspect_ratio (once a literal
+    # refused as it would have been sent unrendered) is rendered, and checked after rendering.
+    assert set(VideoRequest.model_fields) <= set(EmpirioLabsGenerateVideoOperator.template_fields)
+    op = _operator(aspect_ratio="{{ dag_run.conf['aspect_ratio'] }}")
+    op.aspect_ratio = "21:9"  # as rendered
+    with pytest.raises(AirflowFailException, match="aspect_ratio: must be one of"):
+        _ = op.request
 
 
 @pytest.mark.parametrize(

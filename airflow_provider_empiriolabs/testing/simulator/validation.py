@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
 
+from airflow_provider_empiriolabs.models import VideoRequest
 from airflow_provider_empiriolabs.testing.simulator._common import _is_int, _is_number
 from airflow_provider_empiriolabs.testing.simulator.catalogue import (
     _ASPECT_RATIOS,
@@ -194,7 +195,9 @@ def validate_generation(
             param="model",
         )
     if spec.strict and strict:
-        unknown = sorted(set(body) - _HAPPYHORSE_FIELDS)
+        # The documented parameters, and every body field of the provider's request model: a new
+        # request parameter is one edit there (its rules here stay the simulator's own).
+        unknown = sorted(set(body) - _HAPPYHORSE_FIELDS - VideoRequest.body_fields())
         if unknown:
             raise ApiError(
                 400,
