@@ -176,7 +176,7 @@ class EmpirioLabsAnswerTooLargeError(EmpirioLabsServerError):
     """The API's answer is larger than the hook reads (1 MiB): refused unread."""
 
 
-def where_defined(task_id: str, dag_id: str | None = None, fileloc: str | None = None) -> str:
+def where_defined(task_id: str, dag_id: str | None = None, fileloc: str | None = None, *, frames: bool = True) -> str:
     """
     Where a task was written: its id, its DAG and the file and line that built it, for parse-time errors.
 
@@ -186,22 +186,23 @@ def where_defined(task_id: str, dag_id: str | None = None, fileloc: str | None =
     :param task_id: the task's id.
     :param dag_id: its DAG, when it was built inside one.
     :param fileloc: the DAG's file, used when no frame outside the machinery is found.
+    :param frames: look for the calling line; off when a task runs (its caller is the task runner).
     """
     place = fileloc
-    frame = sys._getframe(1)
+    frame = sys._getframe(1) if frames else None
     while frame is not None:
         module = str(frame.f_globals.get("__name__", ""))
         name = frame.f_code.co_filename
         if not name.startswith("<") and module != "airflow" and not module.startswith(_MACHINERY):
             place = f"{name}, line {frame.f_lineno}"
             break
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     dag = f" of DAG {dag_id!r}" if dag_id else ""
     return f"task {task_id!r}{dag}" + (f" ({place})" if place else "")
 
 
 @contextlib.contextmanager
-def naming_the_task(task: Any) -> Iterator[None]:
+def naming_the_task(task: Any, *, running: bool = False) -> Iterator[None]:
     """
     Run a task's parse-time checks so that a refusal names the task, its DAG, file and line.
 
@@ -209,12 +210,14 @@ def naming_the_task(task: Any) -> Iterator[None]:
     the error of a bad argument says where to fix it, whichever operator it is.
 
     :param task: the operator being built (its ``task_id`` and, if known, its DAG).
+    :param running: the task runs (a rendered value is checked): name the DAG's file, not a caller.
     """
     try:
         yield
     except ValueError as error:  # EmpirioLabsRequestError is one: it keeps its class
         dag = task.dag if task.has_dag() else None
-        where = where_defined(task.task_id, dag.dag_id if dag else None, dag.fileloc if dag else None)
+        dag_id, fileloc = (dag.dag_id, dag.fileloc) if dag else (None, None)
+        where = where_defined(task.task_id, dag_id, fileloc, frames=not running)
         kind = EmpirioLabsRequestError if isinstance(error, EmpirioLabsRequestError) else ValueError
         raise kind(f"{where}: {error}") from None
 

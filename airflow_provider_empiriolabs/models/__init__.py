@@ -46,6 +46,7 @@ from airflow_provider_empiriolabs.models.request import (
     Mode,
     VideoRequest,
     displayed_parameters,
+    request_body_fields,
 )
 from airflow_provider_empiriolabs.models.text import JOB_ID_RULE, check_job_id, is_job_id
 
@@ -85,5 +86,6 @@ __all__ = [
     "displayed_parameters",
     "estimate_cost_usd",
     "is_job_id",
+    "request_body_fields",
     "request_fields",
 ]

@@ -366,19 +366,21 @@ class VideoRequest(BaseModel):
 _BODY_NAMES = {"images": "image"}
 
 
-def _models(model: type[VideoRequest]) -> Iterator[type[VideoRequest]]:
+def _models(model: type[VideoRequest] = VideoRequest) -> Iterator[type[VideoRequest]]:
+    """:class:`VideoRequest` and every request model derived from it: a request may come from any."""
     yield model
     for subclass in model.__subclasses__():
         yield from _models(subclass)
 
 
 def displayed_parameters() -> tuple[str, ...]:
-    """
-    The fields the view shows among a video's parameters: of :class:`VideoRequest` and of every
-    request model derived from it (a recorded request may come from any of them).
-    """
-    names = (name for model in _models(VideoRequest) for name in request_fields(model, displayed=True))
-    return tuple(dict.fromkeys(names))
+    """The fields the view shows among a video's parameters (``FieldUse(displayed=True)``), of every request model."""
+    return tuple(dict.fromkeys(name for model in _models() for name in request_fields(model, displayed=True)))
+
+
+def request_body_fields() -> frozenset[str]:
+    """The body fields a request may send besides ``extra_params``' keys, of every request model."""
+    return frozenset(name for model in _models() for name in model.body_fields())
 
 
 #: Request fields whose effect on the bill is unknown: a template merges its own defaults

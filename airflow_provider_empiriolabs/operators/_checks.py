@@ -76,13 +76,15 @@ def check_cost(request: VideoRequest, max_cost_usd: float | None) -> None:
         raise EmpirioLabsRequestError(f"{problem}; nothing was sent")
 
 
-def templated_arguments(model: type[VideoRequest]) -> tuple[str, ...]:
+def templated_arguments(model: type[VideoRequest], inherited: Collection[str]) -> tuple[str, ...]:
     """
-    The video operator's template fields: every field of the request model, and its connections.
+    A video operator's template fields: what it inherits (a decorated operator's ``op_args``...),
+    every field of its request model, and its connections.
 
-    :param model: the operator's request model.
+    :param model: the operator's request model (``VideoRequest`` or one derived from it).
+    :param inherited: the template fields of the class it derives from (none for the operator itself).
     """
-    return (*request_fields(model), *_TEMPLATED_CONNECTIONS)
+    return tuple(dict.fromkeys([*inherited, *request_fields(model), *_TEMPLATED_CONNECTIONS]))
 
 
 def take_request_arguments(
@@ -99,7 +101,7 @@ def take_request_arguments(
     """
     fields = model.model_fields
     given = {name: value for name, value in named.items() if name in fields}
-    given.update({name: kwargs.pop(name) for name in fields if name in kwargs and name not in given})
+    given.update({name: kwargs.pop(name, None) for name in fields if name not in given})  # None: the model's default
     unknown = [name for name in kwargs if name not in _BASE_ARGUMENTS]
     for name in unknown:
         del kwargs[name]

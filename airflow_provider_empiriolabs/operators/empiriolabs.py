@@ -116,7 +116,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
     images: Any  # a request field as rendered (each is set from request_model's fields)
     #: The request's fields, their rules and descriptions: the operator's request arguments are its fields.
     request_model: ClassVar[type[VideoRequest]] = VideoRequest
-    template_fields: Sequence[str] = templated_arguments(VideoRequest)
+    template_fields: Sequence[str] = templated_arguments(VideoRequest, ())
     operator_extra_links = (EmpirioLabsJobLink(),)
     ui_color = "#f5d0fe"
 
@@ -127,7 +127,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         # A subclass with its own request model templates that model's fields, unless it says otherwise.
         super().__init_subclass__(**kwargs)
         if "request_model" in cls.__dict__ and "template_fields" not in cls.__dict__:
-            cls.template_fields = templated_arguments(cls.request_model)
+            cls.template_fields = templated_arguments(cls.request_model, cls.template_fields)
 
     def __init__(
         self,
@@ -194,7 +194,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
     def request(self) -> VideoRequest:
         """The rendered request, validated; a task fails here, before anything is sent."""
         # An invalid request, or one over max_cost_usd, fails without retries, naming task and file.
-        with task_outcome(), naming_the_task(self):
+        with task_outcome(), naming_the_task(self, running=True):
             request = self.request_model.build(from_templates=self._from_templates, **self._request_fields())
             check_cost(request, self.max_cost_usd)
         return request

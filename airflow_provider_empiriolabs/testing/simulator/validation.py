@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
 
-from airflow_provider_empiriolabs.models import VideoRequest
+from airflow_provider_empiriolabs.models import request_body_fields
 from airflow_provider_empiriolabs.testing.simulator._common import _is_int, _is_number
 from airflow_provider_empiriolabs.testing.simulator.catalogue import (
     _ASPECT_RATIOS,
@@ -197,7 +197,7 @@ def validate_generation(
     if spec.strict and strict:
         # The documented parameters, and every body field of the provider's request model: a new
         # request parameter is one edit there (its rules here stay the simulator's own).
-        unknown = sorted(set(body) - _HAPPYHORSE_FIELDS - VideoRequest.body_fields())
+        unknown = sorted(set(body) - _HAPPYHORSE_FIELDS - request_body_fields())
         if unknown:
             raise ApiError(
                 400,
