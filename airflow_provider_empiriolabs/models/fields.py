@@ -30,6 +30,7 @@ __all__ = [
     "MAX_SEED",
     "ExtendFrom",
     "FieldUse",
+    "described_fields",
     "from_text",
     "request_fields",
 ]
@@ -177,6 +178,15 @@ def request_fields(
         if (displayed is None or _field_uses(field).displayed == displayed)
         and (bill is None or _field_uses(field).bill == bill)
     )
+
+
+def described_fields(model: type[BaseModel]) -> str:
+    """
+    The ``:param:`` lines of a model's docstring, from its fields' descriptions (one text for both).
+
+    :param model: the request model.
+    """
+    return "".join(f"\n    :param {name}: {field.description}" for name, field in model.model_fields.items())
 
 
 def _types(annotation: Any) -> list[Any]:

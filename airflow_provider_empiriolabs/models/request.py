@@ -35,6 +35,7 @@ from airflow_provider_empiriolabs.models.fields import (
     Seed,
     TemplateSlug,
     as_list,
+    described_fields,
     from_text,
     json_problem,
     request_fields,
@@ -364,6 +365,9 @@ class VideoRequest(BaseModel):
 
 #: What a field is called in the body when it is not its own name.
 _BODY_NAMES = {"images": "image"}
+
+
+VideoRequest.__doc__ = f"{VideoRequest.__doc__}{described_fields(VideoRequest)}\n"
 
 
 def _models(model: type[VideoRequest] = VideoRequest) -> Iterator[type[VideoRequest]]:

@@ -57,16 +57,18 @@ def lens_video_task(python_callable: Any = None, **kwargs: Any) -> Any:
 )
 def templated() -> None:
     """The priced fields come from params, rendered as text (render_template_as_native_obj is off)."""
+    # [START howto_operator_empiriolabs_templated_fields]
     EmpirioLabsGenerateVideoOperator(
         task_id="generate",
         prompt="A bay horse walking through tall grass",
-        duration="{{ params.duration }}",
+        duration="{{ params.duration }}",  # renders "4": read as the number 4
         resolution="{{ params.resolution }}",
         aspect_ratio="{{ params.aspect_ratio }}",
-        watermark="{{ params.get('watermark', False) }}",
-        max_cost_usd=0.75,  # 4 s at 1080p is $0.72; 5 s (the default) would be $0.90
+        watermark="{{ params.get('watermark', False) }}",  # "False": read as False
+        max_cost_usd=0.75,  # checked against the rendered values: 4 s at 1080p is $0.72
         **_FAST,
     )
+    # [END howto_operator_empiriolabs_templated_fields]
 
 
 @dag(dag_id="request_fields_lens", params={"lens": Param("35mm")}, **_DEFAULTS)
