@@ -212,10 +212,10 @@ def from_text(field: FieldInfo, text: str) -> Any:
     if stripped[:1] in ("[", "{"):
         try:
             return json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting ends the parser's recursion: not a value
             pass
         try:
             return ast.literal_eval(stripped)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             return text
     return text  # numbers: pydantic reads "8" and "8.5" and refuses the rest

@@ -277,3 +277,23 @@ def test_any_answer_gives_a_job_with_a_safe_id_or_value_error(answer: Any) -> No
         for event in usage.events:
             assert event.job_id is None or is_job_id(event.job_id)
             assert all(is_http_url(url) for url in event.output_urls)
+
+
+# -- rendered text: read as the field's type, or refused by the field's rules, never a crash ---------
+
+_NOT_TEXT_FIELDS = ("duration", "seed", "watermark", "generate_audio", "images", "extend_from", "extra_params")
+_NESTED = st.integers(1, 20_000).map(lambda n: "[" * n) | st.integers(1, 5_000).map(lambda n: "[" * n + "]" * n)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(_NOT_TEXT_FIELDS), text=st.text(max_size=60) | _NESTED)
+@example(name="images", text="[" * 100_000)
+@example(name="extra_params", text="{" * 3000 + "}" * 3000)
+def test_any_rendered_text_is_read_or_refused_naming_its_field(name: str, text: str) -> None:
+    try:
+        request = VideoRequest.build(prompt="a horse", from_templates={name}, **{name: text})
+    except EmpirioLabsRequestError as error:
+        assert f"{name}" in str(error)  # the field is named (images.0, extend_from.job_id...)
+        return
+    value = getattr(request, name)
+    assert value is None or not isinstance(value, str)  # a value of the field's type, never the text
