@@ -8,9 +8,8 @@ reference image read from storage (a file replaced under the same path is anothe
 the task instance (each mapped index has its own record and its own video).
 
 Each test runs a DAG of ``tests/dags/record_reuse_dags.py`` on ``dag.test()``, then clears its
-task instances with Airflow's own ``clear_task_instances`` (the run and its task state store kept,
-``max_tries`` raised: a new generation of tries) and runs them again through the same in-process
-task runner ``dag.test()`` uses. (A second ``dag.test()`` would not do: it deletes the run.)
+task instances and runs them again (``tests/adversarial/_clearing.py``: the run and its task state
+store kept, as in the UI).
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_empiriolabs.sealing import unseal_output_urls
+from tests.adversarial._clearing import clear_and_rerun
 from tests.support import load_test_dag, task_instance
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
@@ -37,25 +37,7 @@ def _first_run(dag_id: str) -> Any:
 
 def _clear_and_rerun(run: Any) -> Any:
     """Clear every task instance of the run, as the UI's Clear does, and run them again."""
-    from airflow import settings
-    from airflow.models.dagrun import DagRun
-    from airflow.models.taskinstance import clear_task_instances
-    from airflow.sdk.definitions.dag import _run_task
-    from airflow.utils.state import DagRunState, TaskInstanceState
-    from sqlalchemy import select
-
-    dag = load_test_dag(run.dag_id)
-    session = settings.Session()
-    dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == run.dag_id, DagRun.run_id == run.run_id))
-    clear_task_instances(list(dag_run.get_task_instances(session=session)), session, dag_run_state=DagRunState.RUNNING)
-    session.commit()
-    for ti in dag_run.get_task_instances(session=session):
-        ti.try_number += 1
-        ti.state = TaskInstanceState.SCHEDULED
-        session.commit()
-        _run_task(ti=ti, task=dag.task_dict[ti.task_id], run_triggerer=True)
-    session.expire_all()
-    return dag_run
+    return clear_and_rerun(load_test_dag(run.dag_id), run)
 
 
 def _results(run: Any, task_id: str = "generate") -> dict[int, Any]:
