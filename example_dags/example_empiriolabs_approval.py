@@ -12,7 +12,9 @@ Airflow DAGs are acyclic, so the rounds are unrolled: one task group per round, 
 ``MAX_ROUNDS``, each opened by a short-circuit that skips the rest of the run's rounds once a video
 is approved (see docs/howto/approval.rst for why not dynamic mapping or a re-triggered run).
 Each round's generate task is its own task instance, so it pays exactly once, however often it is
-retried; a rerun of a rejected round's prompt gets a new video because the seed differs.
+retried; a rerun of a rejected round's prompt gets a new video because the seed differs. An
+approval is bound to the video the reviewer was shown: the review records its job id, and a
+round whose generate task made another video since (cleared without its review) is not approved.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ MAX_COST_PER_VIDEO_USD = 1.00
 APPROVE, REJECT = "Approve", "Reject"
 #: The review form's note field, under it.
 NOTE_HELP = "On reject: what to change (added to the prompt)"
+#: The review's XCom naming the job the reviewer was shown (an approval counts for that job only).
+REVIEWED_KEY = "reviewed_job_id"
 #: How long a video may wait for a person: its output URLs live 7 days, publishing needs them.
 REVIEW_TIMEOUT = timedelta(days=6)
 log = logging.getLogger(__name__)
@@ -50,20 +54,52 @@ def _round_id(number: int) -> str:
     return f"round_{number}"
 
 
+class VideoReview(HITLOperator):
+    """
+    The review of one round's video, which records the job the reviewer is shown.
+
+    :param job_id: the round's video (templated: the job of the round's generate task).
+    """
+
+    template_fields = (*HITLOperator.template_fields, "job_id")
+
+    def __init__(self, *, job_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+
+    def execute(self, context: Any) -> Any:
+        context["ti"].xcom_push(key=REVIEWED_KEY, value=self.job_id)  # before the person sees it
+        return super().execute(context)
+
+
 def _rounds_before(number: int) -> list[dict[str, Any]]:
     """What the earlier rounds of this run made and what the reviewer said (skipped rounds excluded)."""
     ti = get_current_context()["ti"]
     history = []
     for earlier in range(1, number):
         review = ti.xcom_pull(task_ids=f"{_round_id(earlier)}.review")
+        reviewed = ti.xcom_pull(task_ids=f"{_round_id(earlier)}.review", key=REVIEWED_KEY)
         video = ti.xcom_pull(task_ids=f"{_round_id(earlier)}.generate")
         if video is not None:
-            history.append({"round": earlier, "video": video, "review": review})
+            history.append({"round": earlier, "video": video, "review": review, "reviewed": reviewed})
     return history
 
 
-def _approved(review: Any) -> bool:
-    return isinstance(review, dict) and APPROVE in (review.get("chosen_options") or [])
+def _approved(entry: dict[str, Any]) -> bool:
+    """Whether the reviewer approved this round's video: the very job they were shown."""
+    review = entry["review"]
+    if not (isinstance(review, dict) and APPROVE in (review.get("chosen_options") or [])):
+        return False
+    if entry["reviewed"] != entry["video"].get("job_id"):
+        log.warning(
+            "Round %d: the approval was for job %s, but the round's video is now job %s (generated again "
+            "after the review): not approved; clear the round's review to ask again",
+            entry["round"],
+            entry["reviewed"],
+            entry["video"].get("job_id"),
+        )
+        return False
+    return True
 
 
 def _note(review: Any) -> str:
@@ -92,7 +128,7 @@ def plan(number: int) -> dict[str, Any] | None:
     context = get_current_context()
     params = context["params"]
     history = _rounds_before(number)
-    if history and _approved(history[-1]["review"]):
+    if history and _approved(history[-1]):
         log.info("Round %d was approved: no round %d", history[-1]["round"], number)
         return None
     if number > int(params["max_rounds"]):
@@ -183,8 +219,9 @@ def example_empiriolabs_approval() -> None:
                 object_name=f"{group}/{{job_id}}.mp4",
                 asset_alias=None,  # a draft: nothing downstream should be scheduled on it
             )
-            review = HITLOperator(
+            review = VideoReview(
                 task_id="review",
+                job_id=f"{{{{ ti.xcom_pull(task_ids='{group}.generate')['job_id'] }}}}",
                 subject=f"Publish this video? (take {number} of {{{{ params.max_rounds }}}})",
                 body=_review_body(group),
                 options=[APPROVE, REJECT],
@@ -205,7 +242,7 @@ def example_empiriolabs_approval() -> None:
         params = get_current_context()["params"]
         history = _rounds_before(MAX_ROUNDS + 1)
         for entry in history:
-            if _approved(entry["review"]):
+            if _approved(entry):
                 log.info("Round %d approved: publishing job %s", entry["round"], entry["video"]["job_id"])
                 return dict(entry["video"])
         raise AirflowFailException(

@@ -11,46 +11,59 @@ once per task instance and request" hold by construction rather than by care:
 - an accepted POST turns it to ``accepted`` with the job id, before anything else is done;
 - a finished job turns it to ``done`` with the job's summary (its output URLs live 7 days).
 
-A later try reads it first: ``sending`` means an earlier try may have paid and nobody knows for
-what (fail, never send again); ``accepted`` reattaches to the job; ``done`` returns the stored
-video while its URLs live. Tries since the last clear (one *generation*) are retries of one
-request whatever their templates render to. After a clear, the record's fingerprint of the
-request decides: a changed request (a new prompt, another seed, other image files) is a new video,
-and ``regenerate=True`` asks for a new one even for the same request.
+A later try reads it first, and :func:`decide` says what comes next (a pure function of the
+record, the request's fingerprint, the try's generation and ``regenerate``):
+
+- absent, or ``not_sent``: send (nothing was sent for it);
+- ``sending``: fail, never send again (an earlier try may have paid, nobody knows for what);
+- ``accepted``: reattach to its job; ``done``: return the stored video while its URLs live;
+- anything that cannot be fully read: fail, sending nothing, naming the record and its repair.
+
+**The rule for unreadable records**: a record that names, or may name, an accepted job is billed
+money. Only a record that is absent or provably unsent may lead to a POST; any other record must
+be read completely (every field present with its type, its state known, its job id a job id, a
+``done`` one's summary about that job, its time a time, nothing else in it) or it is an unknown
+outcome. Records also come from the REST API's state store edits, other provider versions and
+manual repair, so "the provider never writes that" is no reason to guess.
+
+Tries since the last clear (one *generation*) are retries of one request whatever their templates
+render to. After a clear, the record's fingerprint decides: another request (a new prompt,
+another seed, other image files or other bytes under the same path, another account) is a new
+video, and ``regenerate=True`` asks for a new one even for the same request.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any, Literal
 
-from airflow_provider_empiriolabs.models import VideoRequest
+from airflow_provider_empiriolabs.models.text import is_job_id
 
-__all__ = ["OUTPUT_URL_LIFETIME", "JobRecord", "Ledger", "RecordState", "RecordUnwritable", "fingerprint", "generation"]
+__all__ = [
+    "OUTPUT_URL_LIFETIME",
+    "Decision",
+    "JobRecord",
+    "Ledger",
+    "Next",
+    "RecordState",
+    "RecordUnreadable",
+    "RecordUnwritable",
+    "decide",
+    "generation",
+]
 
 RecordState = Literal["sending", "not_sent", "accepted", "done"]
+_STATES: tuple[str, ...] = ("sending", "not_sent", "accepted", "done")
+_FIELDS = frozenset({"state", "fingerprint", "job_id", "summary", "updated_at", "generation"})
+#: Fields every record written since records became dicts has (older ones lack the other two).
+_REQUIRED = frozenset({"state", "job_id", "summary", "updated_at"})
+_FINGERPRINT = re.compile(r"^[0-9a-f]{32}$")
 
 #: How long the API's output URLs stay valid (EmpirioLabs: 7 days), with an hour of margin.
 OUTPUT_URL_LIFETIME = timedelta(days=7) - timedelta(hours=1)
-
-
-def fingerprint(request: VideoRequest, images: Any = None) -> str:
-    """
-    A stable digest of what the request asks for (before any image upload), to tell requests apart.
-
-    :param request: the rendered, validated request (file images in it are stand-ins).
-    :param images: the image references as rendered (``s3://...``, local paths): which files.
-    """
-    canonical = json.dumps(
-        {"request": request.model_dump(mode="json"), "images": images},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def generation(ti: Any, retries: int | None) -> int | None:
@@ -73,13 +86,31 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+class RecordUnreadable(ValueError):
+    """A stored record that cannot be fully read: it may name an accepted job, so nothing is sent."""
+
+
+def _check(ok: bool, what: str) -> None:
+    if not ok:
+        raise RecordUnreadable(what)
+
+
+def _when(value: Any) -> datetime:
+    _check(isinstance(value, str), f"updated_at is {type(value).__name__}, not an ISO 8601 time")
+    try:
+        written = datetime.fromisoformat(value)
+    except ValueError:
+        raise RecordUnreadable(f"updated_at {value[:40]!r} is not an ISO 8601 time") from None
+    return written if written.tzinfo is not None else written.replace(tzinfo=UTC)
+
+
 @dataclass
 class JobRecord:
     """
     One task instance's record of its billed request.
 
     :param state: ``sending``, ``not_sent``, ``accepted`` or ``done`` (see the module).
-    :param fingerprint: :func:`fingerprint` of the request it is about; ``None`` in records of
+    :param fingerprint: the fingerprint (``_fingerprint.py``) of the request it is about; ``None`` in records of
         provider versions that kept only the job id.
     :param job_id: the job, once the API accepted the request.
     :param summary: the finished job's summary (what the task returned), once done.
@@ -97,27 +128,64 @@ class JobRecord:
     @classmethod
     def load(cls, stored: Any) -> JobRecord | None:
         """
-        Read a stored value back; a bare job id (older versions of the provider) is ``accepted``.
+        Read a stored value back completely: ``None`` when absent, :class:`RecordUnreadable` when incomplete.
+
+        A bare job id (older versions of the provider) is ``accepted``.
 
         :param stored: what the task state store returned for the key.
         """
-        if stored is None or stored == "":
+        if stored is None:
             return None
         if isinstance(stored, str):
+            _check(is_job_id(stored), "it is text, but not a job id (older versions stored the bare job id)")
             return cls(state="accepted", job_id=stored)
-        if isinstance(stored, dict) and stored.get("state") in ("sending", "not_sent", "accepted", "done"):
-            summary = stored.get("summary")
-            job_id = stored.get("job_id")
-            return cls(
-                state=stored["state"],
-                fingerprint=stored.get("fingerprint") if isinstance(stored.get("fingerprint"), str) else None,
-                job_id=job_id if isinstance(job_id, str) and job_id else None,
-                summary=summary if isinstance(summary, dict) else None,
-                updated_at=str(stored.get("updated_at") or _now()),
-                generation=stored["generation"] if type(stored.get("generation")) is int else None,
-            )
-        # Unreadable: treat it as the worst case, an earlier try that may have paid.
-        return cls(state="sending")
+        _check(isinstance(stored, dict), f"it is {type(stored).__name__}, not a record")
+        extra = sorted(str(key)[:40] for key in set(stored) - _FIELDS)
+        _check(not extra, f"it has fields no version of the provider writes: {', '.join(extra)}")
+        missing = sorted(_REQUIRED - set(stored))
+        _check(not missing, f"it lacks {', '.join(missing)}")
+        state = stored.get("state")
+        _check(
+            isinstance(state, str) and state in _STATES, f"state {str(state)[:40]!r} is none of {', '.join(_STATES)}"
+        )
+        return cls(
+            state=state,
+            fingerprint=cls._fingerprint(stored.get("fingerprint")),
+            job_id=cls._job_id(state, stored.get("job_id")),
+            summary=cls._summary(state, stored.get("summary"), stored.get("job_id")),
+            updated_at=_when(stored.get("updated_at")).isoformat(),
+            generation=cls._generation(stored.get("generation")),
+        )
+
+    @staticmethod
+    def _fingerprint(value: Any) -> str | None:
+        _check(
+            value is None or (isinstance(value, str) and bool(_FINGERPRINT.match(value))), "fingerprint is unreadable"
+        )
+        return value
+
+    @staticmethod
+    def _job_id(state: str, value: Any) -> str | None:
+        if state in ("accepted", "done"):
+            _check(is_job_id(value), f"it is {state} but its job_id is missing or not a job id")
+            return str(value)
+        _check(value is None, f"it is {state} yet names a job ({str(value)[:40]!r})")
+        return None
+
+    @staticmethod
+    def _summary(state: str, value: Any, job_id: Any) -> dict[str, Any] | None:
+        if state != "done":
+            _check(value is None, f"it is {state} yet holds a summary")
+            return None
+        _check(isinstance(value, dict) and bool(value), "it is done but its summary is missing or empty")
+        _check(value.get("job_id") == job_id, "it is done but its summary is about another job")
+        _check(isinstance(value.get("output_urls"), list), "it is done but its summary lists no output_urls")
+        return value
+
+    @staticmethod
+    def _generation(value: Any) -> int | None:
+        _check(value is None or (type(value) is int and value >= 0), "generation is not a try number")
+        return value
 
     def dump(self) -> dict[str, Any]:
         """The JSON value to store."""
@@ -129,13 +197,88 @@ class JobRecord:
 
     def urls_alive(self, now: datetime | None = None) -> bool:
         """Whether the stored summary's output URLs are still valid (7 days from the job's end)."""
-        try:
-            written = datetime.fromisoformat(self.updated_at)
-        except ValueError:
-            return False
-        if written.tzinfo is None:
-            written = written.replace(tzinfo=UTC)
-        return (now or datetime.now(UTC)) - written < OUTPUT_URL_LIFETIME
+        return (now or datetime.now(UTC)) - _when(self.updated_at) < OUTPUT_URL_LIFETIME
+
+
+class Next(Enum):
+    """What a try does after reading its job record."""
+
+    SEND = "send"
+    REATTACH = "reattach"
+    REUSE = "reuse"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """
+    The record's decision: the next step, the record it is about, and why (for the log or the error).
+
+    :param next: what the try does.
+    :param record: the record read (``None`` when absent, unreadable, or set aside for a new video).
+    :param reason: why, in words.
+    """
+
+    next: Next
+    record: JobRecord | None = None
+    reason: str = ""
+
+
+def _same_generation(record: JobRecord, current: int | None) -> bool:
+    """Whether the record was written since the last clear; unknown on either side counts as the same."""
+    return record.generation is None or current is None or record.generation >= current
+
+
+def decide(
+    stored: Any,
+    *,
+    request_fingerprint: str,
+    current_generation: int | None,
+    regenerate: bool,
+    now: datetime | None = None,
+) -> Decision:
+    """
+    The next step of a try, from its stored job record alone (see the module's table and rule).
+
+    :param stored: the raw value the task state store holds for the key (``None``: absent).
+    :param request_fingerprint: the fingerprint (``_fingerprint.py``) of this try's request.
+    :param current_generation: :func:`generation` of this try.
+    :param regenerate: whether the task asks for a new video after a clear.
+    :param now: the time to judge the stored URLs' lifetime by.
+    """
+    try:
+        record = JobRecord.load(stored)
+    except RecordUnreadable as error:
+        return Decision(Next.UNKNOWN, None, f"the job record cannot be read ({error})")
+    if record is None:
+        return Decision(Next.SEND, None, "")
+    if not _same_generation(record, current_generation) and (regenerate or not record.is_for(request_fingerprint)):
+        why = "regenerate=True" if regenerate else "the request or its account changed"
+        return Decision(Next.SEND, None, f"Submitting a new job ({why} since job {record.job_id} of an earlier run)")
+    if record.state == "sending":
+        return Decision(
+            Next.UNKNOWN,
+            record,
+            f"an earlier try of this task sent the request (at {record.updated_at}) and stopped before it "
+            "could record the answer, so whether a job was created (and billed) is unknown",
+        )
+    if record.state == "not_sent":
+        return Decision(Next.SEND, record, "")
+    if record.state == "accepted":
+        return Decision(Next.REATTACH, record, "")
+    if record.urls_alive(now):
+        return Decision(Next.REUSE, record, "")
+    return Decision(
+        Next.SEND, record, f"The video of job {record.job_id} is past its URLs' 7 days: submitting a new job"
+    )
+
+
+def record_location(ti: Any, key: str) -> str:
+    """Where a task's record lives, as the REST API addresses it (to check or delete it)."""
+    dag_id, run_id, task_id = (getattr(ti, name, None) or "?" for name in ("dag_id", "run_id", "task_id"))
+    map_index = getattr(ti, "map_index", -1)
+    mapped = f"?map_index={map_index}" if isinstance(map_index, int) and map_index >= 0 else ""
+    return f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/state-store/{key}{mapped}"
 
 
 class RecordUnwritable(Exception):
@@ -152,37 +295,57 @@ class Ledger:
 
     :param store: ``context["task_state_store"]``; ``None`` where Airflow gives none (no record kept).
     :param key: the store key.
-    :param request_fingerprint: :func:`fingerprint` of the request of this try.
+    :param request_fingerprint: the fingerprint (``_fingerprint.py``) of the request of this try.
     :param log: where to say what could not be recorded.
     """
 
     def __init__(
-        self, store: Any, key: str, request_fingerprint: str, log: Any, *, generation: int | None = None
+        self,
+        store: Any,
+        key: str,
+        request_fingerprint: str,
+        log: Any,
+        *,
+        generation: int | None = None,
+        ti: Any = None,
     ) -> None:
         self.store = store
         self.key = key
         self.fingerprint = request_fingerprint
         self.log = log
         self.generation = generation
+        self.ti = ti
         self._job_id: str | None = None
 
-    def same_generation(self, record: JobRecord) -> bool:
-        """
-        Whether ``record`` was written since the task was last cleared (by a try of this series).
-
-        When either side does not know (a record of an older provider version, a context without
-        ``max_tries``), it counts as the same: the side that never pays twice.
-        """
-        if record.generation is None or self.generation is None:
-            return True
-        return record.generation >= self.generation
-
-    def load(self) -> JobRecord | None:
-        """The record an earlier try (or run) of this task left, if any."""
+    def decide(self, *, regenerate: bool) -> Decision:
+        """The record's decision (:func:`decide`) for this try; no store, no record: send."""
         if self.store is None:
             self.log.warning("No task state store: a retry of this task cannot reattach to its job")
-            return None
-        return JobRecord.load(self.store.get(self.key))
+            return Decision(Next.SEND)
+        return decide(
+            self.store.get(self.key),
+            request_fingerprint=self.fingerprint,
+            current_generation=self.generation,
+            regenerate=regenerate,
+        )
+
+    def unknown_outcome(self, decision: Decision) -> str:
+        """What an unknown outcome's error says: what happened, which record, what to check and how to repair."""
+        where = record_location(self.ti, self.key)
+        if decision.record is None:  # unreadable
+            repair = (
+                f"; it may name a job that was accepted (and billed), so nothing is sent. Check the account's "
+                f"usage for a job of this task, then repair the record (GET {where} shows it): if a job was "
+                "made, PUT its id as the value (a JSON string) and clear the task to wait for it; to pay for a "
+                f"new job, DELETE {where} (the key '{self.key}' of this task instance in the task state store) "
+                "and clear the task"
+            )
+        else:
+            repair = (
+                f"; it is not sent again: check the account's usage, then clear the task with regenerate=True to pay "
+                f"for a new job (the record: {where})"
+            )
+        return decision.reason + repair
 
     def save(self, state: RecordState, *, job_id: str | None = None, summary: dict[str, Any] | None = None) -> None:
         """

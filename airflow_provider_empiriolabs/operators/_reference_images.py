@@ -42,6 +42,7 @@ __all__ = [
     "STAND_IN_PREFIX",
     "EmpirioLabsReferenceImageError",
     "ReferenceImageUploader",
+    "content_digests",
     "is_sent_as_is",
     "needs_upload",
     "redact_location",
@@ -130,6 +131,70 @@ def sniff_image_type(head: bytes) -> str | None:
     return None
 
 
+def _uri(ref: str) -> str:
+    """A to-be-uploaded reference as a URL: local paths must be absolute (not the worker's working directory)."""
+    text = ref.strip()
+    if not _SCHEME.match(text):
+        if not text.startswith(("/", "~")):
+            raise EmpirioLabsReferenceImageError(
+                f"images: {text!r} is neither a URL nor an absolute path; give an https URL, a storage "
+                "URL (s3://, gs://, abfs://, file://) or an absolute local path"
+            )
+        from pathlib import Path
+
+        text = Path(text).expanduser().as_uri()
+    return text
+
+
+def locate(ref: str, conn_id: str | None) -> ObjectStoragePath:
+    """
+    The ``ObjectStoragePath`` of a to-be-uploaded reference (its scheme not checked yet).
+
+    A conn id in the URL wins over ``conn_id``.
+    """
+    from airflow.sdk import ObjectStoragePath
+
+    text = _uri(ref)
+    path = ObjectStoragePath(text)
+    if path.conn_id is None and conn_id and path.protocol not in ("file", "local", ""):
+        path = ObjectStoragePath(text, conn_id=conn_id)
+    return path
+
+
+def content_digests(rendered: Any, conn_id: str | None, max_bytes: int = MAX_IMAGE_BYTES) -> list[str | None]:
+    """
+    The sha256 of each reference image read from storage (``None`` for one sent as it is).
+
+    Changed bytes under an unchanged path are another request. A file that cannot be read (gone,
+    too large, no filesystem) gets a marker instead of a digest, never the same one twice by
+    accident: its request then matches no earlier one, and the upload reports the error.
+
+    :param rendered: the operator's ``images`` as rendered: a list, or one reference.
+    :param conn_id: the connection for storage URLs that name none themselves.
+    :param max_bytes: read no more than this (the upload refuses larger files anyway).
+    """
+    import hashlib
+    import secrets
+
+    images = [rendered] if isinstance(rendered, str) else list(rendered) if isinstance(rendered, (list, tuple)) else []
+    digests: list[str | None] = []
+    for ref in images:
+        if not needs_upload(ref):
+            digests.append(None)
+            continue
+        digest, size = hashlib.sha256(), 0
+        try:
+            with locate(ref, conn_id).open("rb") as handle:
+                while size <= max_bytes and (chunk := handle.read(1024 * 1024)):
+                    digest.update(chunk)
+                    size += len(chunk)
+        except Exception as error:
+            digests.append(f"unreadable:{type(error).__name__}:{secrets.token_hex(8)}")
+            continue
+        digests.append(digest.hexdigest() if size <= max_bytes else f"too-large:{secrets.token_hex(8)}")
+    return digests
+
+
 class ReferenceImageUploader:
     """
     Upload the reference images that are files, return the list the API accepts.
@@ -158,22 +223,8 @@ class ReferenceImageUploader:
         A conn id in the URL wins over ``conn_id``; a local path must be absolute (a relative one
         would depend on the worker's working directory).
         """
-        from airflow.sdk import ObjectStoragePath
-
-        text = ref.strip()
-        if not _SCHEME.match(text):
-            if not text.startswith(("/", "~")):
-                raise EmpirioLabsReferenceImageError(
-                    f"images: {text!r} is neither a URL nor an absolute path; give an https URL, a storage "
-                    "URL (s3://, gs://, abfs://, file://) or an absolute local path"
-                )
-            from pathlib import Path
-
-            text = Path(text).expanduser().as_uri()
-        path = ObjectStoragePath(text)
-        if path.conn_id is None and self.conn_id and path.protocol not in ("file", "local", ""):
-            path = ObjectStoragePath(text, conn_id=self.conn_id)
-        self._check_scheme(path, shown=redact_location(text))
+        path = locate(ref, self.conn_id)
+        self._check_scheme(path, shown=redact_location(_uri(ref)))
         return path
 
     @staticmethod

@@ -43,10 +43,12 @@ from airflow_provider_empiriolabs.operators._checks import (
     templated_arguments,
     unknown_arguments,
 )
+from airflow_provider_empiriolabs.operators._fingerprint import request_fingerprint
 from airflow_provider_empiriolabs.operators._job_record import JobRecord as _JobRecord
 from airflow_provider_empiriolabs.operators._job_record import Ledger as _Ledger
+from airflow_provider_empiriolabs.operators._job_record import Next as _Next
 from airflow_provider_empiriolabs.operators._job_record import RecordUnwritable as _RecordUnwritable
-from airflow_provider_empiriolabs.operators._job_record import fingerprint, generation
+from airflow_provider_empiriolabs.operators._job_record import generation
 from airflow_provider_empiriolabs.operators._reference_images import with_stand_ins, with_uploaded_images
 from airflow_provider_empiriolabs.operators._waiting import (
     Announced,
@@ -223,34 +225,30 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         return _Ledger(
             context.get("task_state_store"),
             self.external_id_key,
-            fingerprint(self.request, images),
+            request_fingerprint(  # the request, its images' bytes and the account: what reuse compares
+                self.request,
+                images,
+                base_url=self.hook.base_url,
+                api_key=self.hook.settings.api_key,
+                images_conn_id=self.images_conn_id,
+            ),
             self.log,
             generation=generation(context.get("ti"), self.retries),
+            ti=context.get("ti"),
         )
 
     def _execute(self, context: Context, ledger: _Ledger) -> Any:
-        record = ledger.load()
-        # Cleared since the record was written: a changed request, or regenerate=True, asks for a new
-        # video; the same request gets its job (or its finished video) back.
-        cleared = record is not None and not ledger.same_generation(record)
-        if record is not None and cleared and (self.regenerate or not record.is_for(ledger.fingerprint)):
-            reason = "regenerate=True" if self.regenerate else "the request changed"
-            self.log.info("Submitting a new job (%s since job %s of an earlier run)", reason, record.job_id)
-            record = None
-        if record is not None and record.state == "sending":
-            raise EmpirioLabsSubmissionUnknownError(
-                f"an earlier try of this task sent the request (at {record.updated_at}) and stopped before it "
-                "could record the answer, so whether a job was created (and billed) is unknown; it is not sent "
-                "again: check the account's usage, then clear the task with regenerate=True to pay for a new job"
-            )
-        if record is not None and record.state == "done" and record.summary:
-            if record.urls_alive():
-                return self._reuse(record, context)
-            self.log.info("The video of job %s is past its URLs' 7 days: submitting a new job", record.job_id)
-        elif record is not None and record.state == "accepted" and record.job_id:
-            job = self._reattach(record.job_id, context)
+        decision = ledger.decide(regenerate=self.regenerate)  # the record's decision (see _job_record)
+        if decision.next is _Next.UNKNOWN:
+            raise EmpirioLabsSubmissionUnknownError(ledger.unknown_outcome(decision))
+        if decision.next is _Next.REUSE and decision.record is not None:
+            return self._reuse(decision.record, context)
+        if decision.next is _Next.REATTACH and decision.record is not None and decision.record.job_id:
+            job = self._reattach(decision.record.job_id, context)
             if job is not None:
                 return self._wait(job, context, ledger, accepted_at=None)
+        elif decision.reason:
+            self.log.info("%s", decision.reason)
         job_id, accepted_at = self._submit(context, ledger)
         if not self.wait_for_completion:
             return job_id
