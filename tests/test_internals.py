@@ -147,14 +147,14 @@ def _mode_copies(tree: ast.Module) -> list[ast.AST]:
     """The mode list: a tuple, list, set or ``Literal`` of two or more modes."""
     found: list[ast.AST] = []
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-            if sum(isinstance(e, ast.Constant) and e.value in MODES for e in node.elts) >= 2:
-                found.append(node)
+        listed = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else []
+        if sum(isinstance(e, ast.Constant) and e.value in MODES for e in listed) >= 2:
+            found.append(node)
     return found
 
 
 def _event_status_copies(tree: ast.Module) -> list[ast.AST]:
-    """Event statuses built (``{"status": "error"}``, ``_event("timeout")``) or read (``== "timeout"``, a Literal)."""
+    """Event statuses built (``{"status": "error"}``, ``_event("timeout")``) or named (``== "timeout"``, an enum)."""
     found: list[ast.AST] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Dict):
@@ -168,9 +168,11 @@ def _event_status_copies(tree: ast.Module) -> list[ast.AST]:
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             if "event" in name.lower():
                 found.append(node)
+        elif isinstance(node, ast.ClassDef):  # an enum of them
+            values = [a.value for a in node.body if isinstance(a, ast.Assign)]
+            found += [node] if sum(len(_event_status_words(v)) for v in values) >= 2 else []
         elif isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "Literal":
-            if len(_event_status_words(node.slice)) >= 2:
-                found.append(node)
+            found += [node] if len(_event_status_words(node.slice)) >= 2 else []
     return found
 
 
@@ -209,7 +211,8 @@ def _redaction_functions(tree: ast.Module) -> list[ast.AST]:
     found: list[ast.AST] = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(w in node.name.lower() for w in words):
-            called = {getattr(c.func, "id", getattr(c.func, "attr", None)) for c in ast.walk(node) if isinstance(c, ast.Call)}
+            calls = [c.func for c in ast.walk(node) if isinstance(c, ast.Call)]
+            called = {getattr(f, "id", getattr(f, "attr", None)) for f in calls}
             if not called & REDACTION_RULES:
                 found.append(node)
     return found

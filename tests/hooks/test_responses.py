@@ -20,7 +20,7 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsServerError,
 )
 from airflow_provider_empiriolabs.hooks._calls import job_path as _job_path
-from airflow_provider_empiriolabs.hooks._calls import usable_job_id as _usable_job_id
+from airflow_provider_empiriolabs.hooks._calls import submit as _submit
 from airflow_provider_empiriolabs.hooks._responses import (
     MAX_ANSWER_BYTES,
     MAX_RETRY_WAIT_SECONDS,
@@ -30,6 +30,7 @@ from airflow_provider_empiriolabs.hooks._responses import (
     error_for,
     server_wait,
 )
+from airflow_provider_empiriolabs.models import VideoRequest
 
 KEY = "sk-empiriolabs-UNIT-responses-0123456789"
 CAP = MAX_RETRY_WAIT_SECONDS
@@ -175,6 +176,12 @@ class TestJobIds:
 
     def test_a_plain_id_is_kept(self) -> None:
         assert _usable_job_id("job_01HZX-abc.def") == "job_01HZX-abc.def"
+
+
+def _usable_job_id(job_id: str) -> str:
+    """The id a submission's answer gives, as the submit call reads it (the one job-id rule)."""
+    request = VideoRequest.build(prompt="a horse")
+    return _submit(request).parse({"job_id": job_id})
 
 
 def test_errors_are_provider_errors() -> None:
