@@ -5,13 +5,16 @@ Every path (the hook's HTTP retries, the trigger's poll loop, the generate opera
 resumed from the triggerer, the sensor in all its modes, the transfer) asks this module, so they
 all fail fast on the same errors and retry the same ones:
 
+- :func:`error_class` says which error an HTTP status becomes, beside :data:`TRANSIENT_STATUSES`.
 - :func:`kind_of` names what an error means (:class:`ErrorKind`); the kind travels in trigger
-  events (:func:`error_event`), so a resumed task decides as the worker would have.
-- :data:`FINAL_KINDS` are the kinds a task retry cannot fix; :func:`task_outcome` turns them into
-  ``AirflowFailException`` (fail without retries).
+  events (:mod:`.triggers._events`), so a resumed task decides as the worker would have.
+- :data:`FINAL_KINDS` are the kinds a task retry cannot fix; :func:`task_outcome` (an error) and
+  :func:`task_failure` (a kind) turn them into ``AirflowFailException`` (fail without retries).
 - :func:`retry_request` says whether one HTTP request may be sent again: a read on transient
   trouble, the billed POST only when :func:`provably_not_sent`.
 - :func:`judge_job` says what a job's own state means (running, done, failed and resubmittable...).
+
+It decides and does no I/O: the hook, the trigger, the operators and the transfer apply it.
 """
 
 from __future__ import annotations
@@ -20,11 +23,10 @@ import contextlib
 import time
 from collections.abc import Iterator
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 import httpx
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
-from pydantic import ValidationError
 
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsAnswerTooLargeError,
@@ -54,9 +56,6 @@ from airflow_provider_empiriolabs.exceptions import (
 )
 from airflow_provider_empiriolabs.models.jobs import TRANSIENT_JOB_ERROR_CODES, Job, JobStatus
 
-if TYPE_CHECKING:
-    from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
-
 __all__ = [
     "EXPIRED_URL_STATUSES",
     "FINAL_KINDS",
@@ -66,9 +65,7 @@ __all__ = [
     "ErrorKind",
     "JobVerdict",
     "download_step",
-    "error_event",
-    "finished_job",
-    "job_from_event",
+    "error_class",
     "judge_job",
     "kind_of",
     "may_have_been_accepted",
@@ -77,6 +74,7 @@ __all__ = [
     "provably_not_sent",
     "raise_for_failed_job",
     "retry_request",
+    "task_failure",
     "task_outcome",
     "task_retry_helps",
 ]
@@ -114,6 +112,19 @@ TRANSIENT_STATUSES = frozenset({408, 425, 429, *range(500, 600)})
 #: HTTP statuses of a dead signed output URL: the job may hold a fresh one.
 EXPIRED_URL_STATUSES = frozenset({403, 404, 410})
 
+#: The error of each HTTP status that says what was wrong with the request (or the account)...
+_FINAL_ERRORS_BY_STATUS: dict[int, type[EmpirioLabsError]] = {
+    400: EmpirioLabsValidationError,
+    401: EmpirioLabsAuthenticationError,
+    402: EmpirioLabsInsufficientCreditsError,
+    403: EmpirioLabsAuthenticationError,
+    404: EmpirioLabsNotFoundError,
+    409: EmpirioLabsValidationError,
+    422: EmpirioLabsValidationError,
+}
+#: ...and of each status worth a retry that has its own (any other is the API's trouble: a server error).
+_TRANSIENT_ERRORS_BY_STATUS: dict[int, type[EmpirioLabsError]] = {429: EmpirioLabsRateLimitError}
+
 #: How long after the API accepted a job a 404 for it means "not known yet" rather than "gone".
 NOT_FOUND_GRACE_SECONDS = 60.0
 
@@ -150,6 +161,21 @@ _KINDS: tuple[tuple[type[BaseException], ErrorKind], ...] = (
 KIND_BY_CLASS: dict[type[BaseException], ErrorKind] = dict(_KINDS)
 
 
+def error_class(status: int) -> type[EmpirioLabsError]:
+    """
+    The error an API answer with ``status`` (not 2xx) becomes: its kind follows (see :func:`kind_of`).
+
+    A status in :data:`TRANSIENT_STATUSES` is transient whatever else it may mean, so adding one
+    there retries it on every path: the API's calls (through this class) and downloads (through
+    :func:`download_step`).
+
+    :param status: the answer's HTTP status.
+    """
+    if status in TRANSIENT_STATUSES:
+        return _TRANSIENT_ERRORS_BY_STATUS.get(status, EmpirioLabsServerError)
+    return _FINAL_ERRORS_BY_STATUS.get(status, EmpirioLabsError)
+
+
 def kind_of(error: BaseException) -> ErrorKind:
     """
     What ``error`` means: the one classification every path uses.
@@ -165,6 +191,21 @@ def kind_of(error: BaseException) -> ErrorKind:
 def task_retry_helps(error: BaseException) -> bool:
     """Whether running the task again may succeed where this try failed with ``error``."""
     return kind_of(error) not in FINAL_KINDS
+
+
+def task_failure(kind: str | None, message: str) -> AirflowException:
+    """
+    The failure a task raises for an error of ``kind``: without retries when no retry can fix it.
+
+    :param kind: an :class:`ErrorKind` value (as a trigger event carries it); an unknown or missing
+        one (an event of a provider version without kinds) is :attr:`ErrorKind.OTHER`: retried.
+    :param message: the failure's message.
+    """
+    try:
+        known = ErrorKind(str(kind))
+    except ValueError:
+        known = ErrorKind.OTHER
+    return (AirflowFailException if known in FINAL_KINDS else AirflowException)(message)
 
 
 @contextlib.contextmanager
@@ -325,76 +366,3 @@ def raise_for_failed_job(job: Job) -> None:
             "that could pay twice; check the account's usage, then clear the task with regenerate=True)"
         )
     raise AirflowFailException(text)
-
-
-# -- trigger events ------------------------------------------------------------------------------
-
-
-def error_event(job_id: str, message: str, error: BaseException) -> dict[str, Any]:
-    """
-    The payload of a trigger's ``error`` event, with the error's kind: the resumed task decides as a worker would.
-
-    :param job_id: the job polled.
-    :param message: what to tell the user (no secret, no signed URL).
-    :param error: what ended the wait.
-    """
-    return {
-        "status": "error",
-        "job_id": job_id,
-        "message": message,
-        "job": None,
-        "kind": kind_of(error).value,
-        "status_code": getattr(error, "status_code", None),
-        "code": getattr(error, "code", None),
-    }
-
-
-def job_from_event(event: dict[str, Any] | None) -> Job:
-    """
-    Read a trigger event back: the finished job on success, an exception for every other outcome.
-
-    An ``error`` event of a final kind fails the task without retries; one without a kind (sent
-    by an earlier version of the provider, before the upgrade) fails it with retries, as it did.
-
-    :param event: the event's payload as the trigger sent it.
-    """
-    if not isinstance(event, dict) or event.get("status") not in {"success", "failed", "timeout", "error"}:
-        raise AirflowException(f"unexpected event from the EmpirioLabs trigger: {event!r}")
-    status, message = event["status"], str(event.get("message") or "")
-    if status == "error":
-        try:
-            kind = ErrorKind(str(event.get("kind")))  # an unknown or missing kind: ValueError
-        except ValueError:
-            kind = ErrorKind.OTHER
-        raise (AirflowFailException if kind in FINAL_KINDS else AirflowException)(message)
-    if status == "timeout":
-        raise AirflowException(message)
-    try:
-        job = Job.model_validate(event.get("job"))
-    except ValidationError:
-        raise AirflowException(f"unexpected event from the EmpirioLabs trigger: {event!r}") from None
-    raise_for_failed_job(job)
-    if not job.status.is_success():
-        raise AirflowException(f"EmpirioLabs job {job.job_id} is not finished ({job.raw_status})")
-    return job
-
-
-def finished_job(event: dict[str, Any] | None, hook: EmpirioLabsHook) -> Job:
-    """
-    The finished job a trigger event reports, read again from the API for its signed output URLs.
-
-    Events carry output URLs redacted (they are logged and stored), so the task fetches the job:
-    minutes after it finished, well inside the API's 1-hour retention. If the API now disagrees
-    with the poll that saw success, the task fails with retries left: a retry reattaches.
-
-    :param event: the event's payload as the trigger sent it.
-    :param hook: the hook of the task, to read the job.
-    """
-    reported = job_from_event(event)
-    job = hook.get_job(reported.job_id)
-    if not job.status.is_success():
-        raise AirflowException(
-            f"EmpirioLabs job {job.job_id} was reported {reported.raw_status} but now reads {job.raw_status}; "
-            "a retry of the task reattaches to it"
-        )
-    return job

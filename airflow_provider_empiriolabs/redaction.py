@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "HTTP_LOGGERS",
+    "MASK",
     "HttpLogRedactor",
     "api_key_problem",
     "install_http_log_redaction",
@@ -33,6 +34,7 @@ __all__ = [
     "redact_text",
     "redact_url",
     "register_secret",
+    "scrub",
 ]
 
 _URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]+", re.IGNORECASE)
@@ -93,14 +95,15 @@ _SECRET_PARAMS = (
     r"signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential"
     r"|sig|token|access_token|refresh_token|api_key|apikey|password|secret|client_secret"
 )
-_MASK = "[redacted]"
-_NOT_MASKED = r"(?!\[redacted\])"  # so that redacting redacted text changes nothing
+#: What stands in for a secret wherever one was: a key, a password, a signature, a credential header.
+MASK = "[redacted]"
+_NOT_MASKED = rf"(?!{re.escape(MASK)})"  # so that redacting redacted text changes nothing
 
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     # ('Location', 'https://...')  (b'set-cookie', b'a=b')  as httpcore/h11 log header lists.
     (
         re.compile(rf"""(b?(['"])(?:{_SECRET_HEADERS})\2\s*,\s*b?)(['"])(?:\\.|(?!\3).)*\3""", re.IGNORECASE),
-        rf"\1\3{_MASK}\3",
+        rf"\1\3{MASK}\3",
     ),
     # {'Authorization': 'Bearer ...'}  {b'location': b'...'}  as dicts of headers or params print.
     (
@@ -108,27 +111,27 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
             rf"""(b?(['"])(?:{_SECRET_HEADERS}|{_SECRET_PARAMS})\2\s*:\s*b?)(['"])(?:\\.|(?!\3).)*\3""",
             re.IGNORECASE,
         ),
-        rf"\1\3{_MASK}\3",
+        rf"\1\3{MASK}\3",
     ),
     # b'authorization'=b'Bearer ...'  as hpack adds a header to its table.
     (
         re.compile(rf"""(b?(['"])(?:{_SECRET_HEADERS})\2\s*=\s*b?)(['"])(?:\\.|(?!\3).)*\3""", re.IGNORECASE),
-        rf"\1\3{_MASK}\3",
+        rf"\1\3{MASK}\3",
     ),
     # Signature:\n<hex>   as botocore's signer logs it.
-    (re.compile(rf"(\bSignature:\s*){_NOT_MASKED}[^\s'\"]+"), rf"\1{_MASK}"),
+    (re.compile(rf"(\bSignature:\s*){_NOT_MASKED}[^\s'\"]+"), rf"\1{MASK}"),
     # Location: https://...   (HTTP lines, "header: Set-Cookie: ..." debug output)
-    (re.compile(rf"""(?<![\w'"-])((?:{_SECRET_HEADERS})[ \t]*:[ \t]*)[^\r\n]*""", re.IGNORECASE), rf"\1{_MASK}"),
+    (re.compile(rf"""(?<![\w'"-])((?:{_SECRET_HEADERS})[ \t]*:[ \t]*)[^\r\n]*""", re.IGNORECASE), rf"\1{MASK}"),
     # Bearer tokens and API keys in any other shape.
-    (re.compile(rf"(\b(?:Bearer|Basic)\s+){_NOT_MASKED}[^\s'\",;)\]}}]+", re.IGNORECASE), rf"\1{_MASK}"),
-    (re.compile(rf"sk-empiriolabs-{_NOT_MASKED}[^\s'\",;)\]}}]+"), f"sk-empiriolabs-{_MASK}"),
+    (re.compile(rf"(\b(?:Bearer|Basic)\s+){_NOT_MASKED}[^\s'\",;)\]}}]+", re.IGNORECASE), rf"\1{MASK}"),
+    (re.compile(rf"sk-empiriolabs-{_NOT_MASKED}[^\s'\",;)\]}}]+"), f"sk-empiriolabs-{MASK}"),
     # A query string after a path ("/v1/outputs/x.mp4?expires=...&signature=..."): dropped, as
     # redact_url drops it from full URLs.
     (re.compile(r"""(?<=[^\s'"<>=?&])\?(?=[^\s'"<>?]*=)[^\s'"<>]*"""), ""),
     # Credential parameters outside a query string (form bodies, reprs of params).
     (
         re.compile(rf"""(?<![\w-])((?:{_SECRET_PARAMS})=){_NOT_MASKED}[^&\s'"<>;,)\]}}]+""", re.IGNORECASE),
-        rf"\1{_MASK}",
+        rf"\1{MASK}",
     ),
 )
 # Bytes as a library shows them (b'...'): hpack logs header blocks, whose literals or Huffman codes
@@ -143,31 +146,52 @@ _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
 
-def redact_url(url: object) -> str:
+def redact_url(url: object, *, keep_user: bool = False) -> str:
     """
     Return ``url`` without its query string, fragment and user info, for logs and errors.
 
     A signed output URL's query (``expires``, ``signature``) is what grants access: it must never
-    be logged, so every URL the transfer mentions goes through here first.
+    be logged, so every URL the provider mentions goes through here first. A password never stays.
 
     :param url: a URL (``str`` or ``httpx.URL``).
+    :param keep_user: keep the user name (not the password): in an object storage URL such as
+        ``s3://aws_images@bucket/key`` it names the Airflow connection, which the reader needs.
     """
     try:
         parts = urlsplit(str(url))
     except ValueError:  # "https://]/" and the like: nothing of it is worth the risk
-        return _MASK
+        return MASK
     if not parts.scheme:
         return str(url).split("?", 1)[0].split("#", 1)[0]
     try:
         host = parts.hostname or ""
         port = parts.port
     except ValueError:  # an unreadable port or host: keep nothing after the scheme's authority
-        return f"{parts.scheme}://{_MASK}{parts.path}"
+        return f"{parts.scheme}://{MASK}{parts.path}"
     if ":" in host:
         host = f"[{host}]"
     if port:
         host = f"{host}:{port}"
+    if keep_user and parts.username:
+        host = f"{parts.username}@{host}"
     return f"{parts.scheme}://{host}{parts.path}"
+
+
+def scrub(text: Any, secret: str, limit: int | None = None) -> str:
+    """
+    ``text`` as a string with every occurrence of ``secret`` masked, cut to ``limit`` characters after.
+
+    :param text: anything; one whose ``str`` fails is named by its type.
+    :param secret: the secret to mask (an API key, a password); an empty one masks nothing.
+    :param limit: the most characters kept (then ``...``); ``None`` keeps all.
+    """
+    try:
+        text = str(text)
+    except Exception:
+        text = f"<{type(text).__name__}>"
+    if secret:
+        text = text.replace(secret, MASK)
+    return text if limit is None or len(text) <= limit else text[:limit] + "..."
 
 
 def redact_text(text: str) -> str:
@@ -246,8 +270,7 @@ def redact_log_text(text: str) -> str:
     with _secrets_lock:
         known = sorted(_secrets, key=len, reverse=True)
     for secret in known:
-        if secret in text:
-            text = text.replace(secret, _MASK)
+        text = scrub(text, secret)
     text = _ANY_URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
@@ -277,7 +300,7 @@ class HttpLogRedactor(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         if record.name.split(".", 1)[0] in _OPAQUE_BYTES_LOGGERS:
-            rendered = _BYTES_LITERAL.sub(f"b'{_MASK}'", rendered)
+            rendered = _BYTES_LITERAL.sub(f"b'{MASK}'", rendered)
         record.msg = redact_log_text(rendered)
         record.args = ()
         if record.stack_info:

@@ -1,18 +1,17 @@
 """
 Each call of the API, described once: method, path, body and the parser of its answer.
 
-The hook runs these descriptions synchronously or asynchronously (:mod:`.empiriolabs`); the job
-id is checked here, both when it goes into a URL and when the API gives a new one.
+The hook runs these descriptions synchronously or asynchronously (:mod:`.empiriolabs`). A job id
+is checked by the one rule (:func:`~airflow_provider_empiriolabs.models.text.check_job_id`) when
+it goes into a URL, and when the API gives a new one (:meth:`SubmittedJob.from_api`).
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from typing import IO, Any
 from urllib.parse import quote
 
-from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.hooks._exchange import Call, SendGuard
 from airflow_provider_empiriolabs.models import (
     AccountUsage,
@@ -23,15 +22,12 @@ from airflow_provider_empiriolabs.models import (
     check_job_id,
 )
 
-#: The longest job id accepted from the API (real ones are ``job_`` and a few dozen characters).
-MAX_JOB_ID_CHARS = 256
-
 
 def submit(request: VideoRequest, guard: SendGuard | None = None) -> Call[str]:
     return Call(
         "POST",
         "/v1/videos/generations",
-        lambda body: usable_job_id(SubmittedJob.from_api(body).job_id),
+        lambda body: SubmittedJob.from_api(body).job_id,  # an id that cannot name a job: ValueError
         json=request.to_payload(),
         creates_job=True,
         guard=guard,
@@ -84,25 +80,7 @@ def job_path(job_id: Any) -> str:
     """
     The job's path in the API, its id percent-encoded (a newline or NUL cannot break the URL).
 
-    :param job_id: the id (see :func:`check_job_id`); ``.`` or ``..`` are refused too, as URLs
-        resolve them to another path.
+    :param job_id: the id (see :func:`check_job_id`, which refuses ``.`` and ``..``: URLs resolve
+        them to another path).
     """
-    segment = quote(check_job_id(job_id), safe="")
-    if segment in (".", ".."):
-        raise EmpirioLabsRequestError(f"job_id: {job_id!r} cannot name a job in a URL path")
-    return f"/v1/jobs/{segment}"
-
-
-def usable_job_id(job_id: str) -> str:
-    """
-    The id the API gave a new job, if it can be kept and polled safely; else ``ValueError``.
-
-    Refused: what :func:`job_path` refuses, more than :data:`MAX_JOB_ID_CHARS` characters, and
-    control, format (such as U+202E, which reverses text) or space characters. The submission is
-    then reported as of unknown outcome: it was accepted, but that job cannot be followed.
-    """
-    shown = repr(job_id[:60]) + ("..." if len(job_id) > 60 else "")
-    if len(job_id) > MAX_JOB_ID_CHARS or any(unicodedata.category(ch)[0] in "CZ" for ch in job_id):
-        raise ValueError(f"the job id it returned, {shown}, cannot be kept or polled safely")
-    job_path(job_id)
-    return job_id
+    return f"/v1/jobs/{quote(check_job_id(job_id), safe='')}"

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from airflow_provider_empiriolabs.redaction import scrub
+
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
@@ -129,9 +131,7 @@ class RedisBackend:
                 return
             self._down = True
             self.warnings += 1
-        reason = str(error)
-        if self.settings.password:
-            reason = reason.replace(self.settings.password, "***")
+        reason = scrub(error, self.settings.password or "")
         if isinstance(error, ImportError):
             reason += " (install airflow-provider-empiriolabs[redis])"
         log.warning(

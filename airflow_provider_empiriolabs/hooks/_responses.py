@@ -17,21 +17,17 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_empiriolabs._outcome import TRANSIENT_STATUSES
+from airflow_provider_empiriolabs._outcome import error_class
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsAnswerTooLargeError,
-    EmpirioLabsAuthenticationError,
     EmpirioLabsDeadlineError,  # noqa: F401 (re-exported; defined in exceptions.py)
     EmpirioLabsError,
-    EmpirioLabsInsufficientCreditsError,
-    EmpirioLabsNotFoundError,
     EmpirioLabsNotSentError,  # noqa: F401 (re-exported; defined in exceptions.py)
-    EmpirioLabsRateLimitError,
     EmpirioLabsServerError,
     EmpirioLabsTransportError,  # noqa: F401 (re-exported; defined in exceptions.py)
-    EmpirioLabsValidationError,
 )
 from airflow_provider_empiriolabs.hooks.rate_budget import MAX_PAUSE_SECONDS
+from airflow_provider_empiriolabs.redaction import scrub
 
 #: The longest wait a server can ask for (``Retry-After``, ``X-RateLimit-Reset``); longer is capped.
 MAX_RETRY_WAIT_SECONDS = MAX_PAUSE_SECONDS
@@ -205,32 +201,15 @@ def parse_json(body: bytes) -> Any:
 # Errors.
 # ---------------------------------------------------------------------------------------------
 
-_ERRORS_BY_STATUS: dict[int, type[EmpirioLabsError]] = {
-    400: EmpirioLabsValidationError,
-    401: EmpirioLabsAuthenticationError,
-    402: EmpirioLabsInsufficientCreditsError,
-    403: EmpirioLabsAuthenticationError,
-    404: EmpirioLabsNotFoundError,
-    409: EmpirioLabsValidationError,
-    422: EmpirioLabsValidationError,
-    429: EmpirioLabsRateLimitError,
-}
 
-
-def scrub(text: Any, secret: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """``text`` as a string without the key, cut to ``limit`` characters (after the key is gone)."""
-    try:
-        text = str(text)
-    except Exception:
-        text = f"<{type(text).__name__}>"
-    if secret:
-        text = text.replace(secret, "***")
-    return text if len(text) <= limit else text[:limit] + "..."
+def _shown(text: Any, secret: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """What the server said, as an error message may hold it: without the key, short."""
+    return scrub(text, secret, limit)
 
 
 def describe(error: BaseException, secret: str) -> str:
     """``Type: message`` of an exception, without the key, short."""
-    return f"{type(error).__name__}: {scrub(error, secret, 200)}"
+    return f"{type(error).__name__}: {_shown(error, secret, 200)}"
 
 
 def error_for(
@@ -244,6 +223,9 @@ def error_for(
     :param headers: the answer's headers (for the wait it asks for).
     :param body: the (decoded, bounded) body, or ``None`` when it could not be read.
     :param secret: the API key, removed from everything the server said.
+
+    Which error class a status becomes is the outcome policy's (:func:`._outcome.error_class`),
+    beside the statuses it retries, so one edit there changes the API's calls and the downloads alike.
     """
     code: Any = None
     message: Any = None
@@ -263,14 +245,11 @@ def error_for(
     if not message:
         message = reason or "no message"
     if 300 <= status_code < 400:
-        location = scrub(headers.get("location", "nowhere"), secret, 200)
-        message = f"{scrub(message, secret)} (redirect to {location}, not followed)"
-    # Any other status worth a retry (408, 425, 5xx) is the API's trouble, not the request's.
-    transient = status_code in TRANSIENT_STATUSES
-    cls = _ERRORS_BY_STATUS.get(status_code, EmpirioLabsServerError if transient else EmpirioLabsError)
-    return cls(
-        scrub(message, secret),
+        location = _shown(headers.get("location", "nowhere"), secret, 200)
+        message = f"{_shown(message, secret)} (redirect to {location}, not followed)"
+    return error_class(status_code)(
+        _shown(message, secret),
         status_code=status_code,
-        code=scrub(code, secret, 100) if code else None,
+        code=_shown(code, secret, 100) if code else None,
         retry_after=server_wait(headers, status_code),
     )

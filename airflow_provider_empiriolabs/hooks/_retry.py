@@ -1,9 +1,9 @@
 """
-The one retry policy of the provider: what may be sent again, and how long to wait before.
+The hook's retries as tenacity runs them: how long to wait, how often, what to log.
 
-What may be sent again is decided by :func:`airflow_provider_empiriolabs._outcome.retry_request`
-(reads on transient trouble; the billed POST only when it provably did not get in); this module
-turns that into tenacity's plumbing: how long to wait, how often, what to log.
+What may be sent again is the provider's outcome policy's to decide
+(:func:`airflow_provider_empiriolabs._outcome.retry_request`: reads on transient trouble, the
+billed POST only when it provably did not get in); this module applies it to the hook's calls.
 """
 
 from __future__ import annotations

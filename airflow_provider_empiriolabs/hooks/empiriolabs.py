@@ -1,10 +1,11 @@
 """
-The EmpirioLabs hook: the connection, typed calls, and the one retry policy of the provider.
+The EmpirioLabs hook: the connection and typed calls, retried as the provider's outcome policy says.
 
 Every call is described once (method, path, body, parser: :mod:`._calls`) and run either
 synchronously, in a worker, or asynchronously, in the triggerer's event loop (on the clients of
 :mod:`._clients`). What may be retried differs for one call only: the POST that creates a job is
-billed as soon as the API accepts it, so it is retried only when the request provably did not get in.
+billed as soon as the API accepts it, so it is retried only when the request provably did not get in
+(:mod:`airflow_provider_empiriolabs._outcome` decides, :mod:`._retry` applies it).
 
 Every request has a total deadline (headers and body, however slowly the server sends them) and
 every answer is read through :mod:`._responses` (bounded size, bounded waits, typed errors), so a

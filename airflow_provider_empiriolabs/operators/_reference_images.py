@@ -25,11 +25,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_empiriolabs._templating import is_template
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.models import VideoRequest
+from airflow_provider_empiriolabs.redaction import redact_url
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -45,7 +45,6 @@ __all__ = [
     "content_digests",
     "is_sent_as_is",
     "needs_upload",
-    "redact_location",
     "with_stand_ins",
     "with_uploaded_images",
 ]
@@ -107,18 +106,6 @@ def with_stand_ins(images: Any) -> Any:
     if isinstance(images, (list, tuple)):
         return [f"{STAND_IN_PREFIX}{n}" if needs_upload(ref) else ref for n, ref in enumerate(images)]
     return images
-
-
-def redact_location(ref: str) -> str:
-    """A reference as it may be logged: no password in the authority, no query string (signatures)."""
-    parts = urlsplit(ref)
-    if not parts.scheme:
-        return ref
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def sniff_image_type(head: bytes) -> str | None:
@@ -224,7 +211,7 @@ class ReferenceImageUploader:
         would depend on the worker's working directory).
         """
         path = locate(ref, self.conn_id)
-        self._check_scheme(path, shown=redact_location(_uri(ref)))
+        self._check_scheme(path, shown=redact_url(_uri(ref), keep_user=True))
         return path
 
     @staticmethod
@@ -244,7 +231,7 @@ class ReferenceImageUploader:
     def check(self, ref: str) -> tuple[ObjectStoragePath, int, str]:
         """Locate one file and check it (exists, size, image bytes) without uploading it."""
         path = self.path_of(ref)
-        shown = redact_location(str(path))
+        shown = redact_url(str(path), keep_user=True)
         if not path.is_file():
             raise FileNotFoundError(f"images: reference image {shown} does not exist (or is not a file)")
         size = int(path.stat().st_size)
@@ -276,7 +263,7 @@ class ReferenceImageUploader:
         checked = {n: self.check(ref) for n, ref in enumerate(images) if needs_upload(ref)}
         resolved = list(images)
         for n, (path, size, content_type) in checked.items():
-            shown = redact_location(str(path))
+            shown = redact_url(str(path), keep_user=True)
             with path.open("rb") as handle:
                 stored = self.hook.upload_file(handle, path.name or f"image-{n}", content_type)
             self.log.info(

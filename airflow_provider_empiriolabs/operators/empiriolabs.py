@@ -19,7 +19,6 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_empiriolabs._outcome import (
     JobVerdict,
-    finished_job,
     judge_job,
     raise_for_failed_job,
     task_outcome,
@@ -60,6 +59,7 @@ from airflow_provider_empiriolabs.operators._waiting import (
     wait_here,
 )
 from airflow_provider_empiriolabs.sealing import seal_summary
+from airflow_provider_empiriolabs.triggers._events import finished_job
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 from airflow_provider_empiriolabs.triggers.polling import PollPlanner, render_key
 from airflow_provider_empiriolabs.ui.request_record import request_record

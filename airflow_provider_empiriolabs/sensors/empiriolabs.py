@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
-from airflow_provider_empiriolabs._outcome import finished_job, raise_for_failed_job, task_outcome
+from airflow_provider_empiriolabs._outcome import raise_for_failed_job, task_outcome
 from airflow_provider_empiriolabs._templating import is_template
 from airflow_provider_empiriolabs.exceptions import naming_the_task
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params, check_job_id
 from airflow_provider_empiriolabs.models import VideoRequest
 from airflow_provider_empiriolabs.sealing import seal_summary
+from airflow_provider_empiriolabs.triggers._events import finished_job, timeout_message
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 from airflow_provider_empiriolabs.triggers.polling import render_key
 
@@ -144,7 +145,8 @@ class EmpirioLabsJobSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired; a timeout becomes a sensor timeout (``soft_fail`` honoured)."""
-        if isinstance(event, dict) and event.get("status") == "timeout":
-            raise AirflowSensorTimeout(str(event.get("message")))
+        timed_out = timeout_message(event)
+        if timed_out is not None:
+            raise AirflowSensorTimeout(timed_out)
         with task_outcome():
             return seal_summary(finished_job(event, self.hook).summary(), self.hook.settings.api_key)

@@ -3,9 +3,8 @@ The trigger that waits for an EmpirioLabs job in the triggerer, holding no worke
 
 It only reads (never submits: a trigger can be rebuilt and re-run after a triggerer restart), its
 kwargs carry no secret and an absolute deadline, so a restart neither duplicates a job nor extends
-the wait. The event it sends carries an error's kind and is read back by
-:func:`airflow_provider_empiriolabs._outcome.job_from_event`, shared by the operator and the sensor,
-so both treat every outcome as a worker would.
+the wait. Its events are built and read back in :mod:`._events` (shared by the operator and the
+sensor); an error's kind travels in them, so both treat every outcome as a worker would.
 """
 
 from __future__ import annotations
@@ -13,21 +12,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_empiriolabs._outcome import ErrorKind, error_event, kind_of, not_found_yet
+from airflow_provider_empiriolabs._outcome import ErrorKind, kind_of, not_found_yet
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsError
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
-from airflow_provider_empiriolabs.models import Job
-from airflow_provider_empiriolabs.redaction import redact_url
+from airflow_provider_empiriolabs.triggers._events import error_event, job_event, timeout_event
 from airflow_provider_empiriolabs.triggers.polling import PollPlanner, RenderKey
 
 __all__ = ["EmpirioLabsJobTrigger"]
-
-EventStatus = Literal["success", "failed", "timeout", "error"]
 
 
 class EmpirioLabsJobTrigger(BaseTrigger):
@@ -94,20 +90,6 @@ class EmpirioLabsJobTrigger(BaseTrigger):
     def _seconds_left(self) -> float:
         return float("inf") if self.end_time is None else self.end_time - time.time()
 
-    def _event(self, status: EventStatus, message: str, job: Job | None = None) -> TriggerEvent:
-        # The triggerer logs every event it fires and stores it in the database: signed output
-        # URLs are credentials, so the event carries them redacted and the task fetches the job.
-        if job is not None:
-            job = job.model_copy(update={"output_urls": [redact_url(url) for url in job.output_urls]})
-        return TriggerEvent(
-            {
-                "status": status,
-                "job_id": self.job_id,
-                "message": message,
-                "job": job.model_dump(mode="json") if job else None,
-            }
-        )
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # One attempt per poll: this loop is the retry (it knows the deadline; the hook does not).
         # The user's max_attempts is for the worker's calls: inside a poll, the hook's own retries would
@@ -124,14 +106,14 @@ class EmpirioLabsJobTrigger(BaseTrigger):
             while True:
                 await asyncio.sleep(max(min(wait, self._seconds_left()), 0.0))
                 if self._seconds_left() <= 0:
-                    yield self._event("timeout", f"timed out waiting for EmpirioLabs job {self.job_id}")
+                    yield TriggerEvent(timeout_event(self.job_id))
                     return
                 try:
                     # The deadline holds while a poll is in flight too: a server that drips its
                     # answer cannot hold the trigger past end_time.
                     job = await asyncio.wait_for(hook.aget_job(self.job_id), timeout=max(self._seconds_left(), 0.001))
                 except TimeoutError:
-                    yield self._event("timeout", f"timed out waiting for EmpirioLabs job {self.job_id}")
+                    yield TriggerEvent(timeout_event(self.job_id))
                     return
                 except (EmpirioLabsError, httpx.TransportError) as error:
                     kind = kind_of(error)
@@ -147,12 +129,7 @@ class EmpirioLabsJobTrigger(BaseTrigger):
                     return
                 if job.status.is_terminal():
                     planner.finished(job)
-                    yield self._event(
-                        "success" if job.status.is_success() else "failed",
-                        f"EmpirioLabs job {self.job_id} {job.raw_status}"
-                        + (f": {job.error.message}" if job.error else ""),
-                        job,
-                    )
+                    yield TriggerEvent(job_event(self.job_id, job))
                     return
                 wait = planner.delay_after(job, time.time())
                 self.log.info("EmpirioLabs job %s: %s; next poll in %.1f s", self.job_id, job.state_text, wait)

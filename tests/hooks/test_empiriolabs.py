@@ -52,6 +52,7 @@ from airflow_provider_empiriolabs.models import (
     VideoRequest,
     estimate_cost_usd,
 )
+from airflow_provider_empiriolabs.redaction import MASK
 from airflow_provider_empiriolabs.testing import connection_json
 
 if TYPE_CHECKING:
@@ -664,7 +665,7 @@ class TestSecrecy:
         with pytest.raises(EmpirioLabsAuthenticationError) as info:
             hook.get_job("job_1")
         error = info.value
-        assert "***" in error.message
+        assert MASK in error.message
         assert_no_key(
             str(error),
             repr(error),

@@ -10,17 +10,22 @@ import gzip
 import json
 import time
 import zlib
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from airflow_provider_empiriolabs import _outcome
+from airflow_provider_empiriolabs._outcome import error_class
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsError,
     EmpirioLabsRateLimitError,
     EmpirioLabsServerError,
+    EmpirioLabsValidationError,
 )
 from airflow_provider_empiriolabs.hooks._calls import job_path as _job_path
-from airflow_provider_empiriolabs.hooks._calls import usable_job_id as _usable_job_id
+from airflow_provider_empiriolabs.hooks._calls import submit as _submit
 from airflow_provider_empiriolabs.hooks._responses import (
     MAX_ANSWER_BYTES,
     MAX_RETRY_WAIT_SECONDS,
@@ -30,6 +35,10 @@ from airflow_provider_empiriolabs.hooks._responses import (
     error_for,
     server_wait,
 )
+from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+from airflow_provider_empiriolabs.models import VideoRequest
+from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import EmpirioLabsToObjectStorageOperator
+from tests.support import submit_job, wait_until_terminal
 
 KEY = "sk-empiriolabs-UNIT-responses-0123456789"
 CAP = MAX_RETRY_WAIT_SECONDS
@@ -177,5 +186,56 @@ class TestJobIds:
         assert _usable_job_id("job_01HZX-abc.def") == "job_01HZX-abc.def"
 
 
+def _usable_job_id(job_id: str) -> str:
+    """The id a submission's answer gives, as the submit call reads it (the one job-id rule)."""
+    request = VideoRequest.build(prompt="a horse")
+    return _submit(request).parse({"job_id": job_id})
+
+
 def test_errors_are_provider_errors() -> None:
     assert issubclass(EmpirioLabsAnswerTooLargeError, EmpirioLabsError)
+
+
+class TestOneEditRetriesAStatusEverywhere:
+    """
+    Which error a status becomes sits beside the statuses worth a retry (``_outcome``): adding one
+    there (here 409) retries it on every path, the API's calls and the output downloads alike.
+    """
+
+    def test_a_409_made_transient_is_retried_by_an_api_get_and_a_download(
+        self, empiriolabs_connection: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        sim = empiriolabs_connection
+        sim.configure(render_base_seconds=0, render_seconds_per_video_second=0)
+        job_id = submit_job()
+        wait_until_terminal(job_id)
+        monkeypatch.setattr(_outcome, "TRANSIENT_STATUSES", _outcome.TRANSIENT_STATUSES | {409})
+
+        sim.configure(fail_next_requests=[{"match": "poll", "status": 409, "retry_after": 0}])
+        hook = EmpirioLabsHook(max_attempts=2)
+        try:
+            assert hook.get_job(job_id).status.is_success()
+        finally:
+            hook.close()
+        assert sim.stats()["responses_by_status"].get("409") == 1
+
+        sim.configure(fail_next_requests=[{"match": "download", "status": 409, "retry_after": 0}])
+        op = EmpirioLabsToObjectStorageOperator(
+            task_id="copy", job_id=job_id, destination=f"file://{tmp_path}/videos/", retry_backoff_seconds=0.01
+        )
+        op.execute({})  # type: ignore[arg-type]
+        assert op.results[0].attempts == 2
+        assert sim.stats()["responses_by_status"].get("409") == 2
+
+    def test_a_409_is_final_as_shipped(self, empiriolabs_connection: Any) -> None:
+        sim = empiriolabs_connection
+        job_id = submit_job()
+        sim.configure(fail_next_requests=[{"match": "poll", "status": 409, "retry_after": 0}])
+        hook = EmpirioLabsHook(max_attempts=2)
+        try:
+            with pytest.raises(EmpirioLabsValidationError):
+                hook.get_job(job_id)
+        finally:
+            hook.close()
+        assert error_class(409) is EmpirioLabsValidationError
+        assert error_class(503) is EmpirioLabsServerError and error_class(429) is EmpirioLabsRateLimitError

@@ -28,8 +28,6 @@ from airflow_provider_empiriolabs._outcome import (
     KIND_BY_CLASS,
     ErrorKind,
     JobVerdict,
-    error_event,
-    job_from_event,
     judge_job,
     kind_of,
     raise_for_failed_job,
@@ -43,6 +41,7 @@ from airflow_provider_empiriolabs.operators._reference_images import EmpirioLabs
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.sensors.empiriolabs import EmpirioLabsJobSensor
 from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import EmpirioLabsToObjectStorageOperator
+from airflow_provider_empiriolabs.triggers._events import error_event, job_from_event
 from tests.support import event_for, make_context, submit_job
 
 #: The written policy: is the task failed without retries when every GET of the job meets this?
@@ -257,7 +256,6 @@ def test_no_policy_outside_the_outcome_module() -> None:
     allowed = {
         "_outcome.py",
         "testing",  # the simulator plays the API: it names statuses by design
-        "hooks/_responses.py",  # the status -> error class map (the errors' names)
     }
     findings = []
     for path in sorted(PACKAGE.rglob("*.py")):

@@ -14,10 +14,11 @@ import pytest
 from airflow.sdk._shared.module_loading import import_string
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_empiriolabs._outcome import NOT_FOUND_GRACE_SECONDS, finished_job, raise_for_failed_job
+from airflow_provider_empiriolabs._outcome import NOT_FOUND_GRACE_SECONDS, raise_for_failed_job
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.models import Job, JobError, JobStatus
 from airflow_provider_empiriolabs.testing.server import connection_json
+from airflow_provider_empiriolabs.triggers._events import finished_job
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 from tests.support import afirst_event, submit_job, wait_until_terminal
 
