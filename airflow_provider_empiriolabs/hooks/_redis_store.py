@@ -107,6 +107,8 @@ class RedisBackend:
     # -- clients --------------------------------------------------------------------------------
 
     def _options(self) -> dict[str, Any]:
+        # A stalled Redis costs one timeout, never retried; a connection that dropped (a restart, a
+        # failover behind one address) is tried once more on a new one, not left for the fallback.
         return {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}
 
     def _sync_parts(self) -> ClientParts:
@@ -120,7 +122,8 @@ class RedisBackend:
                 from redis.backoff import NoBackoff
                 from redis.retry import Retry
 
-                pool = redis.ConnectionPool.from_url(self.settings.url, retry=Retry(NoBackoff(), 0), **self._options())
+                retry = Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))  # see _options
+                pool = redis.ConnectionPool.from_url(self.settings.url, retry=retry, **self._options())
                 client = redis.Redis(connection_pool=pool)
                 storage = RedisStorage(self.settings.describe(), connection_pool=pool, key_prefix=KEY_PREFIX)
                 self._sync = ClientParts.of(client, MovingWindowRateLimiter(storage), limits)
@@ -146,9 +149,8 @@ class RedisBackend:
                 from redis.asyncio.retry import Retry
                 from redis.backoff import NoBackoff
 
-                pool = redis.asyncio.ConnectionPool.from_url(
-                    self.settings.url, retry=Retry(NoBackoff(), 0), **self._options()
-                )
+                retry = Retry(NoBackoff(), 1, supported_errors=(redis.asyncio.ConnectionError,))
+                pool = redis.asyncio.ConnectionPool.from_url(self.settings.url, retry=retry, **self._options())
                 client = redis.asyncio.Redis(connection_pool=pool)
                 shared_pool: dict[str, Any] = {"connection_pool": pool}  # typed as scalars by limits
                 storage = RedisStorage(
