@@ -14,14 +14,18 @@ import logging
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
+from airflow_provider_empiriolabs.hooks._redis_keys import (
+    KEY_PREFIX,
+    ClientParts,
+    RedisSettings,
+    granted_key,
+    pause_key,
+    state_keys,
+    window_identity,
+)
 from airflow_provider_empiriolabs.redaction import scrub
-
-if TYPE_CHECKING:
-    from airflow.sdk import Connection
 
 # The shared budget's logger, whichever of its modules writes: one name to configure and filter.
 log = logging.getLogger("airflow_provider_empiriolabs.hooks.shared_budget")
@@ -32,61 +36,6 @@ MAX_SHARED_PAUSE_SECONDS = 120.0
 BACKEND_RETRY_SECONDS = 30.0
 #: Connect and read timeout of every Redis call: a stalled Redis costs a call this much, once.
 REDIS_TIMEOUT_SECONDS = 2.0
-#: Prefix of every key the provider writes.
-KEY_PREFIX = "empiriolabs"
-
-# Sets the key's TTL to ARGV[1] ms unless it already has a longer one; returns the TTL in force.
-_PAUSE_SCRIPT = """
-local current = redis.call('PTTL', KEYS[1])
-local wanted = tonumber(ARGV[1])
-if current < wanted then
-    redis.call('SET', KEYS[1], '1', 'PX', wanted)
-    return wanted
-end
-return current
-"""
-
-
-@dataclass(frozen=True)
-class RedisSettings:
-    """
-    Where the shared budget lives: an Airflow connection of type ``redis``.
-
-    Host, port (6379), login (an ACL user, optional), password, and the extras ``db`` (0) and
-    ``ssl`` (false), as the Redis provider reads them. The password is kept out of ``repr``.
-    """
-
-    host: str
-    port: int = 6379
-    db: int = 0
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    ssl: bool = False
-
-    @classmethod
-    def from_connection(cls, conn: Connection) -> RedisSettings:
-        extra = conn.extra_dejson
-        ssl = extra.get("ssl", False)
-        return cls(
-            host=conn.host or "localhost",
-            port=int(conn.port or 6379),
-            db=int(extra.get("db", 0) or 0),
-            username=conn.login or None,
-            password=conn.password or None,
-            ssl=ssl is True or str(ssl).lower() in ("true", "1", "yes"),
-        )
-
-    @property
-    def url(self) -> str:
-        """The redis-py URL, credentials included: never log it (see :meth:`describe`)."""
-        auth = ""
-        if self.username or self.password:
-            auth = f"{quote(self.username or '', safe='')}:{quote(self.password or '', safe='')}@"
-        return f"{'rediss' if self.ssl else 'redis'}://{auth}{self.host}:{self.port}/{self.db}"
-
-    def describe(self) -> str:
-        """Where, without credentials: for logs."""
-        return f"{'rediss' if self.ssl else 'redis'}://{self.host}:{self.port}/{self.db}"
 
 
 class RedisBackend:
@@ -105,10 +54,12 @@ class RedisBackend:
         self.settings = settings
         self._monotonic = clock
         self._lock = threading.Lock()
-        self._sync: tuple[Any, Any, Any, Any] | None = None
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, Any, Any, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._sync: ClientParts | None = None
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientParts] = weakref.WeakKeyDictionary()
+        # Per account: when this process first saw the shared pause in force; the highest grant
+        # count it saw and until when Redis must still have it (see _lost).
+        self._pause_seen: dict[tuple[str, str], float] = {}
+        self._granted: dict[tuple[str, str], tuple[int, float]] = {}
         self._down = False
         self._retry_at = 0.0
         self.warnings = 0  # how many times the fallback was announced (for tests)
@@ -155,10 +106,12 @@ class RedisBackend:
     # -- clients --------------------------------------------------------------------------------
 
     def _options(self) -> dict[str, Any]:
+        # A stalled Redis costs one timeout, never retried; a connection that dropped (a restart, a
+        # failover behind one address) is tried once more on a new one, not left for the fallback.
         return {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}
 
-    def _sync_parts(self) -> tuple[Any, Any, Any, Any]:
-        """(client, limits strategy, pause script, limits module), built on first use."""
+    def _sync_parts(self) -> ClientParts:
+        """The workers' client, ``limits`` strategy and scripts, built on first use."""
         with self._lock:
             if self._sync is None:
                 import limits
@@ -168,14 +121,22 @@ class RedisBackend:
                 from redis.backoff import NoBackoff
                 from redis.retry import Retry
 
-                pool = redis.ConnectionPool.from_url(self.settings.url, retry=Retry(NoBackoff(), 0), **self._options())
+                retry = Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))  # see _options
+                pool = redis.ConnectionPool.from_url(self.settings.url, retry=retry, **self._options())
                 client = redis.Redis(connection_pool=pool)
                 storage = RedisStorage(self.settings.describe(), connection_pool=pool, key_prefix=KEY_PREFIX)
-                self._sync = (client, MovingWindowRateLimiter(storage), client.register_script(_PAUSE_SCRIPT), limits)
+                self._sync = ClientParts.of(client, MovingWindowRateLimiter(storage), limits)
             return self._sync
 
-    def _async_parts(self) -> tuple[Any, Any, Any, Any]:
-        """The running loop's (client, limits strategy, pause script, limits module)."""
+    async def _async_parts(self) -> ClientParts:
+        """
+        The running loop's client, ``limits`` strategy and scripts.
+
+        ``redis.asyncio`` and ``limits.aio`` take over half a second to import: they are imported
+        in a thread (:func:`load_async_modules`), so the loop keeps running every other trigger.
+        """
+        if not _async_modules_loaded.is_set():
+            await asyncio.to_thread(load_async_modules)
         loop = asyncio.get_running_loop()
         with self._lock:
             parts = self._async.get(loop)
@@ -187,43 +148,137 @@ class RedisBackend:
                 from redis.asyncio.retry import Retry
                 from redis.backoff import NoBackoff
 
-                pool = redis.asyncio.ConnectionPool.from_url(
-                    self.settings.url, retry=Retry(NoBackoff(), 0), **self._options()
-                )
+                retry = Retry(NoBackoff(), 1, supported_errors=(redis.asyncio.ConnectionError,))
+                pool = redis.asyncio.ConnectionPool.from_url(self.settings.url, retry=retry, **self._options())
                 client = redis.asyncio.Redis(connection_pool=pool)
                 shared_pool: dict[str, Any] = {"connection_pool": pool}  # typed as scalars by limits
                 storage = RedisStorage(
                     "async+" + self.settings.describe(), implementation="redispy", key_prefix=KEY_PREFIX, **shared_pool
                 )
-                parts = (client, MovingWindowRateLimiter(storage), client.register_script(_PAUSE_SCRIPT), limits)
-                self._async[loop] = parts
+                parts = self._async[loop] = ClientParts.of(client, MovingWindowRateLimiter(storage), limits)
             return parts
 
-    # -- the budget's operations ----------------------------------------------------------------
+    # -- what the answers mean (the same for both clients) --------------------------------------
 
-    @staticmethod
-    def _item(limits: Any, requests: int, window: int) -> Any:
-        return limits.RateLimitItemPerSecond(requests, window)
+    def _pause_left(self, account: tuple[str, str], pause_ms: int) -> float:
+        """
+        The shared pause still to wait: at most the clamp from the moment this process first saw it.
+
+        Redis cuts a longer key to the clamp (:data:`._redis_keys.STATE_SCRIPT`); a writer that keeps putting a
+        long pause back still holds this process no longer than the clamp.
+        """
+        now = self._monotonic()
+        with self._lock:
+            if pause_ms <= 0:
+                self._pause_seen.pop(account, None)
+                return 0.0
+            seen = self._pause_seen.setdefault(account, now)
+        return max(min(pause_ms / 1000.0, seen + MAX_SHARED_PAUSE_SECONDS - now), 0.0)
+
+    def _lost(self, account: tuple[str, str], granted: int, ttl_ms: int) -> int:
+        """
+        The highest grant count this process saw that Redis no longer has (0: none lost).
+
+        Redis's count of the account's grants lives one window after the last grant. A count lower
+        than one this process read or made while Redis must still have it means Redis lost writes of
+        the window (a flush, a restart without its data, a failover to a replica that missed them):
+        the difference is how many grants it lost at most, all sent within the last window. They are
+        put back into the window as far as it has room, stamped now (later than they were sent: the
+        window holds them a little longer, never less), then the count is put back up to what this
+        process saw; until then, every process that saw a higher count puts back too.
+        """
+        now = self._monotonic()
+        with self._lock:
+            seen, until = self._granted.get(account, (0, 0.0))
+            if now >= until:
+                seen = 0
+            if ttl_ms > 0 and granted >= seen:
+                expires = now + ttl_ms / 1000.0
+                self._granted[account] = (granted, max(until, expires) if granted == seen else expires)
+            return seen if seen > granted else 0
+
+    def _counted(self, account: tuple[str, str], granted: int, window: int) -> int:
+        """
+        This process's grant made the account's count ``granted``; not above the count it saw, Redis
+        lost writes since it read the count (the count it saw is returned: the grant is not used).
+        """
+        now = self._monotonic()
+        with self._lock:
+            seen, until = self._granted.get(account, (0, 0.0))
+            if now < until and granted <= seen:
+                return seen
+            self._granted[account] = (granted, now + window)
+            return 0
+
+    def _put_back(self, parts: ClientParts, item: Any, account: tuple[str, str], missing: int, seen: int) -> Any:
+        """
+        Put the lost grants back into the window, one by one while it has room, then the count.
+
+        :param missing: how many counts Redis lost: two a grant (before and after its hit), one a
+            refused try. As many places are put back (up to twice the grants lost): the processes
+            that saw the reset put back at once, one of them not knowing the latest grants, and
+            the margin covers the latest grants until the process that knows them puts them back.
+        """
+        ids, window = window_identity(account), int(item.get_expiry())
+        put_back = 0
+        while put_back < missing and parts.strategy.hit(item, *ids):
+            put_back += 1
+        self._announce_reset(put_back, window)
+        return parts.restore(keys=[granted_key(account)], args=[seen, window * 1000])
+
+    async def _aput_back(
+        self, parts: ClientParts, item: Any, account: tuple[str, str], missing: int, seen: int
+    ) -> None:
+        """:meth:`_put_back` on the event loop's client."""
+        ids, window = window_identity(account), int(item.get_expiry())
+        put_back = 0
+        while put_back < missing and await parts.strategy.hit(item, *ids):
+            put_back += 1
+        self._announce_reset(put_back, window)
+        await parts.restore(keys=[granted_key(account)], args=[seen, window * 1000])
+
+    def _announce_reset(self, put_back: int, window: int) -> None:
+        log.warning(
+            "EmpirioLabs shared request budget: Redis at %s lost the account's recent requests (a flush, "
+            "a restart without its data, or a failover to a replica that missed them); %d of them are "
+            "put back into the account's %d s window, so that the limit holds across the reset",
+            self.settings.describe(),
+            put_back,
+            window,
+        )
+
+    # -- the budget's operations ----------------------------------------------------------------
 
     def reserve(self, account: tuple[str, str], requests: int, window: int) -> float | None:
         """
         Take a slot in the account's window (0.0), or say how long to wait; ``None``: Redis unusable.
 
-        A pause set by any process of the account is waited out first.
+        A pause set by any process of the account is waited out first (up to the clamp). When Redis
+        lost grants of the window, they are put back first (see :meth:`_lost`).
         """
         if not self.usable():
             return None
         try:
-            client, strategy, _, limits = self._sync_parts()
-            pause = client.pttl(pause_key(account))
-            if pause > 0:
-                result: float = min(pause / 1000.0, MAX_SHARED_PAUSE_SECONDS)
-            else:
-                item = self._item(limits, requests, window)
-                if strategy.hit(item, *window_identity(account)):
+            parts = self._sync_parts()
+            ids = window_identity(account)
+            item = parts.limits.RateLimitItemPerSecond(requests, window)
+            pause_ms, granted, ttl_ms = parts.state(keys=state_keys(account), args=[_clamp_ms()])
+            seen = self._lost(account, int(granted), int(ttl_ms))
+            if seen:
+                self._put_back(parts, item, account, seen - int(granted), seen)
+            result = self._pause_left(account, int(pause_ms))
+            if result <= 0:  # counted before and after the hit: a reset in between is seen (_counted)
+                granted = int(parts.count(keys=[granted_key(account)], args=[window * 1000]))
+                seen = self._counted(account, granted, window)
+                if not seen and parts.strategy.hit(item, *ids):
+                    granted = int(parts.count(keys=[granted_key(account)], args=[window * 1000]))
+                    seen = self._counted(account, granted, window)
                     result = 0.0
                 else:
-                    result = _until(strategy.get_window_stats(item, *window_identity(account)).reset_time, window)
+                    result = _until(parts.strategy.get_window_stats(item, *ids).reset_time, window)
+                if seen:  # lost since the read above: put back, and this place (if any) is not used
+                    self._put_back(parts, item, account, seen - granted, seen)
+                    result = 0.01
         except Exception as error:
             self._failed(error)
             return None
@@ -235,17 +290,26 @@ class RedisBackend:
         if not self.usable():
             return None
         try:
-            client, strategy, _, limits = self._async_parts()
-            pause = await client.pttl(pause_key(account))
-            if pause > 0:
-                result: float = min(pause / 1000.0, MAX_SHARED_PAUSE_SECONDS)
-            else:
-                item = self._item(limits, requests, window)
-                if await strategy.hit(item, *window_identity(account)):
+            parts = await self._async_parts()
+            ids = window_identity(account)
+            item = parts.limits.RateLimitItemPerSecond(requests, window)
+            pause_ms, granted, ttl_ms = await parts.state(keys=state_keys(account), args=[_clamp_ms()])
+            seen = self._lost(account, int(granted), int(ttl_ms))
+            if seen:
+                await self._aput_back(parts, item, account, seen - int(granted), seen)
+            result = self._pause_left(account, int(pause_ms))
+            if result <= 0:
+                granted = int(await parts.count(keys=[granted_key(account)], args=[window * 1000]))
+                seen = self._counted(account, granted, window)
+                if not seen and await parts.strategy.hit(item, *ids):
+                    granted = int(await parts.count(keys=[granted_key(account)], args=[window * 1000]))
+                    seen = self._counted(account, granted, window)
                     result = 0.0
                 else:
-                    stats = await strategy.get_window_stats(item, *window_identity(account))
-                    result = _until(stats.reset_time, window)
+                    result = _until((await parts.strategy.get_window_stats(item, *ids)).reset_time, window)
+                if seen:
+                    await self._aput_back(parts, item, account, seen - granted, seen)
+                    result = 0.01
         except Exception as error:
             self._failed(error)
             return None
@@ -257,8 +321,7 @@ class RedisBackend:
         if not self.usable():
             return None
         try:
-            _, _, script, _ = self._sync_parts()
-            ms = script(keys=[pause_key(account)], args=[_pause_ms(seconds)])
+            ms = self._sync_parts().pause(keys=[pause_key(account)], args=[_pause_ms(seconds)])
         except Exception as error:
             self._failed(error)
             return None
@@ -270,8 +333,7 @@ class RedisBackend:
         if not self.usable():
             return None
         try:
-            _, _, script, _ = self._async_parts()
-            ms = await script(keys=[pause_key(account)], args=[_pause_ms(seconds)])
+            ms = await (await self._async_parts()).pause(keys=[pause_key(account)], args=[_pause_ms(seconds)])
         except Exception as error:
             self._failed(error)
             return None
@@ -279,40 +341,45 @@ class RedisBackend:
         return int(ms) / 1000.0
 
     def pause_remaining(self, account: tuple[str, str]) -> float | None:
-        """Seconds left of the account's shared pause (0: none); ``None``: Redis unusable."""
+        """Seconds left of the account's shared pause for this process (0: none); ``None``: Redis unusable."""
         if not self.usable():
             return None
         try:
-            client, _, _, _ = self._sync_parts()
-            ms = client.pttl(pause_key(account))
+            pause_ms, _, _ = self._sync_parts().state(keys=state_keys(account), args=[_clamp_ms()])
         except Exception as error:
             self._failed(error)
             return None
         self._succeeded()
-        return min(max(ms, 0) / 1000.0, MAX_SHARED_PAUSE_SECONDS)
+        return self._pause_left(account, int(pause_ms))
 
     async def apause_remaining(self, account: tuple[str, str]) -> float | None:
         """:meth:`pause_remaining` in the event loop."""
         if not self.usable():
             return None
         try:
-            client, _, _, _ = self._async_parts()
-            ms = await client.pttl(pause_key(account))
+            pause_ms, _, _ = await (await self._async_parts()).state(keys=state_keys(account), args=[_clamp_ms()])
         except Exception as error:
             self._failed(error)
             return None
         self._succeeded()
-        return min(max(ms, 0) / 1000.0, MAX_SHARED_PAUSE_SECONDS)
+        return self._pause_left(account, int(pause_ms))
 
 
-def pause_key(account: tuple[str, str]) -> str:
-    """The Redis key whose TTL is the account's shared pause."""
-    return f"{KEY_PREFIX}:pause:{account[0]}:{account[1]}"
+_async_modules_loaded = threading.Event()
 
 
-def window_identity(account: tuple[str, str]) -> tuple[str, str, str]:
-    """What names the account's window in ``limits``' key."""
-    return ("empiriolabs", account[0], account[1])
+def load_async_modules() -> None:
+    """Import what the event loop's client needs (run in a thread: never in the loop)."""
+    import limits.aio.storage
+    import limits.aio.strategies  # noqa: F401
+    import redis.asyncio
+    import redis.asyncio.retry  # noqa: F401
+
+    _async_modules_loaded.set()
+
+
+def _clamp_ms() -> int:
+    return int(MAX_SHARED_PAUSE_SECONDS * 1000)
 
 
 def _pause_ms(seconds: float) -> int:

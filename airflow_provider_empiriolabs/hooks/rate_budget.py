@@ -11,6 +11,9 @@ A request holds its place in the window from the moment it is sent until 60 s af
 came back: the API counts it somewhere in between, so counting from the answer never lets a
 burst that crossed the network slowly overlap the next one in the API's window.
 
+Every wait is bounded in total: a call that has no slot after :data:`MAX_WAIT_SECONDS` (its
+queue, pauses and full windows together) fails with :class:`.EmpirioLabsRateLimitError`, unsent.
+
 No library is used: the ones that exist are either async-only or thread-only, and this budget
 must serve both a worker's threads and a triggerer's event loop with one count.
 """
@@ -24,13 +27,54 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsRateLimitError
 
 WINDOW_SECONDS = 60.0
 #: The longest the whole process is paused by one answer, whatever the server asked for.
 MAX_PAUSE_SECONDS = 120.0
+#: The longest one call waits for its slot, in all: a pause at its clamp, then two full windows.
+MAX_WAIT_SECONDS = 300.0
 
 #: A request's place in the window: the time it leaves the window from (updated by ``done``).
 Slot = list[float]
+
+
+@dataclass
+class WaitBound:
+    """
+    The end of one call's wait for a slot (:data:`MAX_WAIT_SECONDS` from its start, or less).
+
+    :param seconds: the bound's length, for the message.
+    :param ends_at: when it ends, on the budget's clock.
+    :param clock: the budget's clock.
+    """
+
+    seconds: float
+    ends_at: float
+    clock: Callable[[], float]
+
+    @classmethod
+    def starting(cls, clock: Callable[[], float], max_wait: float | None) -> WaitBound:
+        seconds = MAX_WAIT_SECONDS if max_wait is None else min(max_wait, MAX_WAIT_SECONDS)
+        return cls(seconds, clock() + seconds, clock)
+
+    def left(self) -> float:
+        return self.ends_at - self.clock()
+
+    def sleep_for(self, wait: float) -> float:
+        """How long to sleep before asking again: ``wait``, cut at the bound; past it, the call fails."""
+        left = self.left()
+        if left <= 0:
+            raise self.spent()
+        return min(wait, left)
+
+    def spent(self) -> EmpirioLabsRateLimitError:
+        return EmpirioLabsRateLimitError(
+            f"the account's request budget gave this request no slot within {self.seconds:g} s (the "
+            "account's requests per minute are taken, or it is paused by a 429); nothing was sent"
+        )
 
 
 class RequestBudget:
@@ -65,21 +109,28 @@ class RequestBudget:
             self._started.append(slot)
             return 0.0, slot
 
-    def acquire(self) -> Slot:
-        """Block the thread until a request may start; pass the slot to :meth:`done` after the answer."""
-        while True:
-            wait, slot = self._reserve()
-            if slot is not None:
-                return slot
-            time.sleep(wait)
+    def acquire(self, max_wait: float | None = None) -> Slot:
+        """
+        Block the thread until a request may start; pass the slot to :meth:`done` after the answer.
 
-    async def aacquire(self) -> Slot:
-        """Wait, without blocking the event loop, until a request may start."""
+        :param max_wait: the longest to wait in all (at most :data:`MAX_WAIT_SECONDS`, the default);
+            then :class:`.EmpirioLabsRateLimitError`, and nothing was sent.
+        """
+        bound = WaitBound.starting(self._monotonic, max_wait)
         while True:
             wait, slot = self._reserve()
             if slot is not None:
                 return slot
-            await asyncio.sleep(wait)
+            time.sleep(bound.sleep_for(wait))
+
+    async def aacquire(self, max_wait: float | None = None) -> Slot:
+        """Wait, without blocking the event loop, until a request may start (bounded as :meth:`acquire`)."""
+        bound = WaitBound.starting(self._monotonic, max_wait)
+        while True:
+            wait, slot = self._reserve()
+            if slot is not None:
+                return slot
+            await asyncio.sleep(bound.sleep_for(wait))
 
     def done(self, slot: Slot) -> None:
         """The answer came back (or the request failed): the slot's 60 s count from now."""

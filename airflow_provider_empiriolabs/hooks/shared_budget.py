@@ -29,9 +29,19 @@ or the ``redis`` extra not installed) no call fails for it: the process falls ba
 budget (:class:`.rate_budget.RequestBudget`, which has counted every request the process sent),
 logs one warning that says so, and tries Redis again after :data:`BACKEND_RETRY_SECONDS`.
 
+**Every wait is bounded.** A pause counts at most :data:`MAX_SHARED_PAUSE_SECONDS` from the
+moment this process first saw it (Redis cuts a longer key to that for everyone), and a call waits
+for its slot :data:`.rate_budget.MAX_WAIT_SECONDS` at most in all, then fails unsent.
+
+**Across a Redis reset** (a flush, a restart without its data, a failover to a replica that missed
+the last writes) the limit holds: every grant also counts up an account counter, and a process
+that reads a lower count than it saw puts the lost grants back into the window (see
+:meth:`._redis_store.RedisBackend._lost`).
+
 Keys (prefix ``empiriolabs``) name the account by its base URL and a hash of its key, never the
-key: ``empiriolabs:LIMITER/empiriolabs/<base url>/<sha256[:16]>/...`` for the window and
-``empiriolabs:pause:<base url>:<sha256[:16]>`` for the pause.
+key: ``empiriolabs:LIMITER/empiriolabs/<base url>/<sha256[:16]>/...`` for the window,
+``empiriolabs:pause:<base url>:<sha256[:16]>`` for the pause and
+``empiriolabs:granted:<base url>:<sha256[:16]>`` for the count of grants.
 """
 
 from __future__ import annotations
@@ -44,11 +54,11 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_empiriolabs.hooks import _redis_store
+from airflow_provider_empiriolabs.hooks._redis_keys import RedisSettings as RedisSettings
+from airflow_provider_empiriolabs.hooks._redis_keys import pause_key as pause_key
+from airflow_provider_empiriolabs.hooks._redis_keys import window_identity as window_identity
 from airflow_provider_empiriolabs.hooks._redis_store import RedisBackend as RedisBackend
-from airflow_provider_empiriolabs.hooks._redis_store import RedisSettings as RedisSettings
-from airflow_provider_empiriolabs.hooks._redis_store import pause_key as pause_key
-from airflow_provider_empiriolabs.hooks._redis_store import window_identity as window_identity
-from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, Slot, account_of, budget_for
+from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, Slot, WaitBound, account_of, budget_for
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -152,9 +162,12 @@ class SharedBudget(RequestBudget):
             return shared_wait, None
         return 0.0, self._record()
 
-    def acquire(self) -> Slot:
-        """Block the thread until the account may send a request."""
-        with self._thread_turn:
+    def acquire(self, max_wait: float | None = None) -> Slot:
+        """Block the thread until the account may send a request (bounded as :meth:`.RequestBudget.acquire`)."""
+        bound = WaitBound.starting(self._monotonic, max_wait)
+        if not self._thread_turn.acquire(timeout=max(bound.left(), 0.0)):
+            raise bound.spent()
+        try:
             while True:
                 wait = RequestBudget.pause_remaining(self)
                 if wait <= 0:
@@ -163,16 +176,24 @@ class SharedBudget(RequestBudget):
                     )
                     if slot is not None:
                         return slot
-                time.sleep(wait)
+                time.sleep(bound.sleep_for(wait))
+        finally:
+            self._thread_turn.release()
 
-    async def aacquire(self) -> Slot:
-        """Wait, without blocking the event loop, until the account may send a request."""
+    async def aacquire(self, max_wait: float | None = None) -> Slot:
+        """Wait, without blocking the event loop, until the account may send a request (bounded too)."""
+        bound = WaitBound.starting(self._monotonic, max_wait)
         loop = asyncio.get_running_loop()
         with self._lock:
             turn = self._loop_turns.get(loop)
             if turn is None:
                 turn = self._loop_turns[loop] = asyncio.Lock()
-        async with turn:
+        try:
+            async with asyncio.timeout(max(bound.left(), 0.0)):
+                await turn.acquire()
+        except TimeoutError:
+            raise bound.spent() from None
+        try:
             while True:
                 wait = RequestBudget.pause_remaining(self)
                 if wait <= 0:
@@ -181,7 +202,9 @@ class SharedBudget(RequestBudget):
                     )
                     if slot is not None:
                         return slot
-                await asyncio.sleep(wait)
+                await asyncio.sleep(bound.sleep_for(wait))
+        finally:
+            turn.release()
 
     def pause(self, seconds: float) -> None:
         """Hold this process at once, and every process of the account through Redis (clamped)."""
