@@ -38,7 +38,7 @@ from airflow_provider_empiriolabs.ui.media import (
 )
 from airflow_provider_empiriolabs.ui.pages import run_page, spend_page
 from airflow_provider_empiriolabs.ui.records import SpendSummary, VideoRecord, run_videos, spend_summary, task_videos
-from airflow_provider_empiriolabs.ui.urls import URL_PREFIX
+from airflow_provider_empiriolabs.ui.urls import SPEND_ROUTE, URL_PREFIX
 
 __all__ = ["API_SECURITY_HEADERS", "PAGE_SECURITY_HEADERS", "MediaPool", "SecurityHeaders", "app", "create_app"]
 
@@ -295,7 +295,7 @@ def create_app() -> FastAPI:
         airflow_root = root[: -len(URL_PREFIX)] if root.endswith(URL_PREFIX) else ""
         links = {
             "This run in Airflow": f"{airflow_root}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}",
-            "EmpirioLabs spend": f"{airflow_root}/plugin/empiriolabs-spend",
+            "EmpirioLabs spend": f"{airflow_root}/plugin/{SPEND_ROUTE}",
         }
         prefixes = allowed_storage()
         page = run_page(

@@ -169,3 +169,25 @@ def test_a_video_with_no_copy_and_no_url_is_unavailable_without_a_secret() -> No
 
     with pytest.raises(MediaUnavailable, match="output 0 of job job_1 cannot be read"):
         open_media(record, 0)
+
+
+def test_an_i2v_input_image_is_a_link_the_browser_opens_itself_never_fetched_by_the_server() -> None:
+    images = ["https://assets.example.com/stills/horse.png", "javascript:alert(1)"]
+    record = VideoRecord("d", "r", "t", -1, "job_1", request={"prompt": "p", "images": images}, summary=None)
+
+    page = run_page("t", [record], lambda r, i: f"/empiriolabs/media/{i}", "none")
+
+    link = '<a href="https://assets.example.com/stills/horse.png" target="_blank" rel="noopener noreferrer">'
+    assert "<th>Input images</th>" in page and link in page
+    assert 'href="javascript:' not in page and "<code>javascript:alert(1)</code>" in page
+    assert "<img" not in page  # the view serves only video: the image is never embedded
+
+
+def test_a_stored_copy_the_view_may_not_stream_is_named_with_why() -> None:
+    record = VideoRecord("d", "r", "t", -1, "job_1", stored={0: ["s3://b/k/0.mp4"]}, summary={"job_id": "job_1"})
+
+    shown = run_page("t", [record], lambda r, i: f"/m/{i}", "none", streamed=lambda uri: False)
+    allowed = run_page("t", [record], lambda r, i: f"/m/{i}", "none", streamed=lambda uri: True)
+
+    assert "<code>s3://b/k/0.mp4</code>" in shown and "view_allowed_storage" in shown
+    assert "<code>s3://b/k/0.mp4</code>" in allowed and "view_allowed_storage" not in allowed
