@@ -92,19 +92,22 @@ def emit_asset_event(
     :param index: the output's position in the job.
     :param log: where a failure is reported.
     """
-    try:
-        _record_stored_copy(context, result, job_id, index)
-        _add_asset_event(outlets, context, result, job_id, index)
-    except Exception as error:
-        log.warning(
-            "%s is in place, but recording its asset event failed (%s: %s); the copy stands",
-            result.uri,
-            type(error).__name__,
-            redact_text(str(error)),
-        )
+    for what, record in (("asset event", _add_asset_event), ("record for the EmpirioLabs view", _record_stored_copy)):
+        try:
+            record(outlets, context, result, job_id, index)
+        except Exception as error:
+            log.warning(
+                "%s is in place, but recording its %s failed (%s: %s); the copy stands",
+                result.uri,
+                what,
+                type(error).__name__,
+                redact_text(str(error)),
+            )
 
 
-def _record_stored_copy(context: Context, result: CopyResult, job_id: str | None, index: int) -> None:
+def _record_stored_copy(
+    outlets: Iterable[Any], context: Context, result: CopyResult, job_id: str | None, index: int
+) -> None:
     """The copy as an XCom of the transfer's task (the view shows it even with no asset alias)."""
     ti = context.get("ti")
     if ti is None or job_id is None:
