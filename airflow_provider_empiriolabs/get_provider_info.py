@@ -42,6 +42,51 @@ CONN_FIELDS: dict[str, Any] = {
 
 _PACKAGE = "airflow_provider_empiriolabs"
 
+#: The provider's section of Airflow's configuration (``[empiriolabs]``), read on the API server
+#: by the EmpirioLabs view (``ui/media.py``): what the view may read and how long it may take.
+CONFIG: dict[str, Any] = {
+    "empiriolabs": {
+        "description": "The EmpirioLabs view in the Airflow UI (read by the API server).",
+        "options": {
+            "view_allowed_storage": {
+                "description": (
+                    "Comma-separated URI prefixes (e.g. s3://videos/published/, file:///srv/videos/) of the "
+                    "storage the view may stream stored videos from, through the API server's own storage "
+                    "connections. Only copies the provider's transfer recorded under one of these prefixes "
+                    "are streamed; any other stored copy is only named (its URI shown), and the video is "
+                    "played from the API's signed output URL while it lives. Empty (the default): no stored "
+                    "copy is ever read by the API server. Set by the deployment's administrator: DAG code "
+                    "never chooses what the API server reads."
+                ),
+                "version_added": "0.1.0",
+                "type": "string",
+                "example": "s3://my-bucket/videos/,file:///srv/videos/",
+                "default": "",
+            },
+            "view_media_timeout_seconds": {
+                "description": (
+                    "Total time one video answer of the view may take, from the request to the last byte "
+                    "(the output host's connection, headers and body included)."
+                ),
+                "version_added": "0.1.0",
+                "type": "float",
+                "example": "300",
+                "default": "300",
+            },
+            "view_media_streams": {
+                "description": (
+                    "Videos the view streams at once per API server process, on threads of its own (never "
+                    "Airflow's shared pool); one more is answered 503 with Retry-After."
+                ),
+                "version_added": "0.1.0",
+                "type": "integer",
+                "example": "8",
+                "default": "8",
+            },
+        },
+    }
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     """The provider info dict, validated by Airflow against its ``provider_info.schema.json``."""
@@ -81,5 +126,6 @@ def get_provider_info() -> dict[str, Any]:
         "task-decorators": [
             {"class-name": f"{_PACKAGE}.decorators.empiriolabs.empiriolabs_video_task", "name": "empiriolabs_video"}
         ],
+        "config": CONFIG,
         "plugins": [{"name": "empiriolabs", "plugin-class": f"{_PACKAGE}.ui.plugin.EmpirioLabsPlugin"}],
     }

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseOperatorLink
 
-from airflow_provider_empiriolabs.ui.urls import run_view_path
+from airflow_provider_empiriolabs.ui.urls import ui_view_path
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
@@ -27,4 +27,4 @@ class EmpirioLabsJobLink(BaseOperatorLink):
     name = "EmpirioLabs job"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        return run_view_path(ti_key.dag_id, ti_key.run_id, ti_key.task_id, ti_key.map_index)
+        return ui_view_path(ti_key.dag_id, ti_key.run_id, ti_key.task_id, ti_key.map_index)

@@ -20,7 +20,26 @@ if TYPE_CHECKING:
 
     from airflow_provider_empiriolabs.transfers._copier import CopyResult
 
-__all__ = ["emit_asset_event", "lineage_dataset", "openlineage_facets", "with_alias_outlet"]
+__all__ = [
+    "STORED_COPY_XCOM_PREFIX",
+    "TRANSFER_OPERATOR",
+    "emit_asset_event",
+    "lineage_dataset",
+    "openlineage_facets",
+    "stored_copy_key",
+    "with_alias_outlet",
+]
+
+#: XCom key prefix of the transfer's record of each stored copy (``<prefix><output index>``): the
+#: EmpirioLabs view reads it, with the asset events, from the transfer's task instances only.
+STORED_COPY_XCOM_PREFIX = "empiriolabs_stored_copy_"
+#: The operator class whose records of stored copies the EmpirioLabs view believes (``TaskInstance.operator``).
+TRANSFER_OPERATOR = "EmpirioLabsToObjectStorageOperator"
+
+
+def stored_copy_key(index: int) -> str:
+    """The XCom key of the transfer's record of output ``index``'s stored copy."""
+    return f"{STORED_COPY_XCOM_PREFIX}{index}"
 
 
 def with_alias_outlet(kwargs: dict[str, Any], asset_alias: str | None) -> None:
@@ -60,7 +79,8 @@ def emit_asset_event(
     outlets: Iterable[Any], context: Context, result: CopyResult, job_id: str | None, index: int, log: Any
 ) -> None:
     """
-    Record the copied object as an asset event; a failure is a warning, never a failed copy.
+    Record the copied object as an asset event (and an XCom of the transfer's task, for the
+    EmpirioLabs view); a failure is a warning, never a failed copy.
 
     The video is in place and was paid for: failing the task now would make a retry copy it
     again, and would hide a video that landed behind a red task.
@@ -72,15 +92,28 @@ def emit_asset_event(
     :param index: the output's position in the job.
     :param log: where a failure is reported.
     """
-    try:
-        _add_asset_event(outlets, context, result, job_id, index)
-    except Exception as error:
-        log.warning(
-            "%s is in place, but recording its asset event failed (%s: %s); the copy stands",
-            result.uri,
-            type(error).__name__,
-            redact_text(str(error)),
-        )
+    for what, record in (("asset event", _add_asset_event), ("record for the EmpirioLabs view", _record_stored_copy)):
+        try:
+            record(outlets, context, result, job_id, index)
+        except Exception as error:
+            log.warning(
+                "%s is in place, but recording its %s failed (%s: %s); the copy stands",
+                result.uri,
+                what,
+                type(error).__name__,
+                redact_text(str(error)),
+            )
+
+
+def _record_stored_copy(
+    outlets: Iterable[Any], context: Context, result: CopyResult, job_id: str | None, index: int
+) -> None:
+    """The copy as an XCom of the transfer's task (the view shows it even with no asset alias)."""
+    ti = context.get("ti")
+    if ti is None or job_id is None:
+        return
+    record = {"job_id": job_id, "output_index": index, "uri": result.uri, "size_bytes": result.size}
+    ti.xcom_push(key=stored_copy_key(index), value=record)
 
 
 def _add_asset_event(

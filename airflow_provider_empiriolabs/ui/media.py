@@ -1,36 +1,140 @@
 """
 The view's video bytes: streamed by the API server, so the browser never holds a credential.
 
-A video is read from the copy the transfer stored (``ObjectStoragePath``, through Airflow's
-storage connections), else from the job's signed output URL, unsealed here with the EmpirioLabs
-connection's key and fetched under the transfer's output-URL rules. The browser sees only the
-plugin's own URL; byte ranges are honoured so that players can seek.
+What the API server reads is never DAG code's choice, and what it sends is only ever a video:
+
+* **Stored copies** are read (``ObjectStoragePath``, through the API server's storage connections)
+  only when the provider's transfer recorded them (:mod:`.records`) *and* their URI lies under a
+  prefix the deployment's administrator listed in ``[empiriolabs] view_allowed_storage``
+  (:func:`allowed_storage`; empty by default: no stored copy is read).
+* **Signed output URLs** are unsealed with the EmpirioLabs connection's key and fetched
+  (:mod:`._signed_url`) under the transfer's own rules: its :class:`~..transfers._output_trust.OutputTrustPolicy` and
+  :class:`~..transfers._guarded_http.OutputGuard` (addresses, redirects, a total
+  :class:`~.._socket_deadline.Deadline` on every socket operation), its ``Content-Type`` check,
+  and the provider's one User-Agent.
+* **Before the first byte goes out**, the body's first bytes pass the transfer's container check
+  (:func:`~..transfers._body.check_container`, videos only); the answer's ``Content-Type`` is the
+  container's, never the upstream header's nor a URI's extension; the size is held to the
+  transfer's ``DEFAULT_MAX_SIZE_BYTES`` and to what was announced.
+* Every media answer carries :data:`MEDIA_SECURITY_HEADERS` (``nosniff``, a sandboxing CSP) and a
+  ``Content-Disposition`` built from the job id alone.
+
+The byte-reading runs on a small pool of the view's own (:mod:`.app`), never on Airflow's shared
+thread pool; :func:`media_timeout_seconds` bounds each answer in total.
 """
 
 from __future__ import annotations
 
 import logging
-import mimetypes
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from airflow_provider_empiriolabs.redaction import redact_text
 
 if TYPE_CHECKING:
     from airflow_provider_empiriolabs.ui.records import VideoRecord
 
-__all__ = ["MediaStream", "MediaUnavailable", "open_media"]
+__all__ = [
+    "CONFIG_SECTION",
+    "MEDIA_SECURITY_HEADERS",
+    "MEDIA_TYPES",
+    "MediaStream",
+    "MediaUnavailable",
+    "allowed_storage",
+    "is_allowed_storage",
+    "media_streams",
+    "media_timeout_seconds",
+    "open_media",
+]
 
 log = logging.getLogger(__name__)
 
+#: The provider's section of Airflow's configuration (declared in ``get_provider_info``).
+CONFIG_SECTION = "empiriolabs"
+
+#: The answer's ``Content-Type`` for each container the transfer's check recognises as video.
+MEDIA_TYPES = {"mp4": "video/mp4", "matroska": "video/webm"}
+
+#: Only videos: the transfer's check is asked with no image type allowed.
+_VIDEO_ONLY: tuple[str, ...] = ("video/*",)
+
+#: Headers of every media answer: no sniffing, nothing runs even if opened as a page.
+MEDIA_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox; frame-ancestors 'self'",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "private, no-store",
+    "Referrer-Policy": "no-referrer",
+}
+
 _CHUNK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class MediaUnavailable(Exception):
-    """Neither a stored copy nor the signed URL could be read (the message holds no URL)."""
+    """Neither a stored copy nor the signed URL could be read (the message holds no signed URL)."""
+
+
+def _conf() -> Any:
+    from airflow.configuration import conf
+
+    return conf
+
+
+def allowed_storage() -> tuple[str, ...]:
+    """The URI prefixes of ``[empiriolabs] view_allowed_storage`` (empty: no stored copy is read)."""
+    raw = _conf().get(CONFIG_SECTION, "view_allowed_storage", fallback="") or ""
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
+def media_timeout_seconds() -> float:
+    """``[empiriolabs] view_media_timeout_seconds``: the total time of one media answer."""
+    return float(_conf().getfloat(CONFIG_SECTION, "view_media_timeout_seconds", fallback=300.0))
+
+
+def media_streams() -> int:
+    """``[empiriolabs] view_media_streams``: media answers at once per API server process."""
+    return max(1, int(_conf().getint(CONFIG_SECTION, "view_media_streams", fallback=8)))
+
+
+def _normalised(uri: str) -> tuple[str, str, str] | None:
+    """``(scheme, netloc, path)`` of a URI, or ``None`` when it cannot be compared safely."""
+    parts = urlsplit(uri.strip())
+    path = unquote(parts.path)
+    if parts.query or parts.fragment or "\\" in path or "\x00" in path:
+        return None
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return None
+    scheme = {"local": "file"}.get(parts.scheme.lower(), parts.scheme.lower())
+    return scheme, parts.netloc.lower(), path
+
+
+def is_allowed_storage(uri: str, prefixes: tuple[str, ...] | None = None) -> bool:
+    """
+    Whether ``uri`` lies under one of the administrator's prefixes (whole path segments only).
+
+    ``s3://videos/pub/`` allows ``s3://videos/pub/a.mp4``, not ``s3://videos/public/a.mp4`` nor
+    ``s3://videos/pub/../secret``; a URI with a query, a fragment or a dot segment never matches.
+
+    :param uri: a stored copy's URI.
+    :param prefixes: the allowed prefixes; ``None`` reads :func:`allowed_storage`.
+    """
+    target = _normalised(uri)
+    if target is None:
+        return False
+    for prefix in allowed_storage() if prefixes is None else prefixes:
+        allowed = _normalised(prefix)
+        if allowed is None or not allowed[0]:
+            continue  # a prefix with no scheme allows nothing
+        root = allowed[2] if allowed[2].endswith("/") else allowed[2] + "/"
+        if target[:2] == allowed[:2] and target[2].startswith(root):
+            return True
+    return False
 
 
 @dataclass
@@ -39,8 +143,9 @@ class MediaStream:
     Bytes to send, with the headers that describe them.
 
     :param status: 200, or 206 for a byte range.
-    :param headers: ``Content-Type``, ``Content-Length``, ``Accept-Ranges`` and ``Content-Range``.
-    :param body: the bytes, in chunks.
+    :param headers: ``Content-Type`` (the container's), ``Content-Length``, ``Accept-Ranges``,
+        ``Content-Range``, ``Content-Disposition`` and :data:`MEDIA_SECURITY_HEADERS`.
+    :param body: the bytes, in chunks (checked already: the first chunk is the checked head).
     :param source: ``stored`` or ``signed-url`` (for the response header and the tests).
     """
 
@@ -66,87 +171,114 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return (start, end) if start <= end else None
 
 
-def _stored(uri: str, range_header: str | None) -> MediaStream:
+def _starts_at_zero(range_header: str | None) -> bool:
+    """Whether the answer to ``range_header`` starts at the body's first byte (no range: it does)."""
+    match = _RANGE.match((range_header or "").strip())
+    return match is None or match.group(1) == "0" or match.groups() == ("", "")
+
+
+def _headers(record: VideoRecord, index: int, container: str) -> dict[str, str]:
+    """The media answer's fixed headers: the container's type, a safe name, the security headers."""
+    extension = "mp4" if container == "mp4" else "webm"
+    name = _SAFE_NAME.sub("_", f"{record.job_id}-{index}")[:100]
+    return {
+        **MEDIA_SECURITY_HEADERS,
+        "Content-Type": MEDIA_TYPES[container],
+        "Content-Disposition": f'inline; filename="{name}.{extension}"',
+        "Accept-Ranges": "bytes",
+    }
+
+
+def _check_head(head: bytes, shown: str) -> str:
+    """The transfer's own container check, videos only; ``MediaUnavailable`` when it refuses."""
+    from airflow_provider_empiriolabs.exceptions import EmpirioLabsUnrecognizedContainerError
+    from airflow_provider_empiriolabs.transfers._body import check_container
+
+    try:
+        return check_container(head, _VIDEO_ONLY, shown)
+    except EmpirioLabsUnrecognizedContainerError as error:
+        raise MediaUnavailable(str(error).replace("nothing was written", "nothing was sent")) from None
+
+
+def _max_size() -> int:
+    from airflow_provider_empiriolabs.transfers._copier import DEFAULT_MAX_SIZE_BYTES
+
+    return DEFAULT_MAX_SIZE_BYTES
+
+
+def _past(deadline: float, what: str) -> None:
+    if time.monotonic() >= deadline:
+        raise MediaUnavailable(f"{what} did not finish within [{CONFIG_SECTION}] view_media_timeout_seconds")
+
+
+def _stored(record: VideoRecord, index: int, uri: str, range_header: str | None, deadline: float) -> MediaStream:
     from airflow.sdk import ObjectStoragePath
+
+    from airflow_provider_empiriolabs.transfers._body import MAGIC_BYTES_NEEDED
 
     path = ObjectStoragePath(uri)
     size = int(path.stat()["size"])
+    if size > _max_size():
+        raise MediaUnavailable(f"{uri} is {size:,} bytes, over the {_max_size():,} a video may have")
+    handle = path.open("rb")
+    try:
+        container = _check_head(handle.read(MAGIC_BYTES_NEEDED), uri)
+    except BaseException:
+        handle.close()
+        raise
     span = _byte_range(range_header, size)
     start, end = span if span else (0, size - 1)
-    handle = path.open("rb")
 
     def body() -> Iterator[bytes]:
         with handle:
             handle.seek(start)
             left = end - start + 1
             while left > 0:
+                _past(deadline, f"reading {uri}")
                 chunk = handle.read(min(_CHUNK, left))
                 if not chunk:
                     return
                 left -= len(chunk)
                 yield chunk
 
-    kind = mimetypes.guess_type(uri)[0] or "video/mp4"  # a stored image is served as one
-    headers = {"Content-Type": kind, "Content-Length": str(end - start + 1), "Accept-Ranges": "bytes"}
+    headers = {**_headers(record, index, container), "Content-Length": str(end - start + 1)}
     if span:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     return MediaStream(206 if span else 200, headers, body(), "stored")
 
 
-def _signed(record: VideoRecord, index: int, range_header: str | None) -> MediaStream:
-    import httpx
-
-    from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
-    from airflow_provider_empiriolabs.sealing import unseal
-    from airflow_provider_empiriolabs.transfers._guarded_http import OutputGuard
-    from airflow_provider_empiriolabs.transfers._output_trust import OutputTrustPolicy
-
-    sealed = str((record.summary or {}).get("sealed_output_urls") or "")
-    hook = EmpirioLabsHook(record.conn_id)
-    urls = unseal(sealed, hook.settings.api_key)
-    if index >= len(urls):
-        raise MediaUnavailable(f"job {record.job_id} has no output {index}")
-    guard = OutputGuard(OutputTrustPolicy.from_connection(hook.get_connection(record.conn_id)))
-    guard.begin(urls[index], None)
-    client = guard.client(timeout=httpx.Timeout(30.0, connect=10.0), headers={"User-Agent": "empiriolabs-ui"})
-    request = client.build_request("GET", urls[index], headers={"Range": range_header} if range_header else {})
-    response = client.send(request, stream=True)
-    if response.status_code not in (200, 206):
-        response.close()
-        client.close()
-        raise MediaUnavailable(f"the output URL of job {record.job_id} answered {response.status_code}")
-    headers = {"Content-Type": response.headers.get("content-type", "video/mp4"), "Accept-Ranges": "bytes"}
-    for name in ("content-length", "content-range"):
-        if name in response.headers:
-            headers[name.title()] = response.headers[name]
-
-    def body() -> Iterator[bytes]:
-        try:
-            yield from response.iter_bytes(_CHUNK)
-        finally:
-            response.close()
-            client.close()
-
-    return MediaStream(response.status_code, headers, body(), "signed-url")
-
-
-def open_media(record: VideoRecord, index: int, range_header: str | None = None) -> MediaStream:
+def open_media(
+    record: VideoRecord, index: int, range_header: str | None = None, *, deadline: float | None = None
+) -> MediaStream:
     """
-    The output ``index`` of a job: from a stored copy when one reads, else from its signed URL.
+    The output ``index`` of a job: from an allowed stored copy when one reads, else from its signed URL.
+
+    Blocking (storage and network reads): the app calls it on its own pool.
 
     :param record: the job (the caller checked the user may read its DAG).
     :param index: which output.
     :param range_header: the browser's ``Range`` header, if any.
+    :param deadline: ``time.monotonic()`` by which the whole answer must be sent (default: now plus
+        :func:`media_timeout_seconds`).
     """
+    at = deadline if deadline is not None else time.monotonic() + media_timeout_seconds()
     problems: list[str] = []
+    prefixes = allowed_storage()
     for uri in record.stored.get(index, []):
+        if not is_allowed_storage(uri, prefixes):
+            problems.append(f"{uri}: not under [{CONFIG_SECTION}] view_allowed_storage, not read")
+            continue
         try:
-            return _stored(uri, range_header)
+            return _stored(record, index, uri, range_header, at)
+        except MediaUnavailable as error:
+            problems.append(str(error))
         except Exception as error:  # a copy deleted or unreachable: the next source may do
             problems.append(f"{uri}: {type(error).__name__}")
     if record.summary and record.summary.get("sealed_output_urls"):
         try:
-            return _signed(record, index, range_header)
+            from airflow_provider_empiriolabs.ui._signed_url import stream_signed_url
+
+            return stream_signed_url(record, index, range_header, at)
         except MediaUnavailable as error:
             problems.append(str(error))
         except Exception as error:

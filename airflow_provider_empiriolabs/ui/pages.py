@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from html import escape
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_provider_empiriolabs.models import displayed_parameters
 from airflow_provider_empiriolabs.ui.records import SpendSummary, VideoRecord
@@ -51,7 +52,35 @@ def _usd(value: float | None) -> str:
     return "unknown" if value is None else f"${value:,.2f}"
 
 
-def _field_rows(record: VideoRecord) -> list[tuple[str, str]]:
+def _link(uri: str) -> str:
+    """A URI as the page shows it: a link the browser opens itself when http(s), else text.
+
+    The API server never fetches it: a request's image (its query redacted when signed) or a
+    stored copy the view does not stream.
+    """
+    text = f"<code>{escape(uri)}</code>"
+    if urlsplit(uri).scheme.lower() in ("http", "https"):
+        return f'<a href="{escape(uri)}" target="_blank" rel="noopener noreferrer">{text}</a>'
+    return text
+
+
+def _stored_row(record: VideoRecord, streamed: Callable[[str], bool]) -> str:
+    rows = []
+    for uris in record.stored.values():
+        for uri in uris:
+            note = (
+                ""
+                if streamed(uri)
+                else ' <span class="muted">(not streamed by the view: its location is not in the '
+                "administrator's [empiriolabs] view_allowed_storage)</span>"
+            )
+            rows.append(_link(uri) + note)
+    return "<br>".join(rows) or (
+        '<span class="muted">not stored yet (played from the API\'s output URL, valid 7 days)</span>'
+    )
+
+
+def _field_rows(record: VideoRecord, streamed: Callable[[str], bool]) -> list[tuple[str, str]]:
     request = record.request
     summary = record.summary or {}
     params = {
@@ -62,30 +91,26 @@ def _field_rows(record: VideoRecord) -> list[tuple[str, str]]:
     extra = request.get("extra_params") or {}
     if isinstance(extra, Mapping):
         params.update(extra)
-    stored = [uri for uris in record.stored.values() for uri in uris]
     seconds = summary.get("video_seconds")
+    images = [str(i) for i in request.get("images") or [] if isinstance(i, str)]
+    image_row = [("Input image" if len(images) == 1 else "Input images", "<br>".join(map(_link, images)))]
     return [
         ("Prompt", escape(str(request.get("prompt") or "(not recorded)"))),
         ("Model", escape(str(request.get("model") or "(not recorded)"))),
         ("Parameters", escape(", ".join(f"{k}={v}" for k, v in params.items()) or "(defaults)")),
+        *(image_row if images else []),
         ("Seed", escape(str(request.get("seed")) if request.get("seed") is not None else "random")),
         ("Job id", f"<code>{escape(record.job_id)}</code>"),
         ("Status", escape(str(summary.get("status") or record.state or "in flight"))),
         ("Duration", escape(f"{seconds:g} s" if isinstance(seconds, (int, float)) else "unknown")),
         ("Estimated cost", f'<span class="num" data-field="estimated">{_usd(record.estimated_cost_usd)}</span>'),
         ("Actual cost", f'<span class="num" data-field="actual">{_usd(record.cost_usd)}</span>'),
-        (
-            "Stored at",
-            "<br>".join(f"<code>{escape(uri)}</code>" for uri in stored)
-            or '<span class="muted">not stored yet (played from the API\'s output URL, valid 7 days)</span>',
-        ),
+        ("Stored at", _stored_row(record, streamed)),
         ("Task", escape(f"{record.task_id}" + (f" [{record.map_index}]" if record.map_index >= 0 else ""))),
     ]
 
 
-def _media_tag(src: str, uris: Sequence[str]) -> str:
-    if uris and uris[0].lower().rsplit(".", 1)[-1] in ("png", "jpg", "jpeg", "webp"):
-        return f'<img src="{escape(src)}" alt="generated image">'
+def _media_tag(src: str) -> str:
     return f'<video src="{escape(src)}" controls muted autoplay loop playsinline preload="auto"></video>'
 
 
@@ -95,6 +120,7 @@ def run_page(
     media_url: Callable[[VideoRecord, int], str],
     empty: str,
     links: Mapping[str, str] | None = None,
+    streamed: Callable[[str], bool] = lambda uri: True,
 ) -> str:
     """
     The videos a DAG run (or one task instance) made, each playable, with what it was and cost.
@@ -105,15 +131,15 @@ def run_page(
     :param empty: what to say when there is no job.
     :param links: text -> URL of pages to go on to (the run in Airflow, the spend page), opened in
         the whole window rather than in Airflow's frame.
+    :param streamed: whether the view streams a stored copy's URI (the administrator allowed its
+        location); the others are only named.
     """
     cards = []
     for record in records:
-        media = "".join(
-            _media_tag(media_url(record, index), record.stored.get(index, [])) for index in range(record.outputs)
-        )
+        media = "".join(_media_tag(media_url(record, index)) for index in range(record.outputs))
         if not media:
             media = f'<p class="muted">No video yet: the task is {escape(str(record.state or "waiting"))}.</p>'
-        rows = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in _field_rows(record))
+        rows = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in _field_rows(record, streamed))
         cards.append(
             f'<section class="card" data-job-id="{escape(record.job_id)}"><div class="media">{media}</div>'
             f"<table>{rows}</table></section>"

@@ -18,7 +18,7 @@ from typing import Any
 from airflow.sdk.plugins_manager import AirflowPlugin
 
 from airflow_provider_empiriolabs.connection_test_fix import ConnectionTestPortFix
-from airflow_provider_empiriolabs.ui.urls import URL_PREFIX
+from airflow_provider_empiriolabs.ui.urls import RUN_ROUTE, SPEND_ROUTE, TASK_ROUTE, URL_PREFIX
 
 __all__ = ["EXTERNAL_VIEWS", "EmpirioLabsPlugin"]  # and EntryPointPlugin, from __getattr__
 
@@ -30,20 +30,20 @@ EXTERNAL_VIEWS: list[dict[str, Any]] = [
         "name": "EmpirioLabs spend",
         "href": f"{_BASE}/spend",
         "destination": "nav",
-        "url_route": "empiriolabs-spend",
+        "url_route": SPEND_ROUTE,
         "category": "browse",
     },
     {
         "name": "EmpirioLabs",
         "href": f"{_BASE}/runs/{{DAG_ID}}/{{RUN_ID}}",
         "destination": "dag_run",
-        "url_route": "empiriolabs-run",
+        "url_route": RUN_ROUTE,
     },
     {
         "name": "EmpirioLabs",
         "href": f"{_BASE}/runs/{{DAG_ID}}/{{RUN_ID}}?task_id={{TASK_ID}}&map_index={{MAP_INDEX}}",
         "destination": "task_instance",
-        "url_route": "empiriolabs-task",
+        "url_route": TASK_ROUTE,
     },
 ]
 

@@ -2,8 +2,18 @@
 What the EmpirioLabs view shows, read from Airflow's metadata database on the API server.
 
 Nothing here calls the EmpirioLabs API: a video's record is the XComs its generate task pushed
-(``job_id``, ``request`` and the summary it returned, with redacted and sealed URLs) and the asset
-events the transfer recorded for each stored copy. Callers check authorization before asking.
+(``job_id``, ``request`` and the summary it returned, with redacted and sealed URLs) and the
+stored copies the provider's transfer recorded. Callers check authorization before asking.
+
+A job is one job wherever its summary travels: a task counts as the job's only when it pushed
+both ``job_id`` and ``request`` (the generate operator does; a task that passes the summary on,
+returning it as a dict, pushes ``job_id`` alone), and each job id is counted once.
+
+Stored copies are believed only from task instances of the provider's transfer operator
+(``TaskInstance.operator``): its asset events (extra ``job_id`` and ``output_index``) and its
+XComs ``empiriolabs_stored_copy_<index>``. An event any other task adds (a plain task's
+``outlets``) names nothing here. Whether a believed copy is *read* is decided by the
+administrator's ``[empiriolabs] view_allowed_storage`` (:mod:`.media`).
 """
 
 from __future__ import annotations
@@ -137,10 +147,14 @@ def _records(session: Session, dag_ids: set[str] | None, **where: Any) -> list[V
         if found is not None:
             found[row.key] = row
     records = []
-    for (dag_id, run_id, task_id, map_index), keyed in rows.items():
+    seen: set[str] = set()
+    for (dag_id, run_id, task_id, map_index), keyed in sorted(rows.items()):
         job_id = _xcom_value(keyed["job_id"]) if "job_id" in keyed else None
-        if not isinstance(job_id, str):
-            continue  # not a generate task (or it never submitted)
+        if not isinstance(job_id, str) or "request" not in keyed:
+            continue  # not a generate task (it never submitted, or it only passes a summary on)
+        if job_id in seen:
+            continue  # one job, counted once (a retried or copied record names it again)
+        seen.add(job_id)
         request = _xcom_value(keyed["request"]) if "request" in keyed else None
         summary = _xcom_value(keyed["return_value"]) if "return_value" in keyed else None
         done = isinstance(summary, dict) and summary.get("job_id") == job_id
@@ -173,25 +187,64 @@ def _records(session: Session, dag_ids: set[str] | None, **where: Any) -> list[V
 
 
 def _attach_copies(session: Session, records: list[VideoRecord]) -> None:
-    """The transfer's asset events (extra ``job_id`` and ``output_index``) name each stored copy."""
+    """The stored copies the provider's transfer recorded (asset events and XComs) for each job."""
     from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
     from sqlalchemy import select
 
+    from airflow_provider_empiriolabs.transfers._lineage import STORED_COPY_XCOM_PREFIX, TRANSFER_OPERATOR
+
+    dag_ids, run_ids = {r.dag_id for r in records}, {r.run_id for r in records}
     by_job: dict[tuple[Any, Any, Any], VideoRecord] = {(r.dag_id, r.run_id, r.job_id): r for r in records}
-    events = session.execute(
-        select(AssetEvent.source_dag_id, AssetEvent.source_run_id, AssetEvent.extra, AssetModel.uri)
-        .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-        .where(AssetEvent.source_dag_id.in_({r.dag_id for r in records}))
-        .where(AssetEvent.source_run_id.in_({r.run_id for r in records}))
-        .order_by(AssetEvent.timestamp)
-    )
-    for dag_id, run_id, extra, uri in events:
-        if not isinstance(extra, dict):
-            continue
+    ti = TaskInstance
+    transfers = {
+        (d, r, t, m)
+        for d, r, t, m in session.execute(
+            select(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+            .where(ti.dag_id.in_(dag_ids), ti.run_id.in_(run_ids))
+            .where(ti.operator == TRANSFER_OPERATOR)
+        )
+    }
+    if not transfers:
+        return
+
+    def add(dag_id: Any, run_id: Any, extra: Any, uri: Any) -> None:
+        if not isinstance(extra, dict) or not isinstance(uri, str):
+            return
         record = by_job.get((dag_id, run_id, extra.get("job_id")))
         index = extra.get("output_index")
-        if record is not None and isinstance(index, int) and uri not in record.stored.get(index, []):
+        if record is None or not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            return
+        if uri not in record.stored.get(index, []):
             record.stored.setdefault(index, []).append(uri)
+
+    events = session.execute(
+        select(
+            AssetEvent.source_dag_id,
+            AssetEvent.source_run_id,
+            AssetEvent.source_task_id,
+            AssetEvent.source_map_index,
+            AssetEvent.extra,
+            AssetModel.uri,
+        )
+        .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+        .where(AssetEvent.source_dag_id.in_(dag_ids), AssetEvent.source_run_id.in_(run_ids))
+        .order_by(AssetEvent.timestamp)
+    )
+    for dag_id, run_id, task_id, map_index, extra, uri in events:
+        if (dag_id, run_id, task_id, map_index) in transfers:
+            add(dag_id, run_id, extra, uri)
+    copies = session.scalars(
+        select(XComModel)
+        .where(XComModel.dag_id.in_(dag_ids), XComModel.run_id.in_(run_ids))
+        .where(XComModel.key.startswith(STORED_COPY_XCOM_PREFIX, autoescape=True))
+        .order_by(XComModel.timestamp)
+    )
+    for row in copies:
+        if (row.dag_id, row.run_id, row.task_id, row.map_index) in transfers:
+            value = _xcom_value(row)
+            add(row.dag_id, row.run_id, value, value.get("uri") if isinstance(value, dict) else None)
 
 
 def run_videos(session: Session, dag_id: str, run_id: str) -> list[VideoRecord]:
@@ -243,7 +296,11 @@ def spend_summary(session: Session, dag_ids: set[str]) -> SpendSummary:
     result = SpendSummary()
     per_dag: dict[str, float] = defaultdict(float)
     per_day: dict[str, float] = defaultdict(float)
+    counted: set[str] = set()
     for record in _records(session, dag_ids):
+        if record.job_id in counted:
+            continue  # paid once, counted once (the same job id in two runs or DAGs)
+        counted.add(record.job_id)
         if record.summary is None:
             if record.state in IN_FLIGHT_STATES:
                 result.in_flight.append(record)

@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
-from airflow_provider_empiriolabs.ui.urls import run_view_path
+from airflow_provider_empiriolabs.ui.urls import run_view_path, ui_view_path
 from tests.support import run_dag, task_instance, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
@@ -34,7 +34,7 @@ def _server_side_link(run: Any, task_id: str) -> Any:
 
 
 def _view(run: Any, task_id: str) -> str:
-    return run_view_path(run.dag_id, run.run_id, task_id)
+    return ui_view_path(run.dag_id, run.run_id, task_id)
 
 
 def test_the_operator_declares_the_link() -> None:
@@ -48,6 +48,14 @@ def test_the_view_path_names_the_task_instance() -> None:
     )
     assert run_view_path("d", "r", "t") == "/empiriolabs/runs/d/r?task_id=t"
     assert run_view_path("d", "r", "t", 3) == "/empiriolabs/runs/d/r?task_id=t&map_index=3"
+
+
+def test_the_button_opens_the_view_inside_airflows_ui() -> None:
+    assert ui_view_path("d", "manual__2026-01-01T00:00:00+00:00") == (
+        "/dags/d/runs/manual__2026-01-01T00%3A00%3A00%2B00%3A00/plugin/empiriolabs-run"
+    )
+    assert ui_view_path("d", "r", "t") == "/dags/d/runs/r/tasks/t/plugin/empiriolabs-task"
+    assert ui_view_path("d", "r", "t", 3) == "/dags/d/runs/r/tasks/t/mapped/3/plugin/empiriolabs-task"
 
 
 def test_the_view_path_keeps_the_base_urls_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,7 +77,8 @@ def test_get_link_looks_up_no_xcom(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(XCom, "get_one", no_lookup)
     key = TaskInstanceKey(dag_id="d", task_id="t", run_id="r", try_number=1, map_index=-1)
 
-    assert EmpirioLabsJobLink().get_link(None, ti_key=key) == "/empiriolabs/runs/d/r?task_id=t"  # type: ignore[arg-type]
+    link = EmpirioLabsJobLink().get_link(None, ti_key=key)  # type: ignore[arg-type]
+    assert link == "/dags/d/runs/r/tasks/t/plugin/empiriolabs-task"
 
 
 def test_get_link_opens_the_view_of_the_task_instance(empiriolabs_connection: Any) -> None:

@@ -19,47 +19,11 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.plugins.view_server import StandInAuthManager
+
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 DAG_ID = "example_empiriolabs_text_to_video"
-
-
-class _User:
-    def __init__(self, name: str, dags: set[str] | None) -> None:
-        self.name = name
-        self.dags = dags  # None: every DAG
-
-    def get_id(self) -> str:
-        return self.name
-
-    def get_name(self) -> str:
-        return self.name
-
-
-class StandInAuthManager:
-    """The auth manager calls the view makes, answered from a table of users."""
-
-    def __init__(self) -> None:
-        self.users = {"admin-token": _User("admin", None), "nobody-token": _User("nobody", set())}
-        self.dag_checks: list[tuple[str, str | None, str | None]] = []
-
-    async def get_user_from_token(self, token: str) -> Any:
-        from jwt import InvalidTokenError
-
-        if token not in self.users:
-            raise InvalidTokenError("unknown token")
-        return self.users[token]
-
-    def is_authorized_dag(self, *, method: str, user: Any, access_entity: Any = None, details: Any = None) -> bool:
-        dag_id = getattr(details, "id", None)
-        self.dag_checks.append((user.name, dag_id, getattr(access_entity, "value", None)))
-        return method == "GET" and (user.dags is None or dag_id in user.dags)
-
-    def get_authorized_dag_ids(self, *, user: Any, method: str = "GET", session: Any = None) -> set[str]:
-        return {DAG_ID, "another_dag"} if user.dags is None else set(user.dags)
-
-    def is_authorized_connection(self, *, method: str, user: Any, details: Any = None) -> bool:
-        return user.dags is None
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +47,7 @@ def finished_run(
 def auth(monkeypatch: pytest.MonkeyPatch) -> StandInAuthManager:
     from airflow.api_fastapi import app as airflow_app
 
-    manager = StandInAuthManager()
+    manager = StandInAuthManager({DAG_ID, "another_dag"})
     monkeypatch.setattr(airflow_app._AuthManagerState, "instance", manager)
     return manager
 
@@ -95,6 +59,8 @@ def client(auth: StandInAuthManager, finished_run: dict[str, Any], monkeypatch: 
     from airflow_provider_empiriolabs.ui import app as view_app
 
     monkeypatch.setenv("AIRFLOW_CONN_EMPIRIOLABS_DEFAULT", finished_run["sim"].connection_json())
+    # The administrator allows the run's storage folder: stored copies there are streamed.
+    monkeypatch.setenv("AIRFLOW__EMPIRIOLABS__VIEW_ALLOWED_STORAGE", f"file://{finished_run['out']}/")
     view_app._cache.clear()
     return TestClient(view_app.create_app(), root_path="/empiriolabs")
 

@@ -79,20 +79,87 @@ def test_progress_is_read_from_the_api_server_side(empiriolabs_connection: objec
     assert progress["job_does_not_exist"] is None  # a failed poll is "unknown", never an error page
 
 
-def test_a_stored_object_is_served_whole_or_by_range_with_its_type(tmp_path: Path) -> None:
+def test_a_stored_video_is_served_whole_or_by_range_as_its_container_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_empiriolabs.testing.video import sample_video_bytes
     from airflow_provider_empiriolabs.ui.media import open_media
 
-    data = bytes(range(256)) * 4
-    (tmp_path / "0.png").write_bytes(data)
-    record = VideoRecord("d", "r", "t", -1, "job_1", stored={0: [f"file://{tmp_path}/0.png"]})
+    monkeypatch.setenv("AIRFLOW__EMPIRIOLABS__VIEW_ALLOWED_STORAGE", f"file://{tmp_path}/")
+    data = sample_video_bytes()
+    (tmp_path / "0.html").write_bytes(data)  # the name says HTML: the bytes say MP4
+    record = VideoRecord("d", "r", "t", -1, "job_1", stored={0: [f"file://{tmp_path}/0.html"]})
 
     whole = open_media(record, 0)
     head = open_media(record, 0, "bytes=0-9")
     tail = open_media(record, 0, "bytes=-10")
 
-    assert (whole.status, whole.headers["Content-Type"], b"".join(whole.body)) == (200, "image/png", data)
-    assert (head.status, head.headers["Content-Range"], b"".join(head.body)) == (206, "bytes 0-9/1024", data[:10])
+    assert (whole.status, whole.headers["Content-Type"], b"".join(whole.body)) == (200, "video/mp4", data)
+    assert whole.headers["X-Content-Type-Options"] == "nosniff"
+    assert whole.headers["Content-Disposition"] == 'inline; filename="job_1-0.mp4"'
+    assert (head.status, head.headers["Content-Range"], b"".join(head.body)) == (
+        206,
+        f"bytes 0-9/{len(data)}",
+        data[:10],
+    )
     assert (tail.status, b"".join(tail.body)) == (206, data[-10:])
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"<html><script>alert(document.cookie)</script></html>",
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script/>',
+        b"\x89PNG\r\n\x1a\n" + bytes(64),
+    ],
+    ids=["html", "svg", "png"],
+)
+def test_a_stored_object_that_is_no_video_is_never_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes
+) -> None:
+    from airflow_provider_empiriolabs.ui.media import MediaUnavailable, open_media
+
+    monkeypatch.setenv("AIRFLOW__EMPIRIOLABS__VIEW_ALLOWED_STORAGE", f"file://{tmp_path}/")
+    (tmp_path / "0.mp4").write_bytes(content)
+    record = VideoRecord("d", "r", "t", -1, "job_1", stored={0: [f"file://{tmp_path}/0.mp4"]})
+
+    with pytest.raises(MediaUnavailable, match="not a video"):
+        open_media(record, 0)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "uri", "allowed"),
+    [
+        ("file:///srv/videos/", "file:///srv/videos/job/0.mp4", True),
+        ("file:///srv/videos", "file:///srv/videos/job/0.mp4", True),
+        ("file:///srv/videos/", "file:///srv/videos-private/0.mp4", False),
+        ("file:///srv/videos", "file:///srv/videos-private/0.mp4", False),
+        ("file:///srv/videos/", "file:///srv/videos/../../etc/airflow.cfg", False),
+        ("file:///srv/videos/", "file:///srv/videos/%2e%2e/airflow.cfg", False),
+        ("file:///srv/videos/", "file:///srv/videos/a.mp4?x=1", False),
+        ("s3://bucket/pub/", "s3://bucket/pub/a.mp4", True),
+        ("s3://bucket/pub/", "s3://other/pub/a.mp4", False),
+        ("s3://bucket/pub/", "gs://bucket/pub/a.mp4", False),
+        ("/srv/videos/", "file:///srv/videos/a.mp4", False),
+        ("", "file:///srv/videos/a.mp4", False),
+    ],
+)
+def test_only_uris_under_an_allowed_prefix_are_read(prefix: str, uri: str, allowed: bool) -> None:
+    from airflow_provider_empiriolabs.ui.media import is_allowed_storage
+
+    assert is_allowed_storage(uri, (prefix,)) is allowed
+
+
+def test_nothing_stored_is_read_when_no_storage_is_allowed(tmp_path: Path) -> None:
+    from airflow_provider_empiriolabs.testing.video import sample_video_bytes
+    from airflow_provider_empiriolabs.ui.media import MediaUnavailable, allowed_storage, open_media
+
+    (tmp_path / "0.mp4").write_bytes(sample_video_bytes())
+    record = VideoRecord("d", "r", "t", -1, "job_1", stored={0: [f"file://{tmp_path}/0.mp4"]})
+
+    assert allowed_storage() == ()  # the default
+    with pytest.raises(MediaUnavailable, match="not under \\[empiriolabs\\] view_allowed_storage"):
+        open_media(record, 0)
 
 
 def test_a_video_with_no_copy_and_no_url_is_unavailable_without_a_secret() -> None:
@@ -102,3 +169,25 @@ def test_a_video_with_no_copy_and_no_url_is_unavailable_without_a_secret() -> No
 
     with pytest.raises(MediaUnavailable, match="output 0 of job job_1 cannot be read"):
         open_media(record, 0)
+
+
+def test_an_i2v_input_image_is_a_link_the_browser_opens_itself_never_fetched_by_the_server() -> None:
+    images = ["https://assets.example.com/stills/horse.png", "javascript:alert(1)"]
+    record = VideoRecord("d", "r", "t", -1, "job_1", request={"prompt": "p", "images": images}, summary=None)
+
+    page = run_page("t", [record], lambda r, i: f"/empiriolabs/media/{i}", "none")
+
+    link = '<a href="https://assets.example.com/stills/horse.png" target="_blank" rel="noopener noreferrer">'
+    assert "<th>Input images</th>" in page and link in page
+    assert 'href="javascript:' not in page and "<code>javascript:alert(1)</code>" in page
+    assert "<img" not in page  # the view serves only video: the image is never embedded
+
+
+def test_a_stored_copy_the_view_may_not_stream_is_named_with_why() -> None:
+    record = VideoRecord("d", "r", "t", -1, "job_1", stored={0: ["s3://b/k/0.mp4"]}, summary={"job_id": "job_1"})
+
+    shown = run_page("t", [record], lambda r, i: f"/m/{i}", "none", streamed=lambda uri: False)
+    allowed = run_page("t", [record], lambda r, i: f"/m/{i}", "none", streamed=lambda uri: True)
+
+    assert "<code>s3://b/k/0.mp4</code>" in shown and "view_allowed_storage" in shown
+    assert "<code>s3://b/k/0.mp4</code>" in allowed and "view_allowed_storage" not in allowed

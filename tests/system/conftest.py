@@ -50,6 +50,8 @@ HEALTH_KEYS = {"scheduler": "scheduler", "triggerer": "triggerer", "dag-processo
 
 TEXT_TO_VIDEO_DAG = "example_empiriolabs_text_to_video"
 ADMIN_USER = "admin"
+#: A second user of the simple auth manager, with its ``viewer`` role: reads DAGs, not connections.
+VIEWER_USER = "viewer"
 
 #: Generous: the machine's two cores are shared with other test runs.
 STARTUP_TIMEOUT = 240.0
@@ -111,7 +113,13 @@ class AirflowDeployment:
         self._started: list[psutil.Process] = []
         self._token: str | None = None
         self._client: httpx.Client | None = None
-        (home / "passwords.json").write_text(json.dumps({ADMIN_USER: self.password}))
+        self.viewer_password = secrets.token_urlsafe(16)
+        #: The only storage the EmpirioLabs view may stream stored copies from (``[empiriolabs]
+        #: view_allowed_storage``): tests that want a copy streamed store it under this folder.
+        self.view_storage = home / "view-storage"
+        self.view_storage.mkdir()
+        passwords = {ADMIN_USER: self.password, VIEWER_USER: self.viewer_password}
+        (home / "passwords.json").write_text(json.dumps(passwords))
         self.env = self._environment()
 
     # ---- set-up -----------------------------------------------------------------------------------
@@ -130,7 +138,8 @@ class AirflowDeployment:
                 "AIRFLOW__CORE__AUTH_MANAGER": (
                     "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
                 ),
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin,{VIEWER_USER}:viewer",
+                "AIRFLOW__EMPIRIOLABS__VIEW_ALLOWED_STORAGE": f"file://{self.view_storage}/",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.port),
@@ -344,6 +353,12 @@ class AirflowDeployment:
             resp.raise_for_status()
             self._token = str(resp.json()["access_token"])
         return self._token
+
+    def token_for(self, user: str, password: str) -> str:
+        """A JWT for another user of the simple auth manager (``POST /auth/token``)."""
+        resp = httpx.post(f"{self.url}/auth/token", json={"username": user, "password": password}, timeout=30)
+        resp.raise_for_status()
+        return str(resp.json()["access_token"])
 
     @property
     def api(self) -> httpx.Client:

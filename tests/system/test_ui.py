@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_empiriolabs.ui.urls import run_view_path
+from airflow_provider_empiriolabs.ui.urls import ui_view_path
 from tests.system.browser import check_screenshot as check_png
 from tests.system.browser import run_in_browser
 from tests.system.conftest import REPO, TEXT_TO_VIDEO_DAG, AirflowDeployment
@@ -75,7 +75,7 @@ def finished_run(airflow_deployment: AirflowDeployment, tmp_path_factory: pytest
         "run_id": run_id,
         "job_id": job_id,
         "job_url": f"{sim.url}/v1/jobs/{job_id}",
-        "view_path": run_view_path(TEXT_TO_VIDEO_DAG, run_id, "generate_video"),
+        "view_path": ui_view_path(TEXT_TO_VIDEO_DAG, run_id, "generate_video"),
     }
 
 

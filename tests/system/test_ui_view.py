@@ -22,10 +22,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from airflow_provider_empiriolabs.ui.urls import run_view_path
+from airflow_provider_empiriolabs.ui.urls import ui_view_path
 from tests.system.browser import check_screenshot as check_png
 from tests.system.browser import run_in_browser
-from tests.system.conftest import REPO, TEXT_TO_VIDEO_DAG, AirflowDeployment
+from tests.system.conftest import REPO, TEXT_TO_VIDEO_DAG, VIEWER_USER, AirflowDeployment
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -40,7 +40,8 @@ def view_run(airflow_deployment: AirflowDeployment, tmp_path_factory: pytest.Tem
     sim = airflow.simulator
     sim.reset()
     sim.configure(time_scale=20.0)  # the 50 s render takes 2.5 s: this test is about the UI
-    out = tmp_path_factory.mktemp("view-videos")
+    out = airflow.view_storage / "text-to-video"  # under [empiriolabs] view_allowed_storage
+    out.mkdir(exist_ok=True)
     run_id = airflow.trigger(TEXT_TO_VIDEO_DAG, {"destination": f"file://{out}/"})
     state = airflow.wait_for_run(TEXT_TO_VIDEO_DAG, run_id, timeout=300)
     assert state == "success", airflow.task_log(TEXT_TO_VIDEO_DAG, run_id, TASK_ID)
@@ -122,14 +123,16 @@ def test_the_spend_page_charts_the_cost_and_shows_the_balance(
     _check_screenshot(seen["shots"] / "spend.png")
 
 
-def test_the_job_button_lands_on_the_view_playing_the_video(
+def test_the_job_button_opens_the_view_inside_airflows_ui_playing_the_video(
     airflow_deployment: AirflowDeployment, seen: dict[str, Any], view_run: dict[str, Any]
 ) -> None:
     button = seen["button"]
-    path = run_view_path(TEXT_TO_VIDEO_DAG, view_run["run_id"], TASK_ID)
+    path = ui_view_path(TEXT_TO_VIDEO_DAG, view_run["run_id"], TASK_ID)
 
     assert button["href"] == path
-    assert button["opened"] == f"{airflow_deployment.url}{path}"
+    assert button["opened"] == f"{airflow_deployment.url}{path}"  # Airflow's own page, not a bare one
+    assert button["navigation"] > 0, "no Airflow navigation around the view"
+    assert "/empiriolabs/runs/" in button["iframe"] and f"task_id={TASK_ID}" in button["iframe"]
     assert airflow_deployment.simulator.url not in button["opened"]
     assert button["video"]["width"] > 0 and button["video"]["currentTime"] > 0
     assert TASK_ID in button["heading"]
@@ -170,3 +173,65 @@ def test_the_video_bytes_are_the_stored_copy(airflow_deployment: AirflowDeployme
     assert resp.status_code == 200
     assert resp.headers["x-empiriolabs-source"] == "stored"
     assert hashlib.sha256(resp.content).hexdigest() == airflow_deployment.simulator.expected_video_sha256()
+
+
+def _media_url(airflow: AirflowDeployment, view_run: dict[str, Any]) -> str:
+    run = quote(view_run["run_id"], safe="")
+    return f"{airflow.url}/empiriolabs/media/{TEXT_TO_VIDEO_DAG}/{run}/{TASK_ID}/-1/0"
+
+
+def test_the_video_answer_is_a_video_that_nothing_can_run_in(
+    airflow_deployment: AirflowDeployment, view_run: dict[str, Any]
+) -> None:
+    resp = httpx.get(
+        _media_url(airflow_deployment, view_run),
+        headers={"Authorization": f"Bearer {airflow_deployment.token}"},
+        timeout=30,
+    )
+
+    assert resp.status_code == 200
+    assert resp.headers["content-type"] == "video/mp4"
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in resp.headers["content-security-policy"]
+    assert resp.headers["content-disposition"] == f'inline; filename="{view_run["summary"]["job_id"]}-0.mp4"'
+
+
+def test_every_page_of_the_view_carries_the_security_headers(
+    airflow_deployment: AirflowDeployment, view_run: dict[str, Any]
+) -> None:
+    run = quote(view_run["run_id"], safe="")
+    auth = {"Authorization": f"Bearer {airflow_deployment.token}"}
+    for path in (f"/runs/{TEXT_TO_VIDEO_DAG}/{run}", f"/api/runs/{TEXT_TO_VIDEO_DAG}/{run}", "/spend", "/api/spend"):
+        resp = httpx.get(f"{airflow_deployment.url}/empiriolabs{path}", headers=auth, timeout=30)
+        assert resp.status_code == 200, (path, resp.text)
+        assert resp.headers["x-content-type-options"] == "nosniff", path
+        csp = resp.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "script-src" not in csp, (path, csp)
+
+
+def test_a_viewer_sees_the_runs_video_but_not_the_accounts_balance(
+    airflow_deployment: AirflowDeployment, view_run: dict[str, Any]
+) -> None:
+    """The simple auth manager's ``viewer`` role reads DAG runs, not connections (only ``op`` does)."""
+    airflow = airflow_deployment
+    token = airflow.token_for(VIEWER_USER, airflow.viewer_password)
+    auth = {"Authorization": f"Bearer {token}"}
+    run = quote(view_run["run_id"], safe="")
+
+    videos = httpx.get(f"{airflow.url}/empiriolabs/api/runs/{TEXT_TO_VIDEO_DAG}/{run}", headers=auth, timeout=30)
+    spend = httpx.get(f"{airflow.url}/empiriolabs/api/spend", headers=auth, timeout=30)
+    media = httpx.get(_media_url(airflow, view_run), headers=auth, timeout=30)
+
+    assert [v["job_id"] for v in videos.json()["videos"]] == [view_run["summary"]["job_id"]]
+    assert media.status_code == 200 and media.headers["content-type"] == "video/mp4"
+    assert spend.json()["balance"]["balance_usd"] is None
+    assert spend.json()["balance"]["error"] == "you may not read this connection"
+
+
+def test_a_forged_token_gets_nothing(airflow_deployment: AirflowDeployment, view_run: dict[str, Any]) -> None:
+    forged = {"Authorization": "Bearer eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJhZG1pbiJ9.forged"}
+    for url in (_media_url(airflow_deployment, view_run), f"{airflow_deployment.url}/empiriolabs/api/spend"):
+        resp = httpx.get(url, headers=forged, timeout=30)
+        assert resp.status_code in (401, 403), (url, resp.status_code)
+        assert view_run["summary"]["job_id"] not in resp.text
+        assert resp.headers["x-content-type-options"] == "nosniff"

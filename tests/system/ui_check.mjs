@@ -71,8 +71,11 @@ async function extraLink(page) {
     await popup.waitForLoadState("domcontentloaded");
     opened = popup.url();
   } else {
-    // Same origin (the provider's view) or not: wherever it lands off Airflow's task page.
-    await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/dags/")), link.click()]);
+    // Same origin (the provider's view, in Airflow's UI) or not: wherever it lands off the task page.
+    await Promise.all([
+      page.waitForURL((u) => !u.pathname.startsWith("/dags/") || u.pathname.includes("/plugin/")),
+      link.click(),
+    ]);
     opened = page.url();
   }
   return { heading, href, target, opened };

@@ -104,6 +104,8 @@ async function spend(page) {
 }
 
 async function button(page) {
+  // The task's "EmpirioLabs job" button: it opens the view inside Airflow's UI (the task
+  // instance's page, the plugin's tab), so the view is framed by Airflow's navigation.
   const run = encodeURIComponent(args.runId);
   await page.goto(`${args.url}/dags/${args.dagId}/runs/${run}/tasks/${args.taskId}`);
   await page.getByRole("link", { name: "Details", exact: true }).click();
@@ -118,14 +120,17 @@ async function button(page) {
     await popup.waitForLoadState("domcontentloaded");
     landed = popup;
   } else {
-    await Promise.all([page.waitForURL((u) => u.pathname.includes("/empiriolabs/")), link.click()]);
+    await Promise.all([page.waitForURL((u) => u.pathname.includes("/plugin/")), link.click()]);
     landed = page;
   }
-  await landed.setViewportSize({ width: 1100, height: 700 });
-  const video = await watchVideo(landed.mainFrame());
-  const heading = await landed.locator("h1").innerText();
+  await landed.setViewportSize({ width: 1400, height: 900 });
+  const frame = await pluginFrame(landed);
+  const video = await watchVideo(frame);
+  const heading = await frame.locator("h1").innerText();
+  const navigation = await landed.locator("nav").count();
+  await landed.waitForTimeout(300);
   await landed.screenshot({ path: `${args.shots}/job-button-view.png` });
-  return { href, target, opened: landed.url(), heading, video };
+  return { href, target, opened: landed.url(), heading, video, navigation, iframe: frame.url() };
 }
 
 async function anonymous() {
