@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_empiriolabs.hooks._settings import CONNECTION_SETTINGS
 from airflow_provider_empiriolabs.ui.urls import run_view_path
 from tests.system.browser import check_screenshot as check_png
 from tests.system.browser import run_in_browser
@@ -121,7 +122,12 @@ def test_the_connection_form_offers_the_empiriolabs_fields(
     assert fields["API key"]["placeholder"] == "sk-empiriolabs-..."
     # The provider's extras, in their own section, with their help texts.
     extras = {f["label"]: f for f in seen["extras"] if f["name"] and f["name"].startswith("element_")}
-    assert set(extras) == {"Request timeout (seconds)", "Requests per minute"}, seen["extras"]
+    # Every setting the provider reads, so a connection made in the UI needs no raw JSON.
+    assert set(extras) == {s.label for s in CONNECTION_SETTINGS}, seen["extras"]
+    for setting in CONNECTION_SETTINGS:
+        assert extras[setting.label]["name"] == f"element_{setting.name}"
+    assert extras["Allow private output hosts"]["type"] == "checkbox"
+    assert extras["Request timeout (seconds)"]["placeholder"] == "30"
     assert extras["Request timeout (seconds)"]["name"] == "element_timeout"
     assert "timeout" in (extras["Request timeout (seconds)"]["help"] or "")
     assert extras["Requests per minute"]["name"] == "element_requests_per_minute"
