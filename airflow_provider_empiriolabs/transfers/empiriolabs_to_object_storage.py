@@ -209,6 +209,7 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         import httpx
 
         from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, user_agent
+        from airflow_provider_empiriolabs.transfers._guarded_http import OutputGuard
 
         hook = EmpirioLabsHook(empiriolabs_conn_id=self.empiriolabs_conn_id)
         root = self._destination_root()
@@ -217,8 +218,6 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         targets = [root / self._object_name(job_id, index, url) for index, url in enumerate(urls)]
         if len({storage_uri(t) for t in targets}) != len(targets):
             raise ValueError(f"object_name {self.object_name!r} gives several outputs the same name; include {{index}}")
-
-        from airflow_provider_empiriolabs.transfers._guarded_http import OutputGuard
 
         guard = OutputGuard(self._trust_policy(hook))
         timeout = httpx.Timeout(self.request_timeout_seconds, connect=min(self.request_timeout_seconds, 15.0))
