@@ -10,35 +10,30 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_empiriolabs import __version__
+from airflow_provider_empiriolabs.hooks._settings import CONNECTION_SETTINGS, DEFAULT_BASE_URL, ConnectionSetting
 
 CONNECTION_TYPE = "empiriolabs"
+
+
+def _conn_field(setting: ConnectionSetting) -> dict[str, Any]:
+    schema = dict(setting.schema)
+    if isinstance(setting.default, bool):  # a switch shows its default; other defaults are placeholders
+        schema["default"] = setting.default
+    return {"label": setting.label, "description": setting.description, "schema": schema}
+
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "port", "login"],
     "relabeling": {"host": "Base URL", "password": "API key"},
     "placeholders": {
-        "host": "https://api.empiriolabs.ai",
+        "host": DEFAULT_BASE_URL,
         "password": "sk-empiriolabs-...",
-        "timeout": "30",
-        "requests_per_minute": "50",
+        **{s.name: s.placeholder for s in CONNECTION_SETTINGS if s.placeholder is not None},
     },
 }
 
-CONN_FIELDS: dict[str, Any] = {
-    "timeout": {
-        "label": "Request timeout (seconds)",
-        "description": "Per-request timeout of every call to the API. Default 30.",
-        "schema": {"type": ["number", "null"], "minimum": 1},
-    },
-    "requests_per_minute": {
-        "label": "Requests per minute",
-        "description": (
-            "The account's request budget, shared by all its keys and jobs (EmpirioLabs allows 50). "
-            "Lower it when other systems use the same account. Default 50."
-        ),
-        "schema": {"type": ["integer", "null"], "minimum": 1},
-    },
-}
+#: One form field per extra the provider reads (:data:`~.hooks._settings.CONNECTION_SETTINGS`).
+CONN_FIELDS: dict[str, Any] = {setting.name: _conn_field(setting) for setting in CONNECTION_SETTINGS}
 
 _PACKAGE = "airflow_provider_empiriolabs"
 

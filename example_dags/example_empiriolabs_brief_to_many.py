@@ -10,8 +10,12 @@ whatever the brief's length::
 
     airflow pools set empiriolabs_paid_jobs 3 "Paid EmpirioLabs jobs in flight" --include-deferred
 
-``max_videos`` refuses a brief longer than expected before anything is sent, and each task's
-``max_cost_usd`` caps one video's estimate.
+Each prompt is a mapped task group, generate then store: a prompt refused (a content-policy
+refusal, say) fails its own group only, and every other paid video is still stored (a mapped
+transfer expanded over the mapped generate's output would wait for all of them, and a single
+failure would leave every paid video unstored while its URL runs out). ``max_videos`` refuses a
+brief longer than expected before anything is sent, and each task's ``max_cost_usd`` caps one
+video's estimate.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag, task, task_group
 
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import (
@@ -57,21 +61,27 @@ def example_empiriolabs_brief_to_many() -> None:
             raise ValueError(f"the brief holds {len(prompts)} prompts, more than max_videos={params['max_videos']}")
         return prompts
 
-    generated = EmpirioLabsGenerateVideoOperator.partial(
-        task_id="generate",
-        pool=PAID_JOBS_POOL,  # include_deferred=True: a waiting job keeps its slot
-        duration=5,
-        resolution="720p",
-        deferrable=True,
-        poll_interval=10,
-        max_cost_usd=1.00,
-        retries=2,  # a retry reattaches to its job: never a second bill
-    ).expand(prompt=read_brief())
+    @task_group
+    def one_video(prompt: str) -> None:
+        """One prompt's video, generated then stored on its own: a refused sibling holds nothing back."""
+        generated = EmpirioLabsGenerateVideoOperator(
+            task_id="generate",
+            prompt=prompt,
+            pool=PAID_JOBS_POOL,  # include_deferred=True: a waiting job keeps its slot
+            duration=5,
+            resolution="720p",
+            deferrable=True,
+            poll_interval=10,
+            max_cost_usd=1.00,
+            retries=2,  # a retry reattaches to its job: never a second bill
+        )
+        EmpirioLabsToObjectStorageOperator(
+            task_id="store_video",
+            output_urls=generated.output,
+            destination="{{ params.destination }}",
+        )
 
-    EmpirioLabsToObjectStorageOperator.partial(
-        task_id="store_video",
-        destination="{{ params.destination }}",
-    ).expand(output_urls=generated.output)
+    one_video.expand(prompt=read_brief())
     # [END howto_operator_empiriolabs_brief_to_many]
 
 

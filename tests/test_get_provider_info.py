@@ -9,6 +9,7 @@ import importlib.metadata
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 from importlib.resources import files
@@ -20,6 +21,12 @@ import pytest
 
 from airflow_provider_empiriolabs import __version__
 from airflow_provider_empiriolabs.get_provider_info import get_provider_info
+from airflow_provider_empiriolabs.hooks._settings import (
+    CONNECTION_SETTINGS,
+    DEFAULT_BASE_URL,
+    DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_TIMEOUT_SECONDS,
+)
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 
 DISTRIBUTION = "airflow-provider-empiriolabs"
@@ -162,7 +169,6 @@ def test_ui_field_behaviour_matches_the_hook(info: dict[str, Any]) -> None:
 def test_conn_fields_are_the_extras_the_hook_reads(info: dict[str, Any]) -> None:
     (conn_type,) = info["connection-types"]
     fields = conn_type["conn-fields"]
-    assert set(fields) == {"timeout", "requests_per_minute"}
     for name, spec in fields.items():
         assert spec["label"], name
         jsonschema.Draft7Validator.check_schema(spec["schema"])
@@ -170,6 +176,46 @@ def test_conn_fields_are_the_extras_the_hook_reads(info: dict[str, Any]) -> None
     jsonschema.validate(50, fields["requests_per_minute"]["schema"])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(0, fields["requests_per_minute"]["schema"])
+    jsonschema.validate(True, fields["allow_private_output_hosts"]["schema"])
+    jsonschema.validate("cdn.example.com, *.example.net", fields["allowed_output_hosts"]["schema"])
+    jsonschema.validate("redis_budget", fields["budget_conn_id"]["schema"])
+
+
+def test_every_setting_is_in_the_form(info: dict[str, Any]) -> None:
+    """A connection made in the UI can set every extra the provider reads: no raw JSON needed."""
+    (conn_type,) = info["connection-types"]
+    fields = conn_type["conn-fields"]
+    placeholders = conn_type["ui-field-behaviour"]["placeholders"]
+    assert [s.name for s in CONNECTION_SETTINGS] == list(fields)
+    for setting in CONNECTION_SETTINGS:
+        assert fields[setting.name]["label"] == setting.label
+        assert fields[setting.name]["description"] == setting.description
+        if setting.placeholder is not None:  # the defaults the hook applies, not a copy of them
+            assert placeholders[setting.name] == setting.placeholder
+    assert placeholders["timeout"] == f"{DEFAULT_TIMEOUT_SECONDS:g}"
+    assert placeholders["requests_per_minute"] == str(DEFAULT_REQUESTS_PER_MINUTE)
+    assert placeholders["host"] == DEFAULT_BASE_URL
+
+
+def test_the_extras_the_docs_name_are_in_the_form(info: dict[str, Any]) -> None:
+    """Every extra docs/connection.rst sends users to is a form field."""
+    (conn_type,) = info["connection-types"]
+    page = (Path(__file__).parents[1] / "docs" / "connection.rst").read_text()
+    documented = set(re.findall(r"extra ``(\w+)``", page))
+    assert {"allow_private_output_hosts", "allowed_output_hosts", "budget_conn_id"} <= documented
+    assert documented <= set(conn_type["conn-fields"])
+
+
+def test_the_extras_read_elsewhere_are_the_settings() -> None:
+    """The modules that read an extra use its name from the one declaration."""
+    from airflow_provider_empiriolabs.hooks.shared_budget import BUDGET_CONN_EXTRA
+    from airflow_provider_empiriolabs.transfers._output_trust import (
+        EXTRA_ALLOW_PRIVATE_OUTPUT_HOSTS,
+        EXTRA_ALLOWED_OUTPUT_HOSTS,
+    )
+
+    names = {s.name for s in CONNECTION_SETTINGS}
+    assert {BUDGET_CONN_EXTRA, EXTRA_ALLOWED_OUTPUT_HOSTS, EXTRA_ALLOW_PRIVATE_OUTPUT_HOSTS} <= names
 
 
 def test_airflow_providers_list_shows_it(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsTransportError,
 )
 from airflow_provider_empiriolabs.hooks._responses import BoundedBody, describe, error_for, parse_json
+from airflow_provider_empiriolabs.redaction import redact_url
 
 if TYPE_CHECKING:
     from airflow_provider_empiriolabs.hooks._deadline import Deadline
@@ -150,7 +151,9 @@ def outcome(call: Call[T], answer: Answer, secret: str, budget: RequestBudget) -
         ) from None
 
 
-def failure(call: Call[Any], error: Exception, secret: str, deadline: Deadline, seconds: float) -> EmpirioLabsError:
+def failure(
+    call: Call[Any], error: Exception, secret: str, deadline: Deadline, seconds: float, base_url: str = ""
+) -> EmpirioLabsError:
     """
     Name what went wrong after the build; for the billed POST, decide whether it may have got in.
 
@@ -163,9 +166,10 @@ def failure(call: Call[Any], error: Exception, secret: str, deadline: Deadline, 
     :param secret: the API key, kept out of every message.
     :param deadline: the attempt's deadline (``hit`` when it cut the request off).
     :param seconds: the deadline's length, for the message.
+    :param base_url: the API's base URL the call went to, named in the message (never a key or query).
     """
     named: EmpirioLabsError
-    where = f"{call.method} {call.path}"
+    where = f"{call.method} {redact_url(base_url + call.path)}"
     if isinstance(error, EmpirioLabsError):
         named = error
     elif never_left(error):

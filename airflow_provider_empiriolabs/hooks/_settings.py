@@ -1,9 +1,13 @@
 """
 What the hook needs from its connection, and which keyword arguments a hook takes.
 
-The connection's host, key and extras become an :class:`ApiSettings` (the key checked and
-registered as a secret before any request); :func:`check_hook_params` refuses, when a DAG is
-parsed, ``hook_params`` the hook could not use.
+Every extra of the EmpirioLabs connection is declared here once, as a :class:`ConnectionSetting`
+(:data:`CONNECTION_SETTINGS`): the connection form (``get_provider_info``) and the modules that
+read an extra take its name, label, schema and default from here. The connection's host, key and
+extras become an :class:`ApiSettings` (the key checked and registered as a secret before any
+request); :func:`check_hook_params` refuses, when a DAG is parsed, ``hook_params`` the hook could
+not use. Standard library only: Airflow imports this (through ``get_provider_info``) to list
+providers.
 """
 
 from __future__ import annotations
@@ -23,6 +27,83 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_REQUESTS_PER_MINUTE = 50
 #: Without a ``total_timeout``, a request's total deadline is this many times its per-read ``timeout``.
 TOTAL_TIMEOUT_FACTOR = 4.0
+#: The connection form's Test button: each network operation, and the whole call, within this many
+#: seconds, tried once: an API that is down or unreachable is said in seconds, not after retries.
+TEST_CONNECTION_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ConnectionSetting:
+    """
+    One extra of the EmpirioLabs connection: its name in the extras, and how the form shows it.
+
+    :param name: the key in the connection's extras (and the form field's name).
+    :param label: the form field's label.
+    :param description: the form field's help text.
+    :param schema: the JSON schema the form validates the value with.
+    :param default: the value an absent extra means (shown as the field's placeholder), if any.
+    """
+
+    name: str
+    label: str
+    description: str
+    schema: dict[str, Any]
+    default: Any = None
+
+    @property
+    def placeholder(self) -> str | None:
+        """The default as the empty field shows it, ``None`` without one."""
+        if self.default is None or isinstance(self.default, bool):
+            return None
+        return f"{self.default:g}" if isinstance(self.default, float) else str(self.default)
+
+
+TIMEOUT = ConnectionSetting(
+    "timeout",
+    "Request timeout (seconds)",
+    f"Per-request timeout of every call to the API. Default {DEFAULT_TIMEOUT_SECONDS:g}.",
+    {"type": ["number", "null"], "minimum": 1},
+    DEFAULT_TIMEOUT_SECONDS,
+)
+REQUESTS_PER_MINUTE = ConnectionSetting(
+    "requests_per_minute",
+    "Requests per minute",
+    f"The account's request budget, shared by all its keys and jobs (EmpirioLabs allows "
+    f"{DEFAULT_REQUESTS_PER_MINUTE}). Lower it when other systems use the same account. "
+    f"Default {DEFAULT_REQUESTS_PER_MINUTE}.",
+    {"type": ["integer", "null"], "minimum": 1},
+    DEFAULT_REQUESTS_PER_MINUTE,
+)
+BUDGET_CONN_ID = ConnectionSetting(
+    "budget_conn_id",
+    "Shared budget (Redis connection id)",
+    "A Redis connection (type redis) holding the account's request budget for every worker and "
+    "triggerer (the [redis] extra). Empty: each process keeps its own budget.",
+    {"type": ["string", "null"]},
+)
+ALLOWED_OUTPUT_HOSTS = ConnectionSetting(
+    "allowed_output_hosts",
+    "Output hosts",
+    "Host names (or *.suffix patterns), comma-separated, that output URLs and their redirects may "
+    "point at besides the API's own host. Empty: any public https host.",
+    {"type": ["string", "null"]},
+)
+ALLOW_PRIVATE_OUTPUT_HOSTS = ConnectionSetting(
+    "allow_private_output_hosts",
+    "Allow private output hosts",
+    "Let output URLs resolve to private or loopback addresses (a local simulator; never cloud "
+    "metadata addresses). Off by default.",
+    {"type": ["boolean", "null"]},
+    False,
+)
+#: Every extra of the connection, in the form's order.
+CONNECTION_SETTINGS: tuple[ConnectionSetting, ...] = (
+    TIMEOUT,
+    REQUESTS_PER_MINUTE,
+    BUDGET_CONN_ID,
+    ALLOWED_OUTPUT_HOSTS,
+    ALLOW_PRIVATE_OUTPUT_HOSTS,
+)
 
 
 @dataclass(frozen=True)
@@ -84,8 +165,8 @@ class ApiSettings:
         return cls(
             base_url=host or DEFAULT_BASE_URL,
             api_key=conn.password,
-            timeout=number("timeout", DEFAULT_TIMEOUT_SECONDS, float),
-            requests_per_minute=number("requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE, int),
+            timeout=number(TIMEOUT.name, DEFAULT_TIMEOUT_SECONDS, float),
+            requests_per_minute=number(REQUESTS_PER_MINUTE.name, DEFAULT_REQUESTS_PER_MINUTE, int),
         )
 
 

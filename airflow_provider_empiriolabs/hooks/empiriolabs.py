@@ -39,6 +39,7 @@ from airflow_provider_empiriolabs.hooks._exchange import Call as _Call
 from airflow_provider_empiriolabs.hooks._exchange import SendGuard
 from airflow_provider_empiriolabs.hooks._retry import retry_policy
 from airflow_provider_empiriolabs.hooks._settings import DEFAULT_BASE_URL as DEFAULT_BASE_URL
+from airflow_provider_empiriolabs.hooks._settings import TEST_CONNECTION_TIMEOUT_SECONDS
 from airflow_provider_empiriolabs.hooks._settings import ApiSettings as ApiSettings
 from airflow_provider_empiriolabs.hooks._settings import check_hook_params as check_hook_params
 from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
@@ -255,7 +256,9 @@ class EmpirioLabsHook(BaseHook):
                     answer = _exchange.exchange(client, request, deadline)
                 return _exchange.outcome(call, answer, settings.api_key, budget)
             except Exception as error:  # of any type: named here, and never resent if it may have got in
-                raise _exchange.failure(call, error, settings.api_key, deadline, settings.deadline) from None
+                raise _exchange.failure(
+                    call, error, settings.api_key, deadline, settings.deadline, settings.base_url
+                ) from None
             finally:
                 budget.done(slot)
 
@@ -281,7 +284,9 @@ class EmpirioLabsHook(BaseHook):
                         raise
                     return _exchange.outcome(call, answer, settings.api_key, budget)
                 except Exception as error:  # of any type: named here, and never resent if it may have got in
-                    raise _exchange.failure(call, error, settings.api_key, deadline, settings.deadline) from None
+                    raise _exchange.failure(
+                        call, error, settings.api_key, deadline, settings.deadline, settings.base_url
+                    ) from None
                 finally:
                     budget.done(slot)
 
@@ -350,6 +355,11 @@ class EmpirioLabsHook(BaseHook):
         """One cheap authenticated GET (the model catalog), as the API's docs suggest to check a key."""
         # The UI's Test button runs this under a random, transient connection id: naming it would mislead.
         self._names_connection = False
+        # A person is waiting: one try within a few seconds, so an API that is down is said at once.
+        cap = TEST_CONNECTION_TIMEOUT_SECONDS
+        self.timeout = cap if self.timeout is None else min(self.timeout, cap)
+        self.total_timeout = cap if self.total_timeout is None else min(self.total_timeout, cap)
+        self.max_attempts, self._settings = 1, None
         try:
             models = self.list_models()
         except Exception as error:  # the text shown in the UI: no URL query, header value or key

@@ -58,6 +58,7 @@ from airflow_provider_empiriolabs.hooks._redis_keys import RedisSettings as Redi
 from airflow_provider_empiriolabs.hooks._redis_keys import pause_key as pause_key
 from airflow_provider_empiriolabs.hooks._redis_keys import window_identity as window_identity
 from airflow_provider_empiriolabs.hooks._redis_store import RedisBackend as RedisBackend
+from airflow_provider_empiriolabs.hooks._settings import BUDGET_CONN_ID
 from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget, Slot, WaitBound, account_of, budget_for
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ REDIS_TIMEOUT_SECONDS = _redis_store.REDIS_TIMEOUT_SECONDS
 #: Prefix of every key the provider writes.
 KEY_PREFIX = _redis_store.KEY_PREFIX
 #: The connection extra of the EmpirioLabs connection that names the Redis connection.
-BUDGET_CONN_EXTRA = "budget_conn_id"
+BUDGET_CONN_EXTRA = BUDGET_CONN_ID.name
 
 
 class SharedBudget(RequestBudget):

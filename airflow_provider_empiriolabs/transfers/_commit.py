@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TEMP_SUFFIX",
     "PendingObject",
+    "check_destination",
     "delete_quietly",
     "existing_size",
     "remove_leftovers",
@@ -156,6 +158,74 @@ def remove_leftovers(destination: ObjectStoragePath, log: Any) -> None:
                 fs.abort_mpu(destination.bucket, destination.key, upload["UploadId"])
     except Exception:
         log.warning("Could not list or abort unfinished uploads to %s", storage_uri(destination), exc_info=True)
+
+
+def check_destination(root: ObjectStoragePath, conn_id: str | None) -> None:
+    """
+    Before any output is fetched: can objects be written under ``root``? Raise, saying how to fix it.
+
+    A local destination's folder is created (the copy would create it anyway) and must be
+    writable; an object store's bucket (or container) must exist and be reachable with the
+    connection. Nothing is written to an object store. A bucket the connection may write to but not
+    look at (a 403 on the bucket itself) passes: least-privilege roles often grant only
+    ``PutObject``, and the copy says what the store answers then.
+
+    :param root: the destination folder (``destination`` as an ObjectStoragePath).
+    :param conn_id: the destination's connection (``dest_conn_id``), named in the message.
+    """
+    where = storage_uri(root).rstrip("/") + "/"
+    if root.protocol in ("file", "local", ""):
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise EmpirioLabsTransferError(
+                f"destination {where}: the folder cannot be created ({type(error).__name__}: "
+                f"{error.strerror or error}); give a destination on a disk the worker can write "
+                "to, e.g. file:///data/videos/ (nothing was downloaded)"
+            ) from None
+        if not (root.is_dir() and os.access(root.path, os.W_OK | os.X_OK)):
+            raise EmpirioLabsTransferError(
+                f"destination {where}: the folder is not writable by the worker's user; give one it "
+                "can write to (nothing was downloaded)"
+            )
+        return
+    bucket = root.bucket
+    try:
+        root.fs.info(bucket)
+    except FileNotFoundError:
+        raise EmpirioLabsTransferError(
+            f"destination {where}: the bucket {bucket!r} does not exist (as seen with "
+            f"{_connection_said(conn_id)}); create it or fix destination (nothing was downloaded)"
+        ) from None
+    except PermissionError:
+        return
+    except Exception as error:  # no endpoint, no credentials...: of the store's own types
+        from airflow_provider_empiriolabs.redaction import redact_log_text
+
+        raise EmpirioLabsTransferError(
+            f"destination {where}: the storage cannot be reached with {_connection_said(conn_id)} "
+            f"({type(error).__name__}: {redact_log_text(str(error))}); nothing was downloaded"
+        ) from None
+
+
+def _connection_said(conn_id: str | None) -> str:
+    """Which connection reached the store, and, when it is not defined, how to add it."""
+    if not conn_id:
+        return "the filesystem's default credentials (dest_conn_id is not set; set it to the connection to use)"
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        env = "AIRFLOW_CONN_" + "".join(ch if ch.isalnum() else "_" for ch in conn_id).upper()
+        return (
+            f"dest_conn_id {conn_id!r}: the Airflow connection {conn_id!r} is not defined, so the storage "
+            f"library's default credentials and endpoint were tried; add it (Admin > Connections, "
+            f"`airflow connections add {conn_id} ...`, or {env} on every worker) or pass the id of an "
+            "existing one as dest_conn_id"
+        )
+    return f"dest_conn_id {conn_id!r}"
 
 
 class PendingObject:

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsUnsafeUrlError
+from airflow_provider_empiriolabs.hooks._settings import ALLOW_PRIVATE_OUTPUT_HOSTS, ALLOWED_OUTPUT_HOSTS
 from airflow_provider_empiriolabs.redaction import redact_url
 
 if TYPE_CHECKING:
@@ -58,9 +59,9 @@ __all__ = [
 ]
 
 #: Connection extra: host names (or ``*.suffix`` patterns) redirects may lead to.
-EXTRA_ALLOWED_OUTPUT_HOSTS = "allowed_output_hosts"
+EXTRA_ALLOWED_OUTPUT_HOSTS = ALLOWED_OUTPUT_HOSTS.name
 #: Connection extra: follow output URLs whose host resolves to a non-public address.
-EXTRA_ALLOW_PRIVATE_OUTPUT_HOSTS = "allow_private_output_hosts"
+EXTRA_ALLOW_PRIVATE_OUTPUT_HOSTS = ALLOW_PRIVATE_OUTPUT_HOSTS.name
 
 #: Names of cloud instance-metadata services (GCP, AWS, Azure, OpenStack, Alibaba...).
 METADATA_HOST_NAMES = frozenset(

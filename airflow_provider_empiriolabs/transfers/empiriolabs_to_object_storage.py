@@ -39,7 +39,7 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsTransferError,
     naming_the_task,
 )
-from airflow_provider_empiriolabs.transfers._commit import storage_uri
+from airflow_provider_empiriolabs.transfers._commit import check_destination, storage_uri
 from airflow_provider_empiriolabs.transfers._copier import (
     DEFAULT_ALLOWED_CONTENT_TYPES,
     DEFAULT_CHUNK_SIZE,
@@ -209,15 +209,15 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         import httpx
 
         from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, user_agent
+        from airflow_provider_empiriolabs.transfers._guarded_http import OutputGuard
 
         hook = EmpirioLabsHook(empiriolabs_conn_id=self.empiriolabs_conn_id)
-        job_id, urls = self._resolve_sources(hook)
         root = self._destination_root()
+        check_destination(root, self.dest_conn_id)  # before anything is fetched: the video stays safe at its URL
+        job_id, urls = self._resolve_sources(hook)
         targets = [root / self._object_name(job_id, index, url) for index, url in enumerate(urls)]
         if len({storage_uri(t) for t in targets}) != len(targets):
             raise ValueError(f"object_name {self.object_name!r} gives several outputs the same name; include {{index}}")
-
-        from airflow_provider_empiriolabs.transfers._guarded_http import OutputGuard
 
         guard = OutputGuard(self._trust_policy(hook))
         timeout = httpx.Timeout(self.request_timeout_seconds, connect=min(self.request_timeout_seconds, 15.0))

@@ -115,6 +115,8 @@ def test_new_reference_images_become_a_stored_video_that_the_catalogue_dag_consu
 
 
 PAID_JOBS_POOL = "empiriolabs_paid_jobs"
+#: One mapped task group per prompt: generate, then store, each item on its own.
+GENERATE, STORE = "one_video.generate", "one_video.store_video"
 BRIEF = """# Spring campaign: one video per line
 A foal taking its first steps in a sunlit meadow
 
@@ -143,10 +145,10 @@ def test_a_brief_in_s3_fans_out_to_one_paid_job_per_prompt_in_a_pool_counting_de
     run = _run("example_empiriolabs_brief_to_many", brief=str(brief), destination=f"file://{out}/")
 
     assert sim.stats()["posts"] == 3  # one per prompt: the comment and the blank line are not prompts
-    generate = sorted((ti for ti in run.get_task_instances() if ti.task_id == "generate"), key=lambda ti: ti.map_index)
+    generate = sorted((ti for ti in run.get_task_instances() if ti.task_id == GENERATE), key=lambda ti: ti.map_index)
     assert [ti.map_index for ti in generate] == [0, 1, 2]
     assert {ti.pool for ti in generate} == {PAID_JOBS_POOL}
-    job_ids = {_xcom(run, "generate", map_index=i)["job_id"] for i in range(3)}
+    job_ids = {_xcom(run, GENERATE, map_index=i)["job_id"] for i in range(3)}
     assert len(job_ids) == 3
     landed = sorted(out.rglob("*.mp4"))
     assert {p.parent.name for p in landed} == job_ids
@@ -167,3 +169,28 @@ def test_a_brief_longer_than_max_videos_is_refused_before_anything_is_paid(
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states["read_brief"] == "failed"
     assert empiriolabs_connection.stats()["posts"] == 0
+
+
+def test_one_refused_video_does_not_hold_back_the_paid_ones(empiriolabs_connection: Any, tmp_path: Path) -> None:
+    """A content-policy refusal fails its own item; every other prompt's video is generated and stored."""
+    sim = empiriolabs_connection
+    sim.configure(failing_prompts={"carousel": "content_policy_violation"})
+    _pool_counting_deferred_tasks(3)
+    brief = tmp_path / "brief.txt"
+    brief.write_text(BRIEF)
+    out = tmp_path / "videos"
+    out.mkdir()
+
+    run = _dag("example_empiriolabs_brief_to_many").test(
+        run_conf={"brief": f"file://{brief}", "destination": f"file://{out}/"}
+    )
+
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    assert states[(GENERATE, 2)] == "failed"  # the carousel: refused by the content policy
+    assert states[(STORE, 2)] == "upstream_failed"
+    for index in (0, 1):
+        assert states[(GENERATE, index)] == states[(STORE, index)] == "success", states
+    job_ids = {_xcom(run, GENERATE, map_index=i)["job_id"] for i in (0, 1)}
+    landed = sorted(out.rglob("*.mp4"))
+    assert {p.parent.name for p in landed} == job_ids  # both paid videos stored
+    assert all(hashlib.sha256(p.read_bytes()).hexdigest() == sim.expected_video_sha256() for p in landed)

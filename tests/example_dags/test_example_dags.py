@@ -84,7 +84,7 @@ def test_submit_many_then_wait_pays_once_per_prompt(empiriolabs_connection: Any)
 
     stats = sim.stats()
     assert stats["posts"] == 3
-    job_ids = {_xcom(run, "submit", map_index=i) for i in range(3)}
+    job_ids = {_xcom(run, "one_video.submit", map_index=i) for i in range(3)}
     assert len(job_ids) == 3
-    waited = {_xcom(run, "wait_for_video", map_index=i)["job_id"] for i in range(3)}
+    waited = {_xcom(run, "one_video.wait_for_video", map_index=i)["job_id"] for i in range(3)}
     assert waited == job_ids

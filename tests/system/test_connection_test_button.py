@@ -120,3 +120,30 @@ def test_a_wrong_key_typed_into_the_test_says_so(airflow_deployment: AirflowDepl
     assert result["status"] is False
     assert "HTTP 401" in result["message"]
     assert "sk-empiriolabs-not-the-key" not in result["message"]
+
+
+def test_the_api_down_is_said_at_once_with_the_url_tried(airflow_deployment: AirflowDeployment) -> None:
+    """A Base URL where nothing listens: the Test answers with that URL, tried once (not after 35 s of retries)."""
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    body = {
+        "connection_id": "empiriolabs_down",
+        "conn_type": "empiriolabs",
+        "host": down,
+        "password": "sk-empiriolabs-down-key-0001",
+    }
+
+    started = time.monotonic()
+    resp = airflow_deployment.api.post("/connections/test", json=body)
+    took = time.monotonic() - started
+
+    assert resp.status_code == 200, resp.text
+    result = resp.json()
+    assert result["status"] is False
+    assert down in result["message"], result["message"]
+    assert "sk-empiriolabs-down-key-0001" not in result["message"]
+    print(f"Test button answered an API that is down in {took:.2f} s")  # measured, not asserted

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_empiriolabs.hooks._settings import CONNECTION_SETTINGS
 from airflow_provider_empiriolabs.ui.urls import ui_view_path
 from tests.system.browser import check_screenshot as check_png
 from tests.system.browser import run_in_browser
@@ -121,7 +122,13 @@ def test_the_connection_form_offers_the_empiriolabs_fields(
     assert fields["API key"]["placeholder"] == "sk-empiriolabs-..."
     # The provider's extras, in their own section, with their help texts.
     extras = {f["label"]: f for f in seen["extras"] if f["name"] and f["name"].startswith("element_")}
-    assert set(extras) == {"Request timeout (seconds)", "Requests per minute"}, seen["extras"]
+    # Every setting the provider reads, so a connection made in the UI needs no raw JSON.
+    inputs = {i["name"]: i for i in seen["extraInputs"]}
+    assert set(inputs) == {f"element_{s.name}" for s in CONNECTION_SETTINGS}, seen["extraInputs"]
+    for setting in CONNECTION_SETTINGS:
+        assert setting.label in inputs[f"element_{setting.name}"]["group"], inputs
+    assert inputs["element_allow_private_output_hosts"]["type"] == "checkbox"
+    # (Airflow 3.3's form shows no placeholder on extra fields: the defaults are in the help texts.)
     assert extras["Request timeout (seconds)"]["name"] == "element_timeout"
     assert "timeout" in (extras["Request timeout (seconds)"]["help"] or "")
     assert extras["Requests per minute"]["name"] == "element_requests_per_minute"

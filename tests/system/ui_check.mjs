@@ -50,8 +50,17 @@ async function connectionForm(page) {
   await dialog.locator('input[name="password"]').waitFor({ state: "hidden" });
   await dialog.locator('input[name^="element_"]').first().waitFor();
   const extras = await visibleFields();
+  // Every extra field's input by its name (a label's "for" does not reach every kind of input).
+  const extraInputs = await dialog.locator('[name^="element_"]').evaluateAll((inputs) =>
+    inputs.map((input) => ({
+      name: input.getAttribute("name"),
+      type: input.getAttribute("type"),
+      placeholder: input.getAttribute("placeholder"),
+      group: (input.closest('[role="group"]') ?? input.parentElement).innerText.trim(),
+    })),
+  );
   await dialog.screenshot({ path: args.extrasScreenshot });
-  return { selectedType, standard, extras };
+  return { selectedType, standard, extras, extraInputs };
 }
 
 async function extraLink(page) {
