@@ -27,7 +27,9 @@ from tests.conftest import REPO
 DOCS = REPO / "docs"
 EXAMPLES = DOCS / "examples"
 #: Where included code may come from: files the test suite runs or builds.
-TESTED_ROOTS = (REPO / "example_dags", EXAMPLES)
+# Files the suite runs: the example DAGs, the docs' own examples, and the test DAGs of the decorators
+# (tests/operators/test_request_fields.py runs the templated one that docs/howto/generate.rst shows).
+TESTED_ROOTS = (REPO / "example_dags", EXAMPLES, REPO / "tests" / "decorators" / "dags")
 PAGES = sorted([*DOCS.rglob("*.rst"), *DOCS.rglob("*.md"), REPO / "README.md"])
 PAGES = [p for p in PAGES if "_build" not in p.parts]
 
