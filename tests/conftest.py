@@ -24,7 +24,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -35,6 +37,9 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "example_dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+if TYPE_CHECKING:
+    from tests.support import RedisServer
 
 pytest_plugins = ["airflow_provider_empiriolabs.testing.pytest_plugin", "tests.emulators.fixtures"]
 
@@ -101,3 +106,15 @@ def airflow_db() -> Path:
         env=os.environ.copy(),
     )
     return _HOME / "airflow.db"
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A real ``redis-server`` of this test's own (see :class:`tests.support.RedisServer`)."""
+    from tests.support import RedisServer
+
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -12,18 +12,11 @@ import asyncio
 import logging
 import multiprocessing
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import respx
 
 from airflow_provider_empiriolabs.hooks import _redis_store, shared_budget
@@ -36,71 +29,11 @@ from airflow_provider_empiriolabs.hooks.shared_budget import (
     SharedBudget,
     pause_key,
 )
+from tests.support import RedisServer, free_port
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 ACCOUNT = account_of("https://api.test", "sk-empiriolabs-shared")
 LIMIT, WINDOW = 10, 2
 LOGGER = "airflow_provider_empiriolabs.hooks.shared_budget"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """A real ``redis-server`` on 127.0.0.1, no persistence, in its own folder; stoppable and restartable."""
-
-    def __init__(self) -> None:
-        if not Path(REDIS_SERVER).exists():
-            pytest.fail("redis-server is missing: `make test` installs it (apt-get install redis-server)")
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="empiriolabs-redis-")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def settings(self) -> RedisSettings:
-        return RedisSettings(host="127.0.0.1", port=self.port)
-
-    def start(self) -> RedisServer:
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.dir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.02)
-        client.close()
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port)
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.dir, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
