@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 NODE_TOOLS := tests/emulators/node_modules/.installed
 
 .PHONY: env demo dist test test-quick lint typecheck docs lock clean bench bench-transfer test-compat test-distributed
-.PHONY: help
+.PHONY: help mutate
 .PHONY: bench-polling bench-triggerer bench-rate-budget bench-worker-slots bench-import bench-shared-budget
 
 $(VENV)/.installed: pyproject.toml requirements/dev.txt
@@ -90,6 +90,12 @@ test-system: env $(NODE_TOOLS) $(SYSTEM_TOOLS) $(REDIS_SERVER)
 test-distributed: env $(POSTGRES) $(REDIS_SERVER)
 	$(BIN)/pytest -p no:cacheprovider -s tests/distributed
 
+# Plant known bugs one at a time in the money, retry, secret, pricing, trust, commit and polling
+# code and run the tests that guard each (scripts/mutate.py; not in CI, 15 to 30 minutes). Run it
+# when a promise's code changes; its last score is in docs/internals.rst.
+mutate: env $(NODE_TOOLS)
+	$(BIN)/python scripts/mutate.py
+
 # The docs site (Sphinx), warnings as errors: a broken reference or include fails the build.
 docs: env
 	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
@@ -167,6 +173,7 @@ help:
 # make test-system       a real deployment and Chromium (tests/system)
 # make test-distributed  CeleryExecutor, 2 workers, 2 triggerers, Postgres, Redis (tests/distributed)
 # make test-compat       the suite's core on Airflow 3.3.0 (3.3.2 is the lock's: make test runs it)
+# make mutate            planted bugs, one at a time, against the tests that guard them (not in CI)
 # make lint typecheck docs dist lock bench clean
 ## end
 
