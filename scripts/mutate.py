@@ -69,7 +69,7 @@ MUTATIONS = (
         "_outcome.py",
         "    if creates_job:\n        return provably_not_sent(error)\n",
         "    if creates_job:\n        return kind_of(error) is ErrorKind.TRANSIENT\n",
-        ("tests/hooks/test_empiriolabs.py", "tests/reliability/test_outcome_agreement.py"),
+        ("tests/hooks/test_billed_post.py", "tests/reliability/test_outcome_agreement.py"),
     ),
     Mutation(
         "retry-429-not-transient",
