@@ -129,3 +129,49 @@ def test_a_storage_that_keeps_a_short_object_fails_the_transfer(
     assert what in message, message
     assert f"{SIZE // 2:,} bytes" in message and f"{SIZE:,} were" in message, message
     assert _objects(root) == []  # neither the short object nor a temporary one is left
+
+
+def keep_short_while_writing(monkeypatch: pytest.MonkeyPatch, fs: Any) -> None:
+    """The storage's writer takes half of each block it is handed (and says so by its position)."""
+    original = type(fs).open
+
+    def open_(self: Any, path: str, mode: str = "rb", *args: Any, **kwargs: Any) -> Any:
+        f = original(self, path, mode, *args, **kwargs)
+        if "w" in mode:
+            write = f.write
+            f.write = lambda data: write(bytes(data)[: max(1, len(data) // 2)])
+        return f
+
+    monkeypatch.setattr(type(fs), "open", open_)
+
+
+@pytest.mark.parametrize("backend_root", ["file_root", "s3_root"])
+def test_a_writer_that_takes_fewer_bytes_fails_before_the_commit_and_the_old_object_stays(
+    finished_job: str, backend_root: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root: ObjectStoragePath = request.getfixturevalue(backend_root)
+    final = root / "videos" / finished_job / "0.mp4"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    final.write_bytes(b"the old, good object")
+    keep_short_while_writing(monkeypatch, root.fs)
+
+    op = EmpirioLabsToObjectStorageOperator(
+        task_id="copy_videos",
+        job_id=finished_job,
+        destination=f"file://{root.path.rstrip('/')}/videos/"
+        if root.protocol in ("file", "local")
+        else f"{root.protocol}://{root.bucket}/videos/",
+        dest_conn_id=root.conn_id,
+        if_exists="replace",
+        retry_backoff_seconds=0.01,
+        max_attempts=1,
+    )
+    with pytest.raises(EmpirioLabsTransferError) as caught:
+        op.execute({})  # type: ignore[arg-type]
+
+    message = str(caught.value.__cause__ if caught.value.__cause__ is not None else caught.value)
+    assert "took" in message and f"{SIZE:,} were downloaded" in message, message
+    monkeypatch.undo()
+    root.fs.invalidate_cache()
+    assert final.read_bytes() == b"the old, good object"  # nothing was committed over it
+    assert _objects(root) == [f"videos/{finished_job}/0.mp4"]
