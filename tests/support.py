@@ -12,15 +12,174 @@ Two ways to run provider code here, both against the simulator over real HTTP:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
 import time
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tests.conftest import REPO
+
+if TYPE_CHECKING:
+    import redis
+
+    from airflow_provider_empiriolabs.hooks.shared_budget import RedisSettings
+    from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 
 TEST_DAGS_FOLDER = REPO / "tests" / "dags"
 
 
+# -- ports, processes, Redis -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A port nobody holds on 127.0.0.1 right now (the server binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def kill_process_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to a process group (a server started with ``start_new_session=True``), if it is still there."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+def stop_process_group(proc: subprocess.Popen[Any], timeout: float = 10.0) -> int | None:
+    """
+    Stop a process started in its own group, and its children: SIGTERM, then SIGKILL after ``timeout``.
+
+    :returns: the leader's exit code.
+    """
+    if proc.poll() is None:
+        kill_process_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_process_group(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=timeout)
+    kill_process_group(proc.pid, signal.SIGKILL)  # children the leader left behind
+    return proc.returncode
+
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+class RedisServer:
+    """
+    A real ``redis-server`` on 127.0.0.1 and a free port, no persistence, in its own folder and group.
+
+    :param root: its working folder (a new temporary one by default, removed by :meth:`close`).
+    :param log: a file for its output (none by default).
+    :param preexec_fn: run in the child before ``redis-server`` starts (e.g. to die with its parent).
+    """
+
+    def __init__(
+        self, root: Path | None = None, log: Path | None = None, preexec_fn: Callable[[], Any] | None = None
+    ) -> None:
+        import pytest
+
+        if not Path(REDIS_SERVER).exists():
+            pytest.fail("redis-server is missing: `make test` installs it (apt-get install redis-server)")
+        self.port = free_port()
+        self._own_dir = root is None
+        self.dir = root or Path(tempfile.mkdtemp(prefix="empiriolabs-redis-"))
+        self.log = log
+        self.preexec_fn = preexec_fn
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes] | None:
+        """The running server's process (``None`` once stopped)."""
+        return self.process
+
+    @property
+    def settings(self) -> RedisSettings:
+        """Where the provider's shared budget finds it."""
+        from airflow_provider_empiriolabs.hooks.shared_budget import RedisSettings
+
+        return RedisSettings(host="127.0.0.1", port=self.port)
+
+    def url(self, db: int) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def client(self) -> redis.Redis:
+        """A client that fails at once when the server is gone (redis-py's own retries take seconds)."""
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5, retry=Retry(NoBackoff(), 0))
+
+    def start(self, timeout: float = 30.0) -> RedisServer:
+        """Start it (again, on the same port) and wait until it answers PING."""
+        import redis
+
+        out = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
+        try:
+            self.process = subprocess.Popen(
+                [
+                    *(REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir)),
+                    *("--save", "", "--appendonly", "no"),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=self.preexec_fn,
+            )
+        finally:
+            if not isinstance(out, int):
+                out.close()
+        client = self.client()
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return self
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline or self.process.poll() is not None:
+                        raise RuntimeError(f"redis-server did not start on port {self.port}") from None
+                    time.sleep(0.02)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        """Kill it at once (as a crash would); :meth:`start` brings it back on the same port."""
+        if self.process is not None:
+            kill_process_group(self.process.pid)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def close(self) -> None:
+        """Stop it and remove its folder if it made one."""
+        self.stop()
+        if self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
 # -- unit level ---------------------------------------------------------------------------------
+
+#: The prompt of operators built by :func:`make_operator`.
+PROMPT = "A horse galloping along a beach at sunrise"
+
+
+def make_operator(**kwargs: Any) -> EmpirioLabsGenerateVideoOperator:
+    """The generate operator with the tests' defaults: a 3 s video, polled every 50 ms (``kwargs`` win)."""
+    from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
+
+    kwargs.setdefault("task_id", "generate")
+    kwargs.setdefault("prompt", PROMPT)
+    kwargs.setdefault("duration", 3)
+    kwargs.setdefault("poll_interval", 0.05)
+    return EmpirioLabsGenerateVideoOperator(**kwargs)
 
 
 class RecordingTI:

@@ -40,13 +40,13 @@ import psutil
 import pytest
 
 from airflow_provider_empiriolabs.testing import EmpirioLabsSimulator
+from tests.support import REDIS_SERVER, RedisServer, free_port, kill_process_group
 from tests.system.conftest import (
     REPO,
     STARTUP_TIMEOUT,
     AirflowDeployment,
     _die_with_parent,
     _group_alive,
-    free_port,
     wait_for,
 )
 
@@ -54,7 +54,6 @@ DISTRIBUTED_DIR = Path(__file__).resolve().parent
 DAGS_FOLDER = DISTRIBUTED_DIR / "dags"
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-REDIS_SERVER = "/usr/bin/redis-server"
 
 #: The shared account budget (docs/scale.rst): the EmpirioLabs connection's extra ``budget_conn_id``
 #: names a Redis connection, through which every process of the deployment (workers' task runners,
@@ -154,56 +153,6 @@ class Postgres:
             conn.close()
 
 
-class Redis:
-    """A throwaway ``redis-server`` in the foreground of a child process (no persistence)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.port = free_port()
-        self.log = root / "redis.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def url(self, db: int) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
-
-    def start(self) -> None:
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    REDIS_SERVER,
-                    "--port",
-                    str(self.port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--dir",
-                    str(self.root),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
-        wait_for("redis-server to answer PING", client.ping, 30, interval=0.2)
-        client.close()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-
 class DistributedDeployment(AirflowDeployment):
     """Airflow on CeleryExecutor: components named freely (``triggerer-2``, ``worker-3``...).
 
@@ -213,7 +162,7 @@ class DistributedDeployment(AirflowDeployment):
     :param redis: the Celery broker (DB 0) and the shared budget's store (DB 1).
     """
 
-    def __init__(self, home: Path, simulator: EmpirioLabsSimulator, postgres: Postgres, redis: Redis) -> None:
+    def __init__(self, home: Path, simulator: EmpirioLabsSimulator, postgres: Postgres, redis: RedisServer) -> None:
         self.postgres = postgres
         self.redis = redis
         #: Task runners left behind by a killed worker (in groups of their own): ended at teardown.
@@ -367,17 +316,14 @@ class DistributedDeployment(AirflowDeployment):
                 descendants.extend(parent.children(recursive=True))
         for proc in self.procs.values():
             if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
+                kill_process_group(proc.pid, signal.SIGTERM)
         for proc in self.procs.values():
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+                kill_process_group(proc.pid)
                 proc.wait(timeout=10)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            kill_process_group(proc.pid)
         self.procs.clear()
         for child in [*self.orphans, *descendants]:
             with contextlib.suppress(psutil.Error):
@@ -421,7 +367,7 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Distribute
     servers = _reachable_tempdir("empiriolabs-distributed-")
     postgres = Postgres(servers / "pg")
     postgres.root.mkdir()
-    redis = Redis(servers)
+    redis = RedisServer(servers, log=servers / "redis.log", preexec_fn=_die_with_parent)
     started = time.monotonic()
     try:
         postgres.start()

@@ -27,8 +27,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -39,6 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tests.support import free_port, stop_process_group
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -62,13 +62,6 @@ AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1
 STARTUP_TIMEOUT_S = 60.0
 
 BACKENDS = ("file", "s3", "gs", "abfs")
-
-
-def free_port() -> int:
-    """Ask the kernel for a port nobody holds on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unique_name(prefix: str = "t") -> str:
@@ -127,20 +120,6 @@ def _http_get(url: str) -> tuple[int, dict[str, str], bytes]:
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()
-
-
-def _stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a server we started (its own process group), politely first."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 # --------------------------------------------------------------------------------------------- S3
@@ -262,7 +241,7 @@ def gcs_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]
         yield Emulator("gs", GCS_CONN_ID, endpoint, make_bucket)
     finally:
         mp.undo()
-        _stop_process(proc)
+        stop_process_group(proc)
 
 
 # ------------------------------------------------------------------------------------------ Azure
@@ -328,7 +307,7 @@ def azure_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulato
         yield Emulator("abfs", AZURE_CONN_ID, endpoint, make_bucket)
     finally:
         mp.undo()
-        _stop_process(proc)
+        stop_process_group(proc)
 
 
 # ---------------------------------------------------------------------------- per-test roots

@@ -31,7 +31,7 @@ from airflow_provider_empiriolabs.hooks.shared_budget import (
     SharedBudget,
     pause_key,
 )
-from tests.hooks.redis_server import RedisServer, free_port
+from tests.support import RedisServer, free_port
 
 ACCOUNT = account_of("https://api.test", "sk-empiriolabs-shared")
 LIMIT, WINDOW = 10, 2

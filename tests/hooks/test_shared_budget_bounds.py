@@ -20,13 +20,13 @@ from airflow_provider_empiriolabs.exceptions import EmpirioLabsRateLimitError
 from airflow_provider_empiriolabs.hooks import _redis_store, rate_budget
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.hooks.shared_budget import pause_key
-from tests.hooks.redis_server import RedisServer
 from tests.hooks.test_shared_budget import (
     ACCOUNT,
     JOB,
     connections,
     shared,
 )
+from tests.support import RedisServer
 
 pytestmark = pytest.mark.usefixtures("fresh_shared_budgets")
 CLAMP = 1.0  # the shared pause's clamp, scaled down from 120 s

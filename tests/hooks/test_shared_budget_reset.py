@@ -29,12 +29,12 @@ import redis
 
 from airflow_provider_empiriolabs.hooks import _redis_store
 from airflow_provider_empiriolabs.hooks.shared_budget import RedisSettings
-from tests.hooks.redis_server import REDIS_SERVER, RedisServer, free_port
 from tests.hooks.test_shared_budget import (
     ACCOUNT,
     max_in_any_window,
     shared,
 )
+from tests.support import REDIS_SERVER, RedisServer, free_port
 
 pytestmark = pytest.mark.usefixtures("fresh_shared_budgets")
 LIMIT, WINDOW = 10, 3

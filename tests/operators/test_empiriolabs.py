@@ -34,18 +34,11 @@ from tests.support import (
     wait_until_terminal,
     xcom,
 )
+from tests.support import make_operator as _operator
 
 PROMPT = "A horse galloping along a beach at sunrise"
 IMAGE = "https://assets.example.com/stills/horse.png"
 STORE_KEY = EmpirioLabsGenerateVideoOperator.external_id_key
-
-
-def _operator(**kwargs: Any) -> EmpirioLabsGenerateVideoOperator:
-    kwargs.setdefault("task_id", "generate")
-    kwargs.setdefault("prompt", PROMPT)
-    kwargs.setdefault("duration", 3)
-    kwargs.setdefault("poll_interval", 0.05)
-    return EmpirioLabsGenerateVideoOperator(**kwargs)
 
 
 def _record(context: Any) -> JobRecord:

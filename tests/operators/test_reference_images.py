@@ -8,6 +8,7 @@ real storage emulators (moto S3, fake-gcs-server, Azurite) and the local disk.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from pathlib import Path
@@ -28,9 +29,10 @@ from airflow_provider_empiriolabs.operators._reference_images import (
 )
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from tests.emulators.fixtures import S3_CONN_ID
-from tests.support import make_context, submit_job, wait_until_terminal
+from tests.support import make_context, make_operator, submit_job, wait_until_terminal
 
 PROMPT = "character1 and character2 ride side by side along the shore"
+_operator = functools.partial(make_operator, prompt=PROMPT)
 URL = "https://assets.example.com/stills/horse.png"
 STORE_KEY = EmpirioLabsGenerateVideoOperator.external_id_key
 
@@ -42,14 +44,6 @@ def png(seed: int = 0, size: int = 256) -> bytes:
 
 def jpeg(seed: int = 0) -> bytes:
     return b"\xff\xd8\xff\xe0" + bytes((seed * 7 + n) % 256 for n in range(300))
-
-
-def _operator(**kwargs: Any) -> EmpirioLabsGenerateVideoOperator:
-    kwargs.setdefault("task_id", "generate")
-    kwargs.setdefault("prompt", PROMPT)
-    kwargs.setdefault("duration", 3)
-    kwargs.setdefault("poll_interval", 0.05)
-    return EmpirioLabsGenerateVideoOperator(**kwargs)
 
 
 def _uploads(sim: Any) -> list[Any]:

@@ -16,18 +16,10 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.models import PRICE_USD_PER_SECOND, Job, estimate_cost_usd
-from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from tests.reliability.support import task_outcomes
-from tests.support import make_context, run_dag
+from tests.support import make_context, make_operator, run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
-
-
-def _operator(**kwargs: Any) -> EmpirioLabsGenerateVideoOperator:
-    kwargs.setdefault("task_id", "generate")
-    kwargs.setdefault("prompt", "A palomino horse rearing against a stormy sky")
-    kwargs.setdefault("poll_interval", 0.05)
-    return EmpirioLabsGenerateVideoOperator(**kwargs)
 
 
 # Exact caps where binary floating point would round the wrong way (0.14 * 7 = 0.9800000000000001).
@@ -39,7 +31,7 @@ def test_a_request_just_at_the_cap_is_sent(
     empiriolabs_connection: Any, duration: int, resolution: str, cap: float
 ) -> None:
     sim = empiriolabs_connection
-    op = _operator(duration=duration, resolution=resolution, max_cost_usd=cap, wait_for_completion=False)
+    op = make_operator(duration=duration, resolution=resolution, max_cost_usd=cap, wait_for_completion=False)
 
     assert op.execute(make_context()).startswith("job_")
     assert sim.stats()["posts"] == 1
@@ -52,7 +44,7 @@ def test_a_request_a_cent_over_the_cap_is_refused_with_nothing_sent(
     sim = empiriolabs_connection
     # Literal arguments: refused when the operator is built, i.e. when the DAG is parsed.
     with pytest.raises(EmpirioLabsRequestError, match=rf"max_cost_usd: the estimated cost \${cap:.2f} exceeds"):
-        _operator(duration=duration, resolution=resolution, max_cost_usd=round(cap - 0.01, 2))
+        make_operator(duration=duration, resolution=resolution, max_cost_usd=round(cap - 0.01, 2))
     assert sim.stats()["requests_total"] == 0
 
 
@@ -61,7 +53,7 @@ def test_insufficient_credits_fail_at_once_saying_so(empiriolabs_connection: Any
     sim.configure(credit_balance_usd=0.10)
 
     with pytest.raises(AirflowFailException) as caught:  # AirflowFailException: Airflow does not retry it
-        _operator(duration=3).execute(make_context())
+        make_operator(duration=3).execute(make_context())
 
     assert "Insufficient credits" in str(caught.value)
     assert "insufficient_credits" in str(caught.value)
@@ -87,7 +79,7 @@ def test_the_result_carries_what_the_api_charged(empiriolabs_connection: Any, du
     sim = empiriolabs_connection
     balance = sim.stats()["balance_usd"]
 
-    summary = _operator(duration=duration, resolution=resolution).execute(make_context())
+    summary = make_operator(duration=duration, resolution=resolution).execute(make_context())
 
     price_table = estimate_cost_usd("happyhorse-1-1", resolution, duration)
     assert price_table == pytest.approx(PRICE_USD_PER_SECOND["happyhorse-1-1"][resolution] * duration)

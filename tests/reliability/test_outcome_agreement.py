@@ -42,7 +42,7 @@ from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenera
 from airflow_provider_empiriolabs.sensors.empiriolabs import EmpirioLabsJobSensor
 from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import EmpirioLabsToObjectStorageOperator
 from airflow_provider_empiriolabs.triggers._events import error_event, job_from_event
-from tests.support import event_for, make_context, submit_job
+from tests.support import event_for, make_context, make_operator, submit_job
 
 #: The written policy: is the task failed without retries when every GET of the job meets this?
 SPEC: dict[int | str, bool] = {
@@ -74,12 +74,6 @@ def _fault(fault: int | str) -> dict[str, Any]:
     return spec
 
 
-def _operator(**kwargs: Any) -> EmpirioLabsGenerateVideoOperator:
-    return EmpirioLabsGenerateVideoOperator(
-        task_id="generate", prompt="A horse grazing in a misty field", duration=3, poll_interval=0.05, **kwargs
-    )
-
-
 def _sensor(job_id: str, **kwargs: Any) -> EmpirioLabsJobSensor:
     return EmpirioLabsJobSensor(task_id="wait", job_id=job_id, poke_interval=0.05, timeout=3, **kwargs)
 
@@ -94,9 +88,9 @@ def _run_path(path: str, job_id: str, tmp_path: Path, **sensor_kwargs: Any) -> B
     try:
         if path == "worker":  # a retry on a worker: the task state store holds the job of the first try
             context = make_context(**{EmpirioLabsGenerateVideoOperator.external_id_key: job_id})
-            _operator(deferrable=False, hook_params=HOOK_PARAMS).execute(context)
+            make_operator(deferrable=False, hook_params=HOOK_PARAMS).execute(context)
         elif path == "deferred":
-            _operator(deferrable=True, hook_params=HOOK_PARAMS).resume_execution(
+            make_operator(deferrable=True, hook_params=HOOK_PARAMS).resume_execution(
                 "execute_complete", {"event": _trigger_event(job_id)}, make_context()
             )
         elif path == "sensor_poke":

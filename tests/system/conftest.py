@@ -25,7 +25,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ import psutil
 import pytest
 
 from airflow_provider_empiriolabs.testing import EmpirioLabsSimulator
+from tests.support import free_port, kill_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_DIR = Path(__file__).resolve().parent
@@ -55,13 +55,6 @@ VIEWER_USER = "viewer"
 
 #: Generous: the machine's two cores are shared with other test runs.
 STARTUP_TIMEOUT = 240.0
-
-
-def free_port() -> int:
-    """A port that is free on 127.0.0.1 now (the server binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(
@@ -265,15 +258,13 @@ class AirflowDeployment:
         """
         proc = self.procs.pop(component)
         if sig == signal.SIGKILL:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            kill_process_group(proc.pid)
         else:
             proc.send_signal(sig)
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            kill_process_group(proc.pid)
             code = proc.wait(timeout=10)
         # The group outlives its leader while children remain: end them too.
         deadline = time.monotonic() + timeout
@@ -298,8 +289,7 @@ class AirflowDeployment:
         for component in reversed(COMPONENTS):
             proc = self.procs.get(component)
             if proc is not None and proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
+                kill_process_group(proc.pid, signal.SIGTERM)
         for component in reversed(COMPONENTS):
             proc = self.procs.pop(component, None)
             if proc is None:
@@ -307,11 +297,9 @@ class AirflowDeployment:
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+                kill_process_group(proc.pid)
                 proc.wait(timeout=10)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            kill_process_group(proc.pid)
         for child in descendants:  # a child that moved to a group of its own
             with contextlib.suppress(psutil.Error):
                 child.kill()
