@@ -110,7 +110,7 @@ docs: env
 # what the swapped Airflow requires moves (its core, task SDK and a few pins that Airflow bounds);
 # the resolved set is kept in the venv for inspection.
 COMPAT_AIRFLOW_VERSIONS ?= 3.3.0
-COMPAT_TESTS := tests/test_models.py tests/hooks tests/operators tests/triggers tests/sensors tests/example_dags
+COMPAT_TESTS := tests/models/test_models.py tests/hooks tests/operators tests/triggers tests/sensors tests/example_dags
 
 .venv-compat-%/.installed: pyproject.toml requirements/dev.txt $(VENV)/.installed
 	rm -rf .venv-compat-$*

@@ -55,14 +55,14 @@ MUTATIONS = (
         "models/pricing.py",
         "return max(0, math.ceil(seconds))",
         "return max(0, round(seconds))",
-        ("tests/test_models.py", "tests/models"),
+        ("tests/models",),
     ),
     Mutation(
         "pricing-video-count-ignored",
         "models/pricing.py",
         "return round(price * billed_seconds(seconds) * videos, 4)",
         "return round(price * billed_seconds(seconds), 4)",
-        ("tests/test_models.py", "tests/models"),
+        ("tests/models",),
     ),
     Mutation(
         "money-cap-allows-a-cent-over",

@@ -51,7 +51,7 @@ _NEEDS_BY_PARAM = {"azure_root": "npm", "abfs": "npm"}  # roots chosen by parame
 _SUBPROCESS = (
     "tests/bench/",
     "tests/packaging/",
-    "tests/plugins/test_registration.py::test_airflow_loads_the_view_exactly_once",
+    "tests/ui/test_registration.py::test_airflow_loads_the_view_exactly_once",
     "tests/test_get_provider_info.py::test_airflow_providers_list_shows_it",
     "tests/redaction/test_http_logs.py::test_the_provider_installs_the_filter_in_a_fresh_process",
     "tests/transfers/test_empiriolabs_to_object_storage.py::test_importing_the_module_loads_no_storage_library",

@@ -24,7 +24,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.plugins.view_server import StandInAuthManager, serve_view
+from tests.ui.view_server import StandInAuthManager, serve_view
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

@@ -5,7 +5,7 @@ ends, and no number of slow hosts holds Airflow's shared thread pool.
 The view's app runs over real HTTP on 127.0.0.1 (uvicorn, mounted at ``/empiriolabs``); the job's
 sealed output URL points at a misbehaving ``http.server`` (``tests/transfers/hostile_server``)
 that answers HTML, SVG, lies about its type or length, or drips its headers. The job's record is
-the only stand-in (the database reads are ``test_view_forgery``'s and ``tests/plugins``' subject).
+the only stand-in (the database reads are ``test_view_forgery``'s and ``tests/ui``' subject).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from airflow_provider_empiriolabs.sealing import seal_summary
 from airflow_provider_empiriolabs.testing.video import sample_video_bytes
 from airflow_provider_empiriolabs.ui.records import VideoRecord
 from tests.adversarial.support import KEY
-from tests.plugins.view_server import StandInAuthManager, serve_view
 from tests.transfers.hostile_server import HostileServer, body, drip, hostile_server
+from tests.ui.view_server import StandInAuthManager, serve_view
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.plugins.view_server import StandInAuthManager
+from tests.ui.view_server import StandInAuthManager
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
