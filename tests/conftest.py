@@ -56,6 +56,7 @@ _SUBPROCESS = (
     "tests/redaction/test_http_logs.py::test_the_provider_installs_the_filter_in_a_fresh_process",
     "tests/transfers/test_empiriolabs_to_object_storage.py::test_importing_the_module_loads_no_storage_library",
     "tests/testing/test_simulator.py::test_python_m_entry_point",
+    "tests/docs/test_code_blocks.py::test_the_user_testing_example_runs_as_written",
 )
 _NOT_QUICK = ("e2e", "npm", "redis", "subprocess", "slow")
 

@@ -352,7 +352,12 @@ class EmpirioLabsHook(BaseHook):
         return self._run(_calls.upload(content, filename, content_type))
 
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap authenticated GET (the model catalog), as the API's docs suggest to check a key."""
+        """
+        One cheap GET that only a valid key gets answered: the account's usage, one event.
+
+        Not the model catalog, although the API's docs suggest it: it answers 200 without any key
+        (third-party integrations list it unauthenticated), so it cannot prove one.
+        """
         # The UI's Test button runs this under a random, transient connection id: naming it would mislead.
         self._names_connection = False
         # A person is waiting: one try within a few seconds, so an API that is down is said at once.
@@ -361,12 +366,13 @@ class EmpirioLabsHook(BaseHook):
         self.total_timeout = cap if self.total_timeout is None else min(self.total_timeout, cap)
         self.max_attempts, self._settings = 1, None
         try:
-            models = self.list_models()
+            balance = self.get_account_usage(limit=1).balance_usd  # None when its shape is not one we read
         except Exception as error:  # the text shown in the UI: no URL query, header value or key
             return False, redact_log_text(str(error))
         finally:
             self.close()
-        return True, f"Connected to {self.settings.base_url}: {len(models)} models available"
+        shown = "" if balance is None else f" (balance ${balance:,.2f})"
+        return True, f"Connected to {self.settings.base_url}: the key was accepted{shown}"
 
 
 def user_agent() -> str:

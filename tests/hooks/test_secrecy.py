@@ -86,7 +86,7 @@ class TestSecrecy:
         )
 
     def test_key_not_in_test_connection_message(self, hook: EmpirioLabsHook, api: respx.MockRouter) -> None:
-        api.get("/v1/models").respond(401, json=ECHOING_BODIES[0])
+        api.get("/v1/account/usage").respond(401, json=ECHOING_BODIES[0])
         ok, message = hook.test_connection()
         assert ok is False
         assert "invalid_api_key" in message

@@ -598,6 +598,7 @@ def test_wrong_rendered_values_fail_the_task_of_a_real_run_before_any_post(
     assert empiriolabs_connection.stats()["posts"] == 0
 
 
+@pytest.mark.slow  # the resumed try waits out the process's real 30 s pause: make test, not test-quick
 def test_a_rate_limited_deferrable_submission_waits_in_the_triggerer_not_in_a_worker_slot(
     empiriolabs_connection: Any,
 ) -> None:

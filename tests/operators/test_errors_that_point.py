@@ -113,7 +113,7 @@ def test_a_401_names_the_connection(empiriolabs_simulator: Any, monkeypatch: pyt
     hook = EmpirioLabsHook("account_b")
 
     with pytest.raises(EmpirioLabsAuthenticationError) as caught:
-        hook.list_models()
+        hook.get_account_usage(limit=1)  # not the catalog: it answers without a key
 
     assert caught.value.status_code == 401
     assert caught.value.conn_id == "account_b"

@@ -42,7 +42,7 @@ class Secrets:
 
 class SecretServer:
     """
-    ``/v1/models`` (needs the key), ``/redirect`` (302 to a signed absolute URL),
+    ``/v1/models`` and ``/v1/account/usage`` (need the key), ``/redirect`` (302 to a signed absolute URL),
     ``/redirect-relative`` (302 to a signed path) and ``/v1/outputs/...``: every answer sets a cookie.
     """
 
@@ -68,11 +68,14 @@ class SecretServer:
             def do_GET(self) -> None:
                 s = outer.secrets
                 signed = f"/v1/outputs/job_1/0.mp4?expires=1999999999&signature={s.signature}"
-                if self.path.startswith("/v1/models"):
+                if self.path.startswith(("/v1/models", "/v1/account/usage")):
                     if self.headers.get("Authorization") != f"Bearer {s.key}":
                         self._answer(401, b'{"error": {"message": "Invalid API key"}}', {})
                         return
-                    body = json.dumps({"data": [{"id": "happyhorse-1-1"}]}).encode()
+                    usage = self.path.startswith("/v1/account/usage")
+                    body = json.dumps(
+                        {"balance_usd": 1.0, "data": []} if usage else {"data": [{"id": "happyhorse-1-1"}]}
+                    ).encode()
                     self._answer(200, body, {"Content-Type": "application/json"})
                 elif self.path.startswith("/redirect-relative"):
                     self._answer(302, b"", {"Location": signed})

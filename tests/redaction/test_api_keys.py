@@ -141,12 +141,12 @@ def test_connection_test_error_text_holds_no_url_query_or_header_value(monkeypat
     """Whatever the error, the text shown in the UI goes through the log redaction."""
     hook = EmpirioLabsHook("el_x")
 
-    def failing() -> Any:
+    def failing(**_: Any) -> Any:
         raise RuntimeError(
             "Illegal header value b'Bearer sk-empiriolabs-SHOWN123456' for https://h/p?signature=abcdef0123456789"
         )
 
-    monkeypatch.setattr(hook, "list_models", failing)
+    monkeypatch.setattr(hook, "get_account_usage", failing)
     monkeypatch.setattr(hook, "close", lambda: None)
     ok, text = hook.test_connection()
     assert not ok

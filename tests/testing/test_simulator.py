@@ -168,7 +168,7 @@ def test_connection_fixture_sets_env(empiriolabs_connection: EmpirioLabsSimulato
 
 
 def test_auth_errors_do_not_echo_key(sim: EmpirioLabsSimulator) -> None:
-    url = f"{sim.url}/v1/models"
+    url = f"{sim.url}/v1/account/usage"
     resp = httpx.get(url)
     assert resp.status_code == 401 and error_of(resp)["code"] == "missing_api_key"
     secret = "sk-empiriolabs-WRONG-0123456789"
@@ -183,6 +183,10 @@ def test_auth_errors_do_not_echo_key(sim: EmpirioLabsSimulator) -> None:
     assert httpx.post(f"{sim.url}/v1/videos/generations", json={}).status_code == 401
     assert httpx.get(f"{sim.url}/v1/jobs/job_x").status_code == 401
     assert httpx.get(f"{sim.url}/_stats").status_code == 200
+    assert sim.stats()["unauthorized"] == 6
+    # The catalog list is public, as the real API serves it to third parties: no key, any key.
+    for headers in ({}, {"Authorization": "Bearer sk-empiriolabs-WRONG-0123456789"}):
+        assert httpx.get(f"{sim.url}/v1/models", headers=headers).status_code == 200
     assert sim.stats()["unauthorized"] == 6
 
 

@@ -39,6 +39,11 @@ _MATCHES = ("post", "poll", "download", "any")
 _FAULT_KINDS = ("status", "reset", "malformed_json", "delay", "truncate")
 #: The rate limit's sliding window, in simulated seconds: the API counts requests per 60 s.
 RATE_WINDOW_SECONDS = 60.0
+#: Paths served to anyone: third-party integrations list the catalog with no key and get 200
+#: (empiriolabs-catalogue.md, "GET /v1/models answers without a key"). Whether the real API checks a
+#: key that is sent anyway is unknown; the simulator takes the client's worst case: it does not, so a
+#: 200 here proves nothing about a key. A known key is still counted against its account's limit.
+PUBLIC_PATHS = frozenset({"/v1/models"})
 
 
 def normalize_fault(raw: Any) -> dict[str, Any]:
@@ -140,6 +145,11 @@ class AdmissionMixin:
                 self.counters["polls_total"] += 1
                 job_id = path.rsplit("/", 1)[-1]
                 self.gets_per_job[job_id] = self.gets_per_job.get(job_id, 0) + 1
+            known = api_key is not None and any(
+                hmac.compare_digest(api_key.encode(), k.encode()) for k in self.knobs["api_keys"]
+            )
+            if not known and path in PUBLIC_PATHS:
+                return self._after_the_account(kind, decision)  # no account: no auth, no rate limit
             if api_key is None:
                 self.counters["unauthorized"] += 1
                 code = "invalid_api_key" if has_auth_header else "missing_api_key"
@@ -150,7 +160,7 @@ class AdmissionMixin:
                 )
                 decision.error = ApiError(401, code, msg)
                 return decision
-            if not any(hmac.compare_digest(api_key.encode(), k.encode()) for k in self.knobs["api_keys"]):
+            if not known:
                 self.counters["unauthorized"] += 1
                 decision.error = ApiError(401, "invalid_api_key", "Invalid API key provided.")
                 return decision
@@ -185,17 +195,21 @@ class AdmissionMixin:
                         (b"x-ratelimit-remaining", str(limit - len(window)).encode()),
                         (b"x-ratelimit-reset", str(reset).encode()),
                     ]
-            if time.monotonic() < self.outage_until:
-                code = "model_unavailable" if kind == "post" else "upstream_error"
-                decision.error = ApiError(503, code, "The service is temporarily unavailable, retry shortly.")
-                return decision
-            decision.fault = self._pop_fault(kind)
-            rate_5xx = self.knobs["error_rate_5xx"]
-            if decision.fault is None and rate_5xx > 0 and self.rng.random() < rate_5xx:
-                status = self.rng.choice((500, 502, 503))
-                code, msg = _FAULT_STATUS_CODES[status]
-                decision.error = ApiError(status, code, msg)
+            return self._after_the_account(kind, decision)
+
+    def _after_the_account(self, kind: str, decision: Decision) -> Decision:
+        """The outage, then one scripted fault or a random 5xx: what any caller meets, keyed or not."""
+        if time.monotonic() < self.outage_until:
+            code = "model_unavailable" if kind == "post" else "upstream_error"
+            decision.error = ApiError(503, code, "The service is temporarily unavailable, retry shortly.")
             return decision
+        decision.fault = self._pop_fault(kind)
+        rate_5xx = self.knobs["error_rate_5xx"]
+        if decision.fault is None and rate_5xx > 0 and self.rng.random() < rate_5xx:
+            status = self.rng.choice((500, 502, 503))
+            code, msg = _FAULT_STATUS_CODES[status]
+            decision.error = ApiError(status, code, msg)
+        return decision
 
     def _pop_fault(self, kind: str) -> dict[str, Any] | None:
         for i, fault in enumerate(self.faults):

@@ -116,7 +116,8 @@ class Gateway:
     """Raw ASGI layer in front of the routes: what a real API's edge does before the model.
 
     Order per ``/v1/`` API request: count, authenticate (401), rate-limit (429), outage (503),
-    then one scripted fault or a random 5xx, then the route. Presigned downloads skip auth and the
+    then one scripted fault or a random 5xx, then the route. The catalog list (``PUBLIC_PATHS``) is
+    served without a key, and a key that is wrong is not checked there. Presigned downloads skip auth and the
     rate limit (a CDN serves them) but still take scripted faults. Underscore control endpoints
     bypass everything. Kept as plain ASGI (not Starlette middleware) because dropping or cutting a
     connection needs the server's own ``send``.
