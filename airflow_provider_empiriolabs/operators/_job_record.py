@@ -5,8 +5,9 @@ Every accepted request is billed, and a task instance can fail at any point (a w
 mid-request, an XCom push refused, the return value not stored). The record is what makes "paid
 once per task instance and request" hold by construction rather than by care:
 
-- before each attempt to send the billed POST, it says ``sending`` (written through the task's
-  supervisor: a runner whose supervisor is gone cannot write it, so it cannot send either);
+- before each attempt to send the billed POST, after every wait and right before the bytes leave,
+  the send guard (:class:`Announced`) says ``sending`` (written through the task's supervisor: a
+  runner whose supervisor is gone cannot write it, so it cannot send either);
 - an attempt the API provably refused (429, 503, no connection) turns it back to ``not_sent``;
 - an accepted POST turns it to ``accepted`` with the job id, before anything else is done;
 - a finished job turns it to ``done`` with the job's summary (its output URLs live 7 days).
@@ -38,12 +39,17 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from airflow_provider_empiriolabs.models.pricing import DEFAULT_RESOLUTION
 from airflow_provider_empiriolabs.models.text import is_job_id
+
+if TYPE_CHECKING:
+    from airflow_provider_empiriolabs.models import VideoRequest
 
 __all__ = [
     "OUTPUT_URL_LIFETIME",
+    "Announced",
     "Decision",
     "JobRecord",
     "Ledger",
@@ -390,3 +396,55 @@ class Ledger:
             self.save("not_sent")
         except Exception as error:
             self.log.warning("Could not record a refused submission (%s)", type(error).__name__)
+
+
+class Announced:
+    """
+    The job record's send guard, logging the estimate right before each POST really leaves.
+
+    A try that fails earlier (no connection, a file that will not upload, the rate limit) sends
+    nothing and so logs no cost: the log says "Sending ... estimated $X" only for requests sent.
+
+    :param guard: the job record, which records "sending" before each attempt.
+    :param log: the task's logger.
+    :param request: the request about to be sent (file images already uploaded).
+    :param conn_id: the account's connection, named in the log line.
+    """
+
+    def __init__(self, guard: Ledger, log: Any, request: VideoRequest, conn_id: str) -> None:
+        self._guard = guard
+        self._log = log
+        self._request = request
+        self._conn_id = conn_id
+        estimate = request.estimated_cost_usd()
+        unpriced = request.unpriced_fields()
+        self._estimate = (
+            f"${estimate:.2f}"
+            if estimate is not None
+            else f"cost unknown ({', '.join(unpriced)} not priced)"
+            if unpriced
+            else "cost unknown (no price for this model)"
+        )
+
+    def submitting(self) -> None:
+        """Say what is about to be submitted (files not uploaded yet); the cost is said on sending."""
+        self._log.info(
+            "Submitting %s, %s, %g s of video",
+            self._request.model,
+            self._request.resolution or DEFAULT_RESOLUTION,
+            self._request.billed_seconds,
+        )
+
+    def sending(self) -> None:
+        self._guard.sending()  # raises, and nothing is sent, when the record cannot be written
+        self._log.info(
+            "Sending %s, %s, %g s of video to EmpirioLabs (connection %r): estimated %s",
+            self._request.model,
+            self._request.resolution or DEFAULT_RESOLUTION,
+            self._request.billed_seconds,
+            self._conn_id,
+            self._estimate,
+        )
+
+    def not_sent(self) -> None:
+        self._guard.not_sent()

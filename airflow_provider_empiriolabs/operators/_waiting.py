@@ -1,8 +1,6 @@
 """
 What the video operator says and computes around its waits, on the worker.
 
-* the estimate is logged right before each POST really leaves (:class:`Announced`), never for a
-  request that was not sent;
 * an account's rate limit is waited out in the triggerer for a bounded time
   (:func:`rate_limit_deferral`);
 * a new job is waited on from its POST's acceptance, without a GET first (:func:`accepted_job`);
@@ -24,17 +22,14 @@ from airflow.sdk.exceptions import AirflowException
 from airflow_provider_empiriolabs._outcome import not_found_yet
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsNotFoundError, EmpirioLabsRateLimitError
 from airflow_provider_empiriolabs.models import Job, JobStatus
-from airflow_provider_empiriolabs.models.pricing import DEFAULT_RESOLUTION
 
 if TYPE_CHECKING:
     from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
     from airflow_provider_empiriolabs.models import VideoRequest
-    from airflow_provider_empiriolabs.operators._job_record import Ledger
     from airflow_provider_empiriolabs.triggers.polling import PollPlanner
 
 __all__ = [
     "MAX_RATE_LIMIT_DEFERRAL_SECONDS",
-    "Announced",
     "accepted_job",
     "expected_done_at",
     "log_eta",
@@ -45,58 +40,6 @@ __all__ = [
 
 #: The longest a deferrable task waits out the account's rate limit in the triggerer before sending again.
 MAX_RATE_LIMIT_DEFERRAL_SECONDS = 300.0
-
-
-class Announced:
-    """
-    The job record's send guard, logging the estimate right before each POST really leaves.
-
-    A try that fails earlier (no connection, a file that will not upload, the rate limit) sends
-    nothing and so logs no cost: the log says "Sending ... estimated $X" only for requests sent.
-
-    :param guard: the job record, which records "sending" before each attempt.
-    :param log: the task's logger.
-    :param request: the request about to be sent (file images already uploaded).
-    :param conn_id: the account's connection, named in the log line.
-    """
-
-    def __init__(self, guard: Ledger, log: Any, request: VideoRequest, conn_id: str) -> None:
-        self._guard = guard
-        self._log = log
-        self._request = request
-        self._conn_id = conn_id
-        estimate = request.estimated_cost_usd()
-        unpriced = request.unpriced_fields()
-        self._estimate = (
-            f"${estimate:.2f}"
-            if estimate is not None
-            else f"cost unknown ({', '.join(unpriced)} not priced)"
-            if unpriced
-            else "cost unknown (no price for this model)"
-        )
-
-    def submitting(self) -> None:
-        """Say what is about to be submitted (files not uploaded yet); the cost is said on sending."""
-        self._log.info(
-            "Submitting %s, %s, %g s of video",
-            self._request.model,
-            self._request.resolution or DEFAULT_RESOLUTION,
-            self._request.billed_seconds,
-        )
-
-    def sending(self) -> None:
-        self._guard.sending()  # raises, and nothing is sent, when the record cannot be written
-        self._log.info(
-            "Sending %s, %s, %g s of video to EmpirioLabs (connection %r): estimated %s",
-            self._request.model,
-            self._request.resolution or DEFAULT_RESOLUTION,
-            self._request.billed_seconds,
-            self._conn_id,
-            self._estimate,
-        )
-
-    def not_sent(self) -> None:
-        self._guard.not_sent()
 
 
 def rate_limit_deferral(

@@ -43,14 +43,13 @@ from airflow_provider_empiriolabs.operators._checks import (
     unknown_arguments,
 )
 from airflow_provider_empiriolabs.operators._fingerprint import request_fingerprint
+from airflow_provider_empiriolabs.operators._job_record import Announced, generation
 from airflow_provider_empiriolabs.operators._job_record import JobRecord as _JobRecord
 from airflow_provider_empiriolabs.operators._job_record import Ledger as _Ledger
 from airflow_provider_empiriolabs.operators._job_record import Next as _Next
 from airflow_provider_empiriolabs.operators._job_record import RecordUnwritable as _RecordUnwritable
-from airflow_provider_empiriolabs.operators._job_record import generation
 from airflow_provider_empiriolabs.operators._reference_images import with_stand_ins, with_uploaded_images
 from airflow_provider_empiriolabs.operators._waiting import (
-    Announced,
     accepted_job,
     expected_done_at,
     log_eta,
