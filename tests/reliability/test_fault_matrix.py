@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from tests.reliability.new_surfaces import render_new_surfaces
 from tests.reliability.support import (
     FLAKY_SCHEME,
     half_way_failing_storage,
@@ -448,7 +449,7 @@ def render_matrix(rows: list[str]) -> str:
     notes = ["", "## Notes", ""] + [f"- **{c.id}**: {c.note}" for c in CASES if c.note]
     defects = ["", "## Defects the matrix found", ""] + [f"- {d}" for d in DEFECTS]
     searched = ["", "## Searched, not listed", "", SEARCHED_INTRO, ""] + [f"- {d}" for d in SEARCHED]
-    return "\n".join(head + rows + notes + defects + searched) + "\n"
+    return "\n".join(head + rows + notes + defects + searched + render_new_surfaces()) + "\n"
 
 
 SEARCHED_INTRO = (

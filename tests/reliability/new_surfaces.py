@@ -1,0 +1,247 @@
+"""
+The classes of faults searched on the surfaces added last (the view, the shared budget, reuse, the
+job record) and in the first day of a new user, each with the test that failed before its fix and
+passes now. Rendered into ``MATRIX.md`` by ``test_fault_matrix.py``; ``test_new_surfaces.py`` checks
+that every test named here exists.
+"""
+
+from __future__ import annotations
+
+#: (class, test node id, before, after)
+NEW_SURFACES: tuple[tuple[str, str, str, str], ...] = (
+    # The view (issue 16.1-16.3)
+    (
+        "View: output host answers HTML/SVG or lies about its type",
+        "tests/adversarial/test_view_media.py::test_an_output_host_answering_no_video_gets_nothing_sent",
+        "200 text/html: script on Airflow's origin",
+        "nothing sent; nosniff and a sandbox CSP",
+    ),
+    (
+        "View: a ranged answer skips the container check",
+        "tests/adversarial/test_view_media.py::test_a_ranged_answer_is_sent_only_after_the_outputs_first_bytes_were_checked",
+        "HTML bytes relayed as 206",
+        "the first bytes probed and refused",
+    ),
+    (
+        "View: huge Content-Length",
+        "tests/adversarial/test_view_media.py::test_a_huge_content_length_is_refused_before_any_byte",
+        "header relayed",
+        "refused before the first byte",
+    ),
+    (
+        "View: endless body",
+        "tests/adversarial/test_view_media.py::test_a_body_with_no_length_is_cut_at_the_largest_video",
+        "whole body streamed",
+        "cut at the largest video size",
+    ),
+    (
+        "View: host drips headers or first bytes",
+        "tests/adversarial/test_view_media.py::test_a_dripping_output_host_is_cut_off_by_the_total_deadline",
+        "held until the host gave up",
+        "cut at view_media_timeout_seconds",
+    ),
+    (
+        "View: slow hosts starve Airflow's shared thread pool",
+        "tests/adversarial/test_view_media.py::test_slow_output_hosts_never_hold_airflows_shared_thread_pool",
+        "viewers and the spend page hang",
+        "extra viewers get 503, the spend page answers",
+    ),
+    (
+        "View: a forged asset event or XCom names airflow.cfg",
+        "tests/adversarial/test_view_forgery.py::test_a_forged_asset_event_or_xcom_never_makes_the_view_read_a_file",
+        "airflow.cfg streamed to every viewer",
+        "never listed or read, even with its folder allowed",
+    ),
+    (
+        "View: a stored copy served by its extension",
+        "tests/ui/test_ui_pages.py::test_a_stored_object_that_is_no_video_is_never_served",
+        "text/html, image/png",
+        "refused: not a video",
+    ),
+    (
+        "View: security headers on every answer",
+        "tests/adversarial/test_view_forgery.py::test_every_answer_of_the_run_carries_the_security_headers",
+        "none",
+        "nosniff and a CSP on every answer (also on a real API server: tests/system/test_ui_view.py)",
+    ),
+    (
+        "Spend: a summary passed on counts its job twice",
+        "tests/adversarial/test_view_forgery.py::test_a_summary_passed_on_counts_its_job_once",
+        "2 jobs, twice the cost",
+        "1 job",
+    ),
+    # The shared budget (issue 16.4, 16.5; issue 17.7)
+    (
+        "Budget: a pause key left with an hour's TTL blocks get_job",
+        "tests/hooks/test_shared_budget_bounds.py::test_a_pause_key_left_for_an_hour_holds_get_job_only_for_the_clamp",
+        "still waiting at 30 s, 0 requests",
+        "the clamp, then 1 GET",
+    ),
+    (
+        "Budget: a pause renewed past the clamp",
+        "tests/hooks/test_shared_budget_bounds.py::test_a_pause_renewed_past_the_clamp_counts_as_the_clamp_from_first_sight",
+        "waits for ever",
+        "a slot after the clamp",
+    ),
+    (
+        "Budget: a slot wait under sustained contention",
+        "tests/hooks/test_shared_budget_bounds.py::test_a_slot_wait_under_sustained_contention_ends_unsent_at_the_bound",
+        "no bound",
+        "rate-limit error at the bound, nothing sent",
+    ),
+    (
+        "Budget: Redis FLUSHDB mid-window",
+        "tests/hooks/test_shared_budget_reset.py::test_the_limit_holds_across_a_flushdb",
+        "16 to 20 in a window of 10",
+        "at most 10",
+    ),
+    (
+        "Budget: Redis restarted without its data",
+        "tests/hooks/test_shared_budget_reset.py::test_the_limit_holds_across_a_restart_that_lost_everything",
+        "20 in a window of 10",
+        "at most 10",
+    ),
+    (
+        "Budget: failover to a replica that missed the last writes",
+        "tests/hooks/test_shared_budget_reset.py::test_the_limit_holds_across_a_failover_to_a_replica_that_missed_the_last_writes",
+        "15 in a window of 10",
+        "at most 10",
+    ),
+    (
+        "Budget: async Redis modules imported inside the event loop",
+        "tests/hooks/test_shared_budget.py::test_waiting_in_the_event_loop_never_blocks_it",
+        "about 60 modules loaded in the running loop",
+        "none",
+    ),
+    # The job record and reuse (issue 16.6, 16.7)
+    (
+        "Record: partial or corrupted (Hypothesis over mutated, random, truncated records)",
+        "tests/reliability/test_record_corruption.py::test_a_corrupted_record_never_buys_a_second_job",
+        "a second POST",
+        "0 POSTs; fails naming the record's REST path and its repair",
+    ),
+    (
+        "Record: each reported partial record (no job id, null summary, bad time...)",
+        "tests/reliability/test_record_corruption.py::test_each_reported_partial_record_fails_closed_saying_what_to_check",
+        "submitted again",
+        "final failure, 0 POSTs",
+    ),
+    (
+        "Reuse: a cleared task run with another account",
+        "tests/adversarial/test_reuse.py::test_a_cleared_task_run_with_another_account_pays_that_account_not_the_first_ones_video",
+        "the first account's video, 0 POSTs",
+        "a new POST for the new account",
+    ),
+    (
+        "Reuse: reference image bytes changed under the same path",
+        "tests/adversarial/test_reuse.py::test_reference_image_bytes_changed_under_the_same_path_are_a_new_video",
+        "the old picture's video reused",
+        "a new POST; unchanged bytes still reuse",
+    ),
+    (
+        "Reuse: mapped and decorated siblings (searched)",
+        "tests/adversarial/test_reuse.py::test_each_mapped_index_keeps_its_own_record_and_never_takes_a_siblings_video",
+        "held",
+        "held: 6 jobs for 6 instances",
+    ),
+    (
+        "HITL: a stale approval publishes a video nobody reviewed",
+        "tests/adversarial/test_approval_bypass.py::test_an_answer_not_offered_is_refused_and_a_stale_approval_never_publishes_a_new_video",
+        "a never-reviewed video published",
+        "only the reviewed video is published",
+    ),
+    (
+        "Huge outputs list or Content-Length in a job answer (searched)",
+        "tests/adversarial/test_huge_outputs.py::test_a_huge_job_answer_fails_clearly_within_bounded_memory_and_the_job_is_kept",
+        "held",
+        "held: refused unread, bounded memory, the job kept",
+    ),
+    # One policy, one edit (issue 18)
+    (
+        "A status made transient in one place retries every path",
+        "tests/hooks/test_responses.py::TestOneEditRetriesAStatusEverywhere::test_a_409_made_transient_is_retried_by_an_api_get_and_a_download",
+        "an API GET failed at once on 409",
+        "API GETs and downloads retry it",
+    ),
+    (
+        "A concept copied under another name",
+        "tests/test_internals.py::test_a_concept_appears_under_no_other_name",
+        "not seen (19 copies)",
+        "fails on any copy",
+    ),
+    (
+        "Mutation: the read-back after commit weakened to 'not empty'",
+        "tests/transfers/test_read_back.py::test_a_storage_that_keeps_a_short_object_fails_the_transfer",
+        "mutant survived",
+        "caught",
+    ),
+    (
+        "Mutation: the API key's registration removed",
+        "tests/redaction/test_key_registration.py::test_a_key_read_by_the_hook_is_masked_in_every_http_log_record_at_debug",
+        "mutant survived",
+        "caught",
+    ),
+    (
+        "Mutation: the billed POST resent after 408/425",
+        "tests/hooks/test_billed_post.py::test_the_billed_post_is_sent_again_only_when_provably_refused",
+        "mutant survived",
+        "caught",
+    ),
+    # A new user's first day (issue 17)
+    (
+        "A templated non-text request field",
+        "tests/operators/test_request_fields.py::test_priced_fields_templated_from_params_are_rendered_priced_and_sent",
+        "DAG import error",
+        "rendered, priced at the rendered values, sent",
+    ),
+    (
+        "A bad rendered value in a real run",
+        "tests/operators/test_request_fields.py::test_a_bad_rendered_value_of_a_real_run_fails_before_any_post_naming_task_file_and_field",
+        "never reached",
+        "fails with 0 POSTs naming task, DAG file, field, allowed values",
+    ),
+    (
+        "The API down: the Test button",
+        "tests/hooks/test_api_down.py::test_the_test_button_tries_once_with_a_short_deadline",
+        "35 s of retries, no URL",
+        "one try within 5 s, the Base URL named",
+    ),
+    (
+        "The connection Test passes with a wrong key",
+        "tests/hooks/test_connection_test.py::test_a_wrong_key_fails_the_test",
+        "passed: the model list needs no key",
+        "fails: an authenticated call",
+    ),
+    (
+        "An unusable destination",
+        "tests/transfers/test_destination_errors.py::test_a_local_path_that_cannot_exist",
+        "raw FileNotFoundError after the download",
+        "named with its fix before any byte is fetched",
+    ),
+    (
+        "A missing storage connection",
+        "tests/transfers/test_destination_errors.py::test_a_missing_storage_connection",
+        "boto's EndpointConnectionError",
+        "the connection named with how to add it, 0 downloads",
+    ),
+    (
+        "One refused mapped video",
+        "tests/example_dags/test_assets_and_mapping.py::test_one_refused_video_does_not_hold_back_the_paid_ones",
+        "every sibling's store upstream_failed",
+        "every other video stored",
+    ),
+)
+
+
+def render_new_surfaces() -> list[str]:
+    """The Markdown section: one row per class."""
+    head = [
+        "",
+        "## New surfaces and a new user's first day",
+        "",
+        "Each class has a test that failed before its fix and passes now (`tests/reliability/new_surfaces.py`).",
+        "",
+        "| class | test | before | after |",
+        "|---|---|---|---|",
+    ]
+    return head + [f"| {c} | `{t}` | {b} | {a} |" for c, t, b, a in NEW_SURFACES]
