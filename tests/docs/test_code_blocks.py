@@ -115,7 +115,7 @@ def _bag(path: Path) -> Any:
 def test_every_example_file_is_run_by_a_test() -> None:
     """A new file under docs/examples/ gets a test here (or in the user project it belongs to)."""
     run_here = {"first_dag.py", "destinations.py", "operators.py"}
-    user_project = {"conftest.py", "test_my_dag.py", "my_video_dag.py"}
+    user_project = {"conftest.py", "test_my_dag.py", "my_video_dag.py", "my_daily_videos.py"}
     assert {p.name for p in EXAMPLES.rglob("*.py")} == run_here | user_project
 
 
@@ -157,7 +157,7 @@ def test_the_readmes_first_dag_stores_its_video(empiriolabs_connection: Any, tmp
 
 
 def test_the_user_testing_example_runs_as_written(tmp_path: Path) -> None:
-    """docs/testing.rst's conftest and test, in a project of their own: no AIRFLOW_* from this suite."""
+    """docs/testing.rst's conftest, tests and DAGs (the pilot's daily DAG among them), in a project of their own."""
     project = tmp_path / "project"
     shutil.copytree(EXAMPLES / "user_project", project)
     home = tmp_path / "airflow-home"
@@ -176,4 +176,4 @@ def test_the_user_testing_example_runs_as_written(tmp_path: Path) -> None:
     )
 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "2 passed" in result.stdout
+    assert "3 passed" in result.stdout

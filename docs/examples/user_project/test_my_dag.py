@@ -20,6 +20,24 @@ def test_my_dag_pays_once(empiriolabs_connection, tmp_path):
 # [END test_my_dag]
 
 
+# [START test_my_daily_videos]
+def test_my_daily_videos_store_every_video_once(empiriolabs_connection, tmp_path):
+    still = tmp_path / "still.png"
+    still.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))  # a PNG's signature: enough for the simulator
+    out = tmp_path / "out"
+    dag = DagBag(DAGS).get_dag("my_daily_videos")
+    run = dag.test(run_conf={"destination": f"file://{out}/", "stills": [str(still)], "duration": 4})
+
+    assert run.state == "success"
+    assert empiriolabs_connection.stats()["posts"] == 4  # 2 text-to-video, 1 image-to-video, 1 teaser
+    assert len(list((out / "t2v").rglob("*.mp4"))) == 2
+    assert len(list((out / "i2v").rglob("*.mp4"))) == 1
+    assert len(list((out / "teaser").rglob("*.mp4"))) == 1
+
+
+# [END test_my_daily_videos]
+
+
 def test_faults_on_demand(empiriolabs_connection):
     from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
     from airflow_provider_empiriolabs.models import VideoRequest
