@@ -77,7 +77,10 @@ def test_processes_sharing_one_redis_never_exceed_the_limit_in_any_window(redis_
     # Alone, each process would take its 6 slots at once (24 in the first window); sharing the
     # account's 10 per 2 s, the 24 need three windows, and no window ever holds more than 10.
     assert len(times) == 24
-    assert max_in_any_window(times, WINDOW - 0.05) <= LIMIT
+    # Each time is stamped after Redis answered: a process scheduled late under load (two xdist
+    # workers beside this test's four processes) stamps late, so a window is measured this much
+    # shorter than the limit's (a breach, 24 at once, is still seen).
+    assert max_in_any_window(times, WINDOW - 0.25) <= LIMIT
     assert 2 * WINDOW - 0.1 <= times[-1] - times[0] < 2 * WINDOW + 1.5
 
 
