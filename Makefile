@@ -179,14 +179,14 @@ help:
 # make mutate            planted bugs, one at a time, against the tests that guard them (not in CI)
 # make lint typecheck docs dist lock bench clean
 #
-# CI's stages (.ci/run), minutes on 2 cores, before -> after this loop's cut (docs/internals.rst;
-# [..] = measured on a machine shared with five other test runs, so inflated):
-#   make test              15.5 [32.0] -> about 9.5 [19.5]   (2 xdist workers)
-#   make test-system       about 6     -> about 6            (not re-measured)
-#   make test-distributed  about 5.7   -> about 5.7          (not re-measured)
-#   make test-compat       8 to 9      -> about 3.5          (3.3.0 only; estimate)
-#   .ci/run in all         about 40    -> about 27           (estimate)
-#   make test-quick        (none)      -> [11.0 at load 11; 1.9 CPU-minutes]
+# CI's stages (.ci/run), minutes on 2 cores, before -> after (fresh clones, idle machine;
+# docs/internals.rst has the table):
+#   make test              15.4 -> 9.8   (2 xdist workers)
+#   make test-system        6.2 -> 5.1
+#   make test-distributed   5.7 -> 5.2
+#   make test-compat       ~12  -> 3.2   (3.3.0 only, plus its venv build)
+#   .ci/run in all         ~41  -> 24.9
+#   make test-quick        (none) -> 2.2
 ## end
 
 clean:

@@ -195,6 +195,7 @@ class TestSubmission:
 
 @pytest.mark.parametrize("mode", MODES)
 class TestJobReads:
+    @pytest.mark.slow  # each case waits out a real deadline: make test, not test-quick
     @pytest.mark.parametrize("answer", list(STALLING.values()), ids=list(STALLING))
     def test_a_stalling_server_is_cut_off_at_the_deadline(
         self, api: HostileAPI, waits: dict[str, list[float]], mode: str, answer: Answer

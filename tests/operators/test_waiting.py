@@ -83,6 +83,7 @@ def _deferred_run(sim: Any) -> tuple[str, int]:
     return job_id, gets
 
 
+@pytest.mark.slow  # a scaled 3x render in real time: make test, not test-quick
 def test_a_deferred_task_waits_out_a_slow_stepped_render_with_a_bounded_number_of_gets(scaled: Any) -> None:
     sim = scaled
     # Renders 3x the guess (38 s for 3 s of video: about 114 s), progress in quarters.

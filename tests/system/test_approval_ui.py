@@ -150,6 +150,13 @@ def test_a_reviewer_rejects_with_a_note_then_approves_in_the_browser(
     assert sorted(p.name for p in review_dir.rglob("*.mp4")) == sorted(
         [f"{first_job['job_id']}.mp4", f"{second_job['job_id']}.mp4"]
     )
+    # The view counts each paid job once: approved_video passes round 2's summary on (its job_id
+    # becomes an XCom of that task too), and the run still shows two jobs, not three.
+    view = run_in_browser(
+        "view_count_check.mjs", {"url": airflow.url, "token": airflow.token, "dagId": DAG_ID, "runId": run_id}
+    )
+    assert sorted(view["jobIds"]) == sorted([first_job["job_id"], second_job["job_id"]]), view
+    assert view["summary"].startswith("2 job(s), actual cost"), view
     for name in ("review-round-1.png", "review-round-1-note.png", "review-round-1-watch.png", "review-round-2.png"):
         check_screenshot(shots / name)
     check_screenshot(shots / "review-round-2-answered.png")
