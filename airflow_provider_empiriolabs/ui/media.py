@@ -26,10 +26,13 @@ thread pool; :func:`media_timeout_seconds` bounds each answer in total.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -196,8 +199,10 @@ def _check_head(head: bytes, shown: str) -> str:
 
     try:
         return check_container(head, _VIDEO_ONLY, shown)
-    except EmpirioLabsUnrecognizedContainerError as error:
-        raise MediaUnavailable(str(error).replace("nothing was written", "nothing was sent")) from None
+    except EmpirioLabsUnrecognizedContainerError:
+        # Not the transfer's message: it shows the first bytes, and no byte of what is not a video
+        # leaves the API server (in a page, an answer or its log).
+        raise MediaUnavailable(f"{shown}: not a video; nothing was sent") from None
 
 
 def _max_size() -> int:
@@ -211,16 +216,54 @@ def _past(deadline: float, what: str) -> None:
         raise MediaUnavailable(f"{what} did not finish within [{CONFIG_SECTION}] view_media_timeout_seconds")
 
 
-def _stored(record: VideoRecord, index: int, uri: str, range_header: str | None, deadline: float) -> MediaStream:
+def _open_local(uri: str, prefixes: tuple[str, ...]) -> tuple[Any, int]:
+    """
+    A local stored copy, opened only as the regular file it really is, under an allowed prefix.
+
+    Workers write where the API server reads, so a task can leave a symlink (to ``airflow.cfg``, a
+    secret, a FIFO) under an allowed folder: the path is resolved and checked again, the last
+    component is opened without following a link and without blocking, and only a regular file
+    is read.
+    """
+    path = unquote(urlsplit(uri).path)
+    real = os.path.realpath(path)
+    real_prefixes = tuple(
+        Path(os.path.realpath(unquote(urlsplit(p).path))).as_uri() + "/"
+        for p in prefixes
+        if (_normalised(p) or ("",))[0] == "file"
+    )
+    if not is_allowed_storage(Path(real).as_uri(), real_prefixes):
+        raise MediaUnavailable(f"{uri}: resolves outside [{CONFIG_SECTION}] view_allowed_storage, not read")
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        raise MediaUnavailable(f"{uri}: cannot be opened ({error.strerror})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise MediaUnavailable(f"{uri}: not a regular file, not read")
+    return os.fdopen(fd, "rb"), info.st_size
+
+
+def _stored(
+    record: VideoRecord, index: int, uri: str, range_header: str | None, deadline: float, prefixes: tuple[str, ...]
+) -> MediaStream:
     from airflow.sdk import ObjectStoragePath
 
     from airflow_provider_empiriolabs.transfers._body import MAGIC_BYTES_NEEDED
 
-    path = ObjectStoragePath(uri)
-    size = int(path.stat()["size"])
+    local = (_normalised(uri) or ("",))[0] == "file"
+    if local:
+        handle, size = _open_local(uri, prefixes)
+    else:
+        path = ObjectStoragePath(uri)
+        size = int(path.stat()["size"])
     if size > _max_size():
+        if local:
+            handle.close()
         raise MediaUnavailable(f"{uri} is {size:,} bytes, over the {_max_size():,} a video may have")
-    handle = path.open("rb")
+    if not local:
+        handle = path.open("rb")
     try:
         container = _check_head(handle.read(MAGIC_BYTES_NEEDED), uri)
     except BaseException:
@@ -269,7 +312,7 @@ def open_media(
             problems.append(f"{uri}: not under [{CONFIG_SECTION}] view_allowed_storage, not read")
             continue
         try:
-            return _stored(record, index, uri, range_header, at)
+            return _stored(record, index, uri, range_header, at, prefixes)
         except MediaUnavailable as error:
             problems.append(str(error))
         except Exception as error:  # a copy deleted or unreachable: the next source may do

@@ -53,6 +53,12 @@ NEW_SURFACES: tuple[tuple[str, str, str, str], ...] = (
         "never listed or read, even with its folder allowed",
     ),
     (
+        "View: a symlink left in an allowed folder (to airflow.cfg, a FIFO); the refusal quoting bytes",
+        "tests/adversarial/test_view_symlinks.py::test_a_symlink_in_an_allowed_folder_to_a_file_outside_is_never_read",
+        "the file's first 12 bytes in the 404 and the log; a FIFO held a thread",
+        "not followed, not read; no byte shown; a FIFO refused at once",
+    ),
+    (
         "View: a stored copy served by its extension",
         "tests/ui/test_ui_pages.py::test_a_stored_object_that_is_no_video_is_never_served",
         "text/html, image/png",
