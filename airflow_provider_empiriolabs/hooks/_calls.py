@@ -21,6 +21,7 @@ from airflow_provider_empiriolabs.models import (
     VideoRequest,
     check_job_id,
 )
+from airflow_provider_empiriolabs.models.image_request import MAX_HELD_ANSWER_BYTES, HeldAnswer, ImageRequest
 
 
 def submit(request: VideoRequest, guard: SendGuard | None = None) -> Call[str]:
@@ -32,6 +33,19 @@ def submit(request: VideoRequest, guard: SendGuard | None = None) -> Call[str]:
         json=request.to_payload(),
         creates_job=True,
         guard=guard,
+    )
+
+
+def held(request: ImageRequest, guard: SendGuard | None = None) -> Call[HeldAnswer]:
+    """A held (``sync``) image request: billed like :func:`submit`, answered with the images themselves."""
+    return Call(
+        "POST",
+        type(request).endpoint,
+        HeldAnswer.from_api,  # an answer it cannot read: ValueError, so the outcome is unknown
+        json=request.to_payload(),
+        creates_job=True,
+        guard=guard,
+        max_answer_bytes=MAX_HELD_ANSWER_BYTES,
     )
 
 

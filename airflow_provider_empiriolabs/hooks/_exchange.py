@@ -28,7 +28,7 @@ from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsSubmissionUnknownError,
     EmpirioLabsTransportError,
 )
-from airflow_provider_empiriolabs.hooks._responses import BoundedBody, describe, error_for, parse_json
+from airflow_provider_empiriolabs.hooks._responses import MAX_ANSWER_BYTES, BoundedBody, describe, error_for, parse_json
 from airflow_provider_empiriolabs.redaction import redact_url
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ class Call(Generic[T]):
     files: Callable[[], Mapping[str, Any]] | None = None
     creates_job: bool = False
     guard: SendGuard | None = None
+    #: The most bytes of the answer read (a held image request answers with the images' bytes).
+    max_answer_bytes: int = MAX_ANSWER_BYTES
 
 
 class Answer(NamedTuple):
@@ -91,7 +93,7 @@ def build(client: httpx.Client | httpx.AsyncClient, call: Call[Any], secret: str
         ) from None
 
 
-def exchange(client: httpx.Client, request: httpx.Request, deadline: Deadline) -> Answer:
+def exchange(client: httpx.Client, request: httpx.Request, deadline: Deadline, limit: int = MAX_ANSWER_BYTES) -> Answer:
     """
     Send, and read the whole answer (bounded); the client's sockets end at the deadline.
 
@@ -101,7 +103,7 @@ def exchange(client: httpx.Client, request: httpx.Request, deadline: Deadline) -
     """
     response = client.send(request, stream=True)
     try:
-        body = BoundedBody(response.headers, strict=response.is_success)
+        body = BoundedBody(response.headers, strict=response.is_success, limit=limit)
         for chunk in response.iter_raw():
             body.add(chunk)
             if body.dropped:
@@ -114,11 +116,11 @@ def exchange(client: httpx.Client, request: httpx.Request, deadline: Deadline) -
         response.close()
 
 
-async def aexchange(client: httpx.AsyncClient, request: httpx.Request) -> Answer:
+async def aexchange(client: httpx.AsyncClient, request: httpx.Request, limit: int = MAX_ANSWER_BYTES) -> Answer:
     """:func:`exchange` for the event loop; the caller bounds it with ``asyncio.wait_for``."""
     response = await client.send(request, stream=True)
     try:
-        body = BoundedBody(response.headers, strict=response.is_success)
+        body = BoundedBody(response.headers, strict=response.is_success, limit=limit)
         async for chunk in response.aiter_raw():
             body.add(chunk)
             if body.dropped:

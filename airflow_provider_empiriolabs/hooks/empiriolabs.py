@@ -46,6 +46,7 @@ from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
 from airflow_provider_empiriolabs.hooks.shared_budget import aaccount_budget, account_budget
 from airflow_provider_empiriolabs.models import AccountUsage, Job, UploadedFile, VideoRequest
 from airflow_provider_empiriolabs.models import check_job_id as check_job_id  # the job-id rule, re-exported
+from airflow_provider_empiriolabs.models.image_request import HeldAnswer, ImageRequest
 from airflow_provider_empiriolabs.redaction import mask_signed_url, redact_log_text
 
 __all__ = ["EmpirioLabsHook"]
@@ -253,7 +254,7 @@ class EmpirioLabsHook(BaseHook):
                 raise
             try:
                 with deadline_scope(settings.deadline) as deadline:
-                    answer = _exchange.exchange(client, request, deadline)
+                    answer = _exchange.exchange(client, request, deadline, call.max_answer_bytes)
                 return _exchange.outcome(call, answer, settings.api_key, budget)
             except Exception as error:  # of any type: named here, and never resent if it may have got in
                 raise _exchange.failure(
@@ -278,7 +279,9 @@ class EmpirioLabsHook(BaseHook):
                 deadline = Deadline(time.monotonic() + settings.deadline)
                 try:
                     try:
-                        answer = await asyncio.wait_for(_exchange.aexchange(client, request), settings.deadline)
+                        answer = await asyncio.wait_for(
+                            _exchange.aexchange(client, request, call.max_answer_bytes), settings.deadline
+                        )
                     except TimeoutError:
                         deadline.hit = True
                         raise
@@ -317,6 +320,16 @@ class EmpirioLabsHook(BaseHook):
     async def asubmit_video(self, request: VideoRequest) -> str:
         """Async :meth:`submit_video`."""
         return await self._arun(_calls.submit(request))
+
+    def submit_held(self, request: ImageRequest, *, guard: SendGuard | None = None) -> HeldAnswer:
+        """
+        Send a held (``sync``) image request and return its answer: the images, or a job id when
+        the API answered with a job after all. Billed once accepted; never resent once it may have got in.
+
+        :param request: the validated request (``sync=True``).
+        :param guard: told before each attempt is sent and when the API provably refused one.
+        """
+        return self._run(_calls.held(request, guard))
 
     def get_job(self, job_id: str) -> Job:
         """The job's current state, outputs and error; its signed output URLs masked in this task's logs."""

@@ -76,7 +76,7 @@ def check_cost(request: VideoRequest, max_cost_usd: float | None) -> None:
         raise EmpirioLabsRequestError(f"{problem}; nothing was sent")
 
 
-def templated_arguments(model: type[VideoRequest], inherited: Collection[str]) -> tuple[str, ...]:
+def templated_arguments(model: type[Any], inherited: Collection[str]) -> tuple[str, ...]:
     """
     A video operator's template fields: what it inherits (a decorated operator's ``op_args``...),
     every field of its request model, and its connections.
@@ -88,7 +88,7 @@ def templated_arguments(model: type[VideoRequest], inherited: Collection[str]) -
 
 
 def take_request_arguments(
-    model: type[VideoRequest], named: Mapping[str, Any], kwargs: dict[str, Any]
+    model: type[Any], named: Mapping[str, Any], kwargs: dict[str, Any]
 ) -> tuple[dict[str, Any], list[str]]:
     """
     The request's arguments of a video operator, by field, and the names of arguments nothing takes.
@@ -108,7 +108,7 @@ def take_request_arguments(
     return given, unknown
 
 
-def unknown_arguments(unknown: Collection[str], model: type[VideoRequest], init: Callable[..., None]) -> str:
+def unknown_arguments(unknown: Collection[str], model: type[Any], init: Callable[..., None]) -> str:
     """
     Why the arguments in ``unknown`` are refused: each with the closest argument name, if one is close.
 
@@ -129,7 +129,7 @@ def unknown_arguments(unknown: Collection[str], model: type[VideoRequest], init:
 
 
 def check_literals(
-    model: type[VideoRequest], fields: dict[str, Any], templated: Collection[str], max_cost_usd: float | None
+    model: type[Any], fields: dict[str, Any], templated: Collection[str], max_cost_usd: float | None
 ) -> None:
     """
     Refuse, when the DAG is parsed, what the literal arguments already get wrong.

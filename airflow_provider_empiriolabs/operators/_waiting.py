@@ -168,11 +168,16 @@ def log_finished(log: Any, job: Job, summary: dict[str, Any]) -> None:
     :param job: the finished job.
     :param summary: its summary, as returned by the task.
     """
+    made = (
+        f"{summary['video_seconds']} s of video"
+        if "video_seconds" in summary
+        else f"{summary.get('image_count')} image(s)"
+    )
     log.info(
-        "EmpirioLabs job %s %s: %d output(s), %s s of video, cost %s",
+        "EmpirioLabs job %s %s: %d output(s), %s, cost %s",
         job.job_id,
         job.raw_status,
         len(job.output_urls),
-        summary["video_seconds"],
+        made,
         "unknown" if summary["cost_usd"] is None else f"${summary['cost_usd']:.2f}",
     )

@@ -29,7 +29,7 @@ The transfer's errors are in :mod:`airflow_provider_empiriolabs.exceptions`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from airflow.sdk import BaseOperator
@@ -64,6 +64,10 @@ if TYPE_CHECKING:
 __all__ = ["CopyResult", "EmpirioLabsToObjectStorageOperator", "IfExists"]
 
 DEFAULT_OBJECT_NAME = "{job_id}/{index}.mp4"
+#: The default name of an image job's outputs: the extension is the URL's (``png``, ``jpeg``, ``webp``).
+DEFAULT_IMAGE_OBJECT_NAME = "{job_id}/{index}.{ext}"
+#: The media types an image job's outputs may have (and still no HTML nor JSON page).
+IMAGE_CONTENT_TYPES = ("image/png", "image/jpeg", "image/webp")
 DEFAULT_ASSET_ALIAS = "empiriolabs_videos"
 
 
@@ -117,6 +121,10 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         WebM/Matroska; PNG/JPEG/WebP too when ``allowed_content_types`` holds an ``image/`` type),
         whatever its ``Content-Type``. On by default: an error page is not a video.
     :param progress_interval_seconds: how often a long copy logs MB copied and MB/s.
+    :param media: what the outputs are: ``video`` or ``image`` (PNG, JPEG and WebP are accepted as
+        well, and named ``{job_id}/{index}.{ext}`` unless ``object_name`` says otherwise); ``None``
+        (default) reads it from a summary given as ``output_urls`` (the image operator's says
+        ``image``), else ``video``.
     :param asset_alias: name of the AssetAlias the destination URIs are emitted through (added to
         ``outlets``, also by ``.partial()`` for mapped tasks, so the DAG processor creates the alias
         once instead of concurrent task completions racing to), so downstream DAGs can be scheduled
@@ -164,6 +172,7 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         verify_container: bool = True,
         progress_interval_seconds: float = 15.0,
         asset_alias: str | None = DEFAULT_ASSET_ALIAS,
+        media: Literal["video", "image"] | None = None,
         **kwargs: Any,
     ) -> None:
         with_alias_outlet(kwargs, asset_alias)
@@ -193,6 +202,9 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         self.verify_container = verify_container
         self.progress_interval_seconds = progress_interval_seconds
         self.asset_alias = asset_alias
+        if media not in (None, "video", "image"):
+            raise ValueError(f"media: must be 'video', 'image' or None (got {media!r})")
+        self.media = media
         #: What the last ``execute`` did for each output (size, sha256, skipped...), in order.
         self.results: list[CopyResult] = []
 
@@ -215,6 +227,7 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
         root = self._destination_root()
         check_destination(root, self.dest_conn_id)  # before anything is fetched: the video stays safe at its URL
         job_id, urls = self._resolve_sources(hook)
+        self._take_media()
         targets = [root / self._object_name(job_id, index, url) for index, url in enumerate(urls)]
         if len({storage_uri(t) for t in targets}) != len(targets):
             raise ValueError(f"object_name {self.object_name!r} gives several outputs the same name; include {{index}}")
@@ -248,6 +261,16 @@ class EmpirioLabsToObjectStorageOperator(BaseOperator):
             ", ".join(uris),
         )
         return uris
+
+    def _take_media(self) -> None:
+        """For image outputs: image types accepted too, and named by their own extension unless told otherwise."""
+        summary = self.output_urls if isinstance(self.output_urls, Mapping) else {}
+        media = self.media or ("image" if summary.get("media") == "image" else "video")
+        if media != "image":
+            return
+        self.allowed_content_types = tuple(dict.fromkeys([*self.allowed_content_types, *IMAGE_CONTENT_TYPES]))
+        if self.object_name == DEFAULT_OBJECT_NAME:
+            self.object_name = DEFAULT_IMAGE_OBJECT_NAME
 
     def _download_settings(self) -> DownloadSettings:
         """The limits of each output's download, as this operator was given them."""

@@ -38,6 +38,9 @@ def request_record(request: VideoRequest, conn_id: str) -> dict[str, Any]:
         key: (value if key == "prompt" else _redacted(value)) for key, value in fields.items() if value not in ([], {})
     }
     record["estimated_cost_usd"] = request.estimated_cost_usd()
-    record["billed_seconds"] = request.billed_seconds
+    if hasattr(request, "image_count"):  # an image request: its count of images, not seconds of video
+        record["image_count"] = request.image_count
+    else:
+        record["billed_seconds"] = request.billed_seconds
     record["empiriolabs_conn_id"] = conn_id
     return record

@@ -88,3 +88,21 @@ def test_submit_many_then_wait_pays_once_per_prompt(empiriolabs_connection: Any)
     assert len(job_ids) == 3
     waited = {_xcom(run, "one_video.wait_for_video", map_index=i)["job_id"] for i in range(3)}
     assert waited == job_ids
+
+
+def test_image_example_pays_once_per_task_and_lands_every_image(empiriolabs_connection: Any, tmp_path: Path) -> None:
+    sim = empiriolabs_connection
+    run = _run("example_empiriolabs_image", destination=f"file://{tmp_path}/")
+
+    assert sim.stats()["posts"] == 2  # one job, one held request
+    posters = _xcom(run, "draw_posters")
+    assert posters["media"] == "image" and posters["image_count"] == 2
+    assert posters["cost_usd"] == pytest.approx(0.07)
+    stored = _xcom(run, "store_posters")
+    assert len(stored) == 2 and all(uri.endswith(".png") for uri in stored)
+    thumbnails = _xcom(run, "draw_thumbnails")
+    assert thumbnails["output_urls"] == [] and len(thumbnails["stored_uris"]) == 3
+    landed = sorted(tmp_path.rglob("*.png"))
+    assert len(landed) == 5
+    assert all(path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for path in landed)
+    assert not list(tmp_path.rglob("*.partial"))

@@ -33,6 +33,7 @@ from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from airflow_provider_empiriolabs.hooks.empiriolabs import wait_retry_after
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
+from airflow_provider_empiriolabs.operators.image import EmpirioLabsGenerateImageOperator
 from tests.support import DictStateStore, RecordingTI
 
 MAX_TRIES = 4
@@ -201,7 +202,19 @@ def run_with_retries(make_operator: Any, steps: Steps) -> Outcome:
 PROMPT = "A horse galloping along a beach at sunrise"
 
 
+#: The image paths: the job path on a worker and deferred, and a held (sync) request whose images come as b64.
+IMAGE_PATHS = {
+    "image": {},
+    "image_deferrable": {"deferrable": True},
+    "image_sync_b64": {"sync": True, "response_format": "b64_json"},
+}
+
+
 def _factory(tmp_path: Path, path: str) -> Any:
+    if path in IMAGE_PATHS:
+        image_kwargs: dict[str, Any] = {"task_id": "draw", "prompt": PROMPT, "num_images": 2, "poll_interval": 0.02}
+        image_kwargs.update(IMAGE_PATHS[path], destination=f"file://{tmp_path}/images/")
+        return lambda: EmpirioLabsGenerateImageOperator(**image_kwargs)
     kwargs: dict[str, Any] = {"task_id": "generate", "prompt": PROMPT, "duration": 3, "poll_interval": 0.02}
     if path == "deferrable":
         kwargs["deferrable"] = True
@@ -220,7 +233,7 @@ def _outcome_unknown(steps: Steps, kind: type[BaseException]) -> bool:
     also strike after "sending" landed in the store and before "accepted" did: the record then
     says a POST may have left, and no later try may send another.
     """
-    if steps.failed == "POST /v1/videos/generations: answer lost":
+    if steps.failed in ("POST /v1/videos/generations: answer lost", "POST /v1/images/generations: answer lost"):
         return True
     if kind is not InjectedKill:
         return False
@@ -229,7 +242,7 @@ def _outcome_unknown(steps: Steps, kind: type[BaseException]) -> bool:
 
 
 @pytest.mark.parametrize("kind", [InjectedFailure, InjectedKill], ids=["failure", "kill"])
-@pytest.mark.parametrize("path", ["worker", "deferrable", "upload"])
+@pytest.mark.parametrize("path", ["worker", "deferrable", "upload", *IMAGE_PATHS])
 def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     empiriolabs_connection: Any, steps: Steps, tmp_path: Path, path: str, kind: type[BaseException]
 ) -> None:
@@ -239,7 +252,9 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
 
     clean = run_with_retries(make_operator, steps)
     assert clean.result["status"] == "completed" and clean.tries == 1, clean
-    assert "POST /v1/videos/generations" in steps.names
+    post = "POST /v1/images/generations" if path in IMAGE_PATHS else "POST /v1/videos/generations"
+    held = path == "image_sync_b64"  # no job to poll: the answer holds the images, written to storage
+    assert post in steps.names
     seen: list[str] = []
     pending = list(steps.crossed)
     known = set(pending)
@@ -262,15 +277,19 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
         if outcome.final_error is None:
             assert outcome.result["status"] == "completed", where
             assert stats["jobs_created"] == 1, where
-            assert outcome.result["job_id"] in stats["gets_per_job"], where
-            assert outcome.result["output_urls"], where
+            if held:
+                assert len(outcome.result["stored_uris"]) == 2, where
+                assert all(Path(uri.removeprefix("file://")).is_file() for uri in outcome.result["stored_uris"]), where
+            else:
+                assert outcome.result["job_id"] in stats["gets_per_job"], where
+                assert outcome.result["output_urls"], where
         else:
             # The only way not to deliver: the outcome of the one POST is unknown, and said so.
             assert _outcome_unknown(steps, kind), where
             assert "usage" in str(outcome.final_error), where
     # The harness did cross the steps that matter for money (a guard against it testing nothing).
     assert any(name.startswith("store.set sending") for name in seen)
-    assert any(name.startswith("store.set accepted") for name in seen)
+    assert any(name.startswith("store.set done" if held else "store.set accepted") for name in seen)
     assert any(name.startswith("xcom_push") for name in seen)
     assert "return value" in seen
     if path == "deferrable":

@@ -37,8 +37,10 @@ from airflow_provider_empiriolabs.exceptions import EmpirioLabsError
 from airflow_provider_empiriolabs.hooks import _retry
 from airflow_provider_empiriolabs.hooks._responses import error_for
 from airflow_provider_empiriolabs.models import Job, JobError, JobStatus
+from airflow_provider_empiriolabs.models.image_request import ImageRequest
 from airflow_provider_empiriolabs.operators._reference_images import EmpirioLabsReferenceImageError
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
+from airflow_provider_empiriolabs.operators.image import EmpirioLabsGenerateImageOperator
 from airflow_provider_empiriolabs.sensors.empiriolabs import EmpirioLabsJobSensor
 from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import EmpirioLabsToObjectStorageOperator
 from airflow_provider_empiriolabs.triggers._events import error_event, job_from_event
@@ -59,7 +61,16 @@ SPEC: dict[int | str, bool] = {
     "reset": False,
     "malformed_json": False,
 }
-PATHS = ["worker", "deferred", "sensor_poke", "sensor_first_poke", "sensor_deferred", "transfer"]
+PATHS = [
+    "worker",
+    "deferred",
+    "sensor_poke",
+    "sensor_first_poke",
+    "sensor_deferred",
+    "transfer",
+    "image_worker",
+    "image_deferred",
+]
 HOOK_PARAMS = {"max_attempts": 2}
 PACKAGE = Path(airflow_provider_empiriolabs.__file__).parent
 
@@ -83,6 +94,23 @@ def _trigger_event(job_id: str) -> dict[str, Any]:
     return event_for(job_id, end_time=time.time() + 1.0, hook_params=HOOK_PARAMS)
 
 
+def _image_operator(**kwargs: Any) -> EmpirioLabsGenerateImageOperator:
+    return EmpirioLabsGenerateImageOperator(
+        task_id="draw", prompt="A lighthouse at dawn", poll_interval=0.05, hook_params=HOOK_PARAMS, **kwargs
+    )
+
+
+def _submit_image_job() -> str:
+    """One image job, billed once, straight through the hook (as an earlier try would)."""
+    from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+
+    hook = EmpirioLabsHook()
+    try:
+        return hook.submit(ImageRequest.build(prompt="A lighthouse at dawn"))
+    finally:
+        hook.close()
+
+
 def _run_path(path: str, job_id: str, tmp_path: Path, **sensor_kwargs: Any) -> BaseException:
     """Run one path on the job; the exception it ended with (it must end with one)."""
     try:
@@ -91,6 +119,13 @@ def _run_path(path: str, job_id: str, tmp_path: Path, **sensor_kwargs: Any) -> B
             make_operator(deferrable=False, hook_params=HOOK_PARAMS).execute(context)
         elif path == "deferred":
             make_operator(deferrable=True, hook_params=HOOK_PARAMS).resume_execution(
+                "execute_complete", {"event": _trigger_event(job_id)}, make_context()
+            )
+        elif path == "image_worker":  # the image operator's retry reattaching to its image job
+            context = make_context(**{EmpirioLabsGenerateImageOperator.external_id_key: job_id})
+            _image_operator(deferrable=False).execute(context)
+        elif path == "image_deferred":
+            _image_operator(deferrable=True).resume_execution(
                 "execute_complete", {"event": _trigger_event(job_id)}, make_context()
             )
         elif path == "sensor_poke":
@@ -125,7 +160,7 @@ def test_every_path_fails_fast_on_the_same_errors(
     empiriolabs_connection: Any, no_backoff: None, tmp_path: Path, fault: int | str, path: str
 ) -> None:
     sim = empiriolabs_connection
-    job_id = submit_job()  # billed once, before any fault
+    job_id = _submit_image_job() if path.startswith("image") else submit_job()  # billed once, before any fault
     sim.configure(fail_next_requests=[_fault(fault)])
 
     error = _run_path(path, job_id, tmp_path)

@@ -28,7 +28,7 @@ def _classify(method: str, path: str) -> str | None:
         return "download"
     if path.startswith("/v1/uploads/"):
         return "cdn"
-    if path == "/v1/videos/generations" and method == "POST":
+    if path in ("/v1/videos/generations", "/v1/images/generations") and method == "POST":
         return "post"
     if path.startswith("/v1/jobs/") and method == "GET":
         return "poll"

@@ -209,20 +209,17 @@ class JobsMixin:
             result = None
             error = None
             if status == "completed":
+                units, unit = _billed(job)
                 result = {
                     "data": [
                         {
                             "url": self.sign_url(base_url, job, i, now),
                             "content_type": job.content_type,
-                            "duration_seconds": job.duration,
+                            **({} if unit == "image" else {"duration_seconds": job.duration}),
                         }
                         for i in range(job.n_outputs)
                     ],
-                    "usage": {
-                        "billable_units": job.duration,
-                        "billing_unit": "video-second",
-                        "cost_usd": _money(job.cost),
-                    },
+                    "usage": {"billable_units": units, "billing_unit": unit, "cost_usd": _money(job.cost)},
                 }
             elif status == "failed" and job.failure is not None:
                 error = dict(job.failure)
@@ -261,7 +258,8 @@ class JobsMixin:
         """A presigned output URL valid ``output_url_ttl_seconds`` (simulated) from now."""
         expires = int(now + self.knobs["output_url_ttl_seconds"])
         sig = self._signature(job.job_id, index, expires, job.url_generation)
-        return f"{base_url}/v1/outputs/{job.job_id}/{index}.mp4?expires={expires}&signature={sig}"
+        ext = "png" if job.content_type == "image/png" else "mp4"  # an image job's outputs (see images.py)
+        return f"{base_url}/v1/outputs/{job.job_id}/{index}.{ext}?expires={expires}&signature={sig}"
 
     def check_download(self, job_id: str, index_str: str, expires_str: str, signature: str) -> Job:
         """The job whose output a presigned URL names, or 403/404."""
@@ -320,8 +318,8 @@ class JobsMixin:
                         "created_at": iso(job.created_at),
                         "completed_at": iso(completed_at),
                         "cost": {"amount": _money(cost), "currency": "USD"},
-                        "billable_units": job.duration,
-                        "billing_unit": "video-second",
+                        "billable_units": _billed(job)[0],
+                        "billing_unit": _billed(job)[1],
                         "output_urls": (
                             [self.sign_url(base_url, job, i, now) for i in range(job.n_outputs)]
                             if status == "completed"
@@ -330,6 +328,11 @@ class JobsMixin:
                     }
                 )
             return {"balance_usd": _money(self.balance), "currency": "USD", "data": data}
+
+
+def _billed(job: Job) -> tuple[float, str]:
+    """(units, unit) a job is billed in: images for an image job (see images.py), else seconds of video."""
+    return (job.n_outputs, "image") if job.resolution == "image" else (job.duration, "video-second")
 
 
 __all__ = ["Job", "JobsMixin", "SimClock", "Upload"]

@@ -20,6 +20,7 @@ from airflow_provider_empiriolabs.testing import video
 from airflow_provider_empiriolabs.testing.simulator._common import _TRUNCATED, ASGIApp, Message, Receive, Scope, Send
 from airflow_provider_empiriolabs.testing.simulator.catalogue import _UPLOAD_TYPES, MODELS
 from airflow_provider_empiriolabs.testing.simulator.gateway import Gateway
+from airflow_provider_empiriolabs.testing.simulator.images import image_routes
 from airflow_provider_empiriolabs.testing.simulator.validation import ApiError, _invalid
 
 if TYPE_CHECKING:
@@ -210,6 +211,7 @@ def build_routes(state: SimulatorState) -> list[Route]:
         return JSONResponse({"ok": True})
 
     return [
+        *image_routes(state),  # images (its output route before the video download's)
         Route("/v1/videos/generations", create_generation, methods=["POST"]),
         Route("/v1/jobs/{job_id}", get_job, methods=["GET"]),
         Route("/v1/outputs/{job_id}/{name}", download, methods=["GET", "HEAD"]),
