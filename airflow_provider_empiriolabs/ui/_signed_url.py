@@ -101,11 +101,14 @@ def _check_answer(response: Any, record: VideoRecord, shown: str) -> None:
     from airflow_provider_empiriolabs.exceptions import EmpirioLabsError
     from airflow_provider_empiriolabs.transfers._body import BodyDecoder, check_content_type
     from airflow_provider_empiriolabs.transfers._copier import DEFAULT_ALLOWED_CONTENT_TYPES
+    from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import IMAGE_CONTENT_TYPES
 
     if response.status_code not in (200, 206):
         raise MediaUnavailable(f"the output URL of job {record.job_id} answered {response.status_code}")
     try:
-        check_content_type(response.headers.get("Content-Type", ""), DEFAULT_ALLOWED_CONTENT_TYPES, shown)
+        image_job = (*DEFAULT_ALLOWED_CONTENT_TYPES, *IMAGE_CONTENT_TYPES)  # an image job's outputs too
+        allowed = image_job if media.is_image_job(record) else DEFAULT_ALLOWED_CONTENT_TYPES
+        check_content_type(response.headers.get("Content-Type", ""), allowed, shown)
         identity = BodyDecoder(response.headers.get("Content-Encoding", ""), shown, _CHUNK).identity
     except EmpirioLabsError as error:
         raise MediaUnavailable(str(error).replace("nothing was written", "nothing was sent")) from None
@@ -162,7 +165,7 @@ def _relay(
             ) from None
         except httpx.HTTPError as error:
             raise MediaUnavailable(f"output {shown}: {type(error).__name__}") from None
-        container = _check_head(head or first_chunk, shown)
+        container = _check_head(head or first_chunk, shown, record)
     except BaseException:
         close()
         raise

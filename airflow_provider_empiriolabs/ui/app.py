@@ -65,7 +65,7 @@ class SecurityHeaders:
     """
     ASGI middleware: every answer of the view gets security headers (a route's own win).
 
-    HTML answers get :data:`PAGE_SECURITY_HEADERS`, ``video/*`` ones the media headers, everything
+    HTML answers get :data:`PAGE_SECURITY_HEADERS`, ``video/*`` and ``image/*`` ones the media headers, everything
     else (JSON, errors, 401s) :data:`API_SECURITY_HEADERS`.
 
     :param app: the view's app.
@@ -88,7 +88,7 @@ class SecurityHeaders:
                     PAGE_SECURITY_HEADERS
                     if kind == b"text/html"
                     else MEDIA_SECURITY_HEADERS
-                    if kind.startswith(b"video/")
+                    if kind.startswith((b"video/", b"image/"))
                     else API_SECURITY_HEADERS
                 )
                 for name, value in extra.items():

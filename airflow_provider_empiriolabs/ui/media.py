@@ -59,11 +59,26 @@ log = logging.getLogger(__name__)
 #: The provider's section of Airflow's configuration (declared in ``get_provider_info``).
 CONFIG_SECTION = "empiriolabs"
 
-#: The answer's ``Content-Type`` for each container the transfer's check recognises as video.
-MEDIA_TYPES = {"mp4": "video/mp4", "matroska": "video/webm"}
+#: The answer's ``Content-Type`` for each container the transfer's check recognises (videos, and an image job's images).
+MEDIA_TYPES = {
+    "mp4": "video/mp4",
+    "matroska": "video/webm",
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+}
+_EXTENSIONS = {"mp4": "mp4", "matroska": "webm", "png": "png", "jpeg": "jpg", "webp": "webp"}
 
-#: Only videos: the transfer's check is asked with no image type allowed.
+#: Only videos: the transfer's check is asked with no image type allowed...
 _VIDEO_ONLY: tuple[str, ...] = ("video/*",)
+#: ...unless the job is an image job (its summary says so): then its images (PNG, JPEG, WebP) too.
+_IMAGE_JOB: tuple[str, ...] = ("video/*", "image/png", "image/jpeg", "image/webp")
+
+
+def is_image_job(record: VideoRecord) -> bool:
+    """Whether the job made images (the image operator's summary says ``media: image``)."""
+    return (record.summary or {}).get("media") == "image"
+
 
 #: Headers of every media answer: no sniffing, nothing runs even if opened as a page.
 MEDIA_SECURITY_HEADERS = {
@@ -182,7 +197,7 @@ def _starts_at_zero(range_header: str | None) -> bool:
 
 def _headers(record: VideoRecord, index: int, container: str) -> dict[str, str]:
     """The media answer's fixed headers: the container's type, a safe name, the security headers."""
-    extension = "mp4" if container == "mp4" else "webm"
+    extension = _EXTENSIONS[container]
     name = _SAFE_NAME.sub("_", f"{record.job_id}-{index}")[:100]
     return {
         **MEDIA_SECURITY_HEADERS,
@@ -192,17 +207,18 @@ def _headers(record: VideoRecord, index: int, container: str) -> dict[str, str]:
     }
 
 
-def _check_head(head: bytes, shown: str) -> str:
-    """The transfer's own container check, videos only; ``MediaUnavailable`` when it refuses."""
+def _check_head(head: bytes, shown: str, record: VideoRecord) -> str:
+    """The transfer's own container check, videos only (and an image job's images); ``MediaUnavailable`` else."""
     from airflow_provider_empiriolabs.exceptions import EmpirioLabsUnrecognizedContainerError
     from airflow_provider_empiriolabs.transfers._body import check_container
 
     try:
-        return check_container(head, _VIDEO_ONLY, shown)
+        return check_container(head, _IMAGE_JOB if is_image_job(record) else _VIDEO_ONLY, shown)
     except EmpirioLabsUnrecognizedContainerError:
         # Not the transfer's message: it shows the first bytes, and no byte of what is not a video
         # leaves the API server (in a page, an answer or its log).
-        raise MediaUnavailable(f"{shown}: not a video; nothing was sent") from None
+        what = "not a video nor an image" if is_image_job(record) else "not a video"
+        raise MediaUnavailable(f"{shown}: {what}; nothing was sent") from None
 
 
 def _max_size() -> int:
@@ -265,7 +281,7 @@ def _stored(
     if not local:
         handle = path.open("rb")
     try:
-        container = _check_head(handle.read(MAGIC_BYTES_NEEDED), uri)
+        container = _check_head(handle.read(MAGIC_BYTES_NEEDED), uri, record)
     except BaseException:
         handle.close()
         raise

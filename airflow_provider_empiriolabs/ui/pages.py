@@ -110,7 +110,9 @@ def _field_rows(record: VideoRecord, streamed: Callable[[str], bool]) -> list[tu
     ]
 
 
-def _media_tag(src: str) -> str:
+def _media_tag(src: str, image: bool = False) -> str:
+    if image:  # an image job's output: served with its verified image type, like a video
+        return f'<img src="{escape(src)}" alt="" loading="lazy">'
     return f'<video src="{escape(src)}" controls muted autoplay loop playsinline preload="auto"></video>'
 
 
@@ -136,7 +138,8 @@ def run_page(
     """
     cards = []
     for record in records:
-        media = "".join(_media_tag(media_url(record, index)) for index in range(record.outputs))
+        image = (record.summary or {}).get("media") == "image"
+        media = "".join(_media_tag(media_url(record, index), image) for index in range(record.outputs))
         if not media:
             media = f'<p class="muted">No video yet: the task is {escape(str(record.state or "waiting"))}.</p>'
         rows = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in _field_rows(record, streamed))
