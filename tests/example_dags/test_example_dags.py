@@ -104,5 +104,10 @@ def test_image_example_pays_once_per_task_and_lands_every_image(empiriolabs_conn
     assert thumbnails["output_urls"] == [] and len(thumbnails["stored_uris"]) == 3
     landed = sorted(tmp_path.rglob("*.png"))
     assert len(landed) == 5
+    from tests.example_dags.test_assets_and_mapping import _asset_events_for
+
+    for index, uri in enumerate(stored):  # each stored image is an asset event, as a stored video is
+        [event] = _asset_events_for(uri)
+        assert event["extra"]["job_id"] == posters["job_id"] and event["extra"]["output_index"] == index
     assert all(path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for path in landed)
     assert not list(tmp_path.rglob("*.partial"))

@@ -14,15 +14,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import secrets
 import time
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from airflow_provider_empiriolabs.models.catalogue import shipped_spec
+from airflow_provider_empiriolabs.models.catalogue import packaged_spec
 from airflow_provider_empiriolabs.testing.image import png_bytes
 from airflow_provider_empiriolabs.testing.simulator._common import _money
 from airflow_provider_empiriolabs.testing.simulator.jobs import Job
@@ -31,11 +33,23 @@ from airflow_provider_empiriolabs.testing.simulator.validation import ApiError, 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
+    from airflow_provider_empiriolabs.models.spec import ModelSpec
     from airflow_provider_empiriolabs.testing.simulator.state import SimulatorState
 
 __all__ = ["IMAGE_CONTENT_TYPE", "image_routes"]
 
 IMAGE_CONTENT_TYPE = "image/png"
+
+
+@lru_cache(maxsize=64)
+def _spec(model: str) -> ModelSpec | None:
+    """The model's spec file as the package ships it (the API's models: no deployment's, no Airflow import)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,99}", model):  # a name, never a path into the package
+        return None
+    try:
+        return packaged_spec(model)
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def _validate(body: Any, state: SimulatorState) -> tuple[str, str, int, Decimal]:
@@ -45,7 +59,7 @@ def _validate(body: Any, state: SimulatorState) -> tuple[str, str, int, Decimal]
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise ApiError(400, "invalid_request", "Missing required parameter: 'model'.", param="model")
-    spec = shipped_spec(model)
+    spec = _spec(model)
     if spec is None or spec.kind != "image":
         raise ApiError(404, "model_not_found", f"The image model '{model[:100]}' does not exist.", param="model")
     prompt = body.get("prompt")
