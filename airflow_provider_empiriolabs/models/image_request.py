@@ -14,7 +14,16 @@ import binascii
 from collections.abc import Collection, Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from airflow_provider_empiriolabs.models.catalogue import shipped_spec
 from airflow_provider_empiriolabs.models.errors import rule_error
@@ -26,12 +35,11 @@ from airflow_provider_empiriolabs.models.fields import (
     _no_bool,
     as_list,
     described_fields,
-    request_fields,
 )
 from airflow_provider_empiriolabs.models.parsing import api_job_id, number
-from airflow_provider_empiriolabs.models.request import VideoRequest
-from airflow_provider_empiriolabs.models.spec import Estimate, ModelSpec
-from airflow_provider_empiriolabs.models.text import is_http_url, shown
+from airflow_provider_empiriolabs.models.request import _SPEC, _VALIDATION, Validation, VideoRequest
+from airflow_provider_empiriolabs.models.spec import ModelSpec
+from airflow_provider_empiriolabs.models.text import is_http_url
 from airflow_provider_empiriolabs.transfers._body import MAGIC_BYTES_NEEDED, sniff_container
 
 __all__ = [
@@ -69,8 +77,12 @@ class ImageRequest(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    #: Where the request is POSTed.
+    #: Where the request is sent: one request path, one endpoint per request model.
     endpoint: ClassVar[str] = "/v1/images/generations"
+    #: The kind of model it takes (a spec's ``kind``).
+    kind: ClassVar[str] = "image"
+    _spec: ModelSpec | None = PrivateAttr(None)
+    _spec_problems: tuple[str, ...] = PrivateAttr(())
 
     prompt: str = Field(
         description="what to draw (or, with ``images``, the edit to make), 1 to 2,500 characters with at "
@@ -134,10 +146,12 @@ class ImageRequest(BaseModel):
         return VideoRequest._extra_params_are_json(value)
 
     @model_validator(mode="after")
-    def _model_rules(self) -> ImageRequest:
+    def _model_rules(self, info: ValidationInfo) -> ImageRequest:
         if self.num_images is not None and not 1 <= self.num_images <= MAX_IMAGES:
             raise rule_error("num_images", f"must be 1 to {MAX_IMAGES} (got {self.num_images})")
-        spec = self.spec
+        context = info.context or {}
+        given = context.get(_SPEC)
+        self._spec = given if isinstance(given, ModelSpec) and given.id == self.model else shipped_spec(self.model)
         count_field = self.count_field
         reserved = set(self.extra_params) & (set(type(self).model_fields) | {"image", count_field})
         if reserved:
@@ -152,35 +166,30 @@ class ImageRequest(BaseModel):
                 "b64_json needs sync=True: a job's result is read from GET /v1/jobs as URLs; "
                 "use response_format='url' (the default) for a job",
             )
-        if spec is None:
-            return self
-        if spec.kind != "image":
-            raise rule_error(
-                "model", f"{shown(self.model)} is a {spec.kind} model; use EmpirioLabsGenerateVideoOperator for it"
-            )
-        for name, rule in spec.problems(self.to_payload()):
-            raise rule_error(self._field_of(name), rule)
+        # The spec's refusals as the video request applies them (strict, warn or off), each naming its field.
+        VideoRequest._spec_rules(self, context.get(_VALIDATION, "strict"))  # type: ignore[arg-type]
         return self
 
     def _field_of(self, body_name: str) -> str:
-        """The request's field a body field comes from, as the error names it."""
-        if body_name == "image":
-            return "images"
-        if body_name == self.count_field:
+        """The request's field a body field comes from: ``images`` (sent as ``image``), the count, ``extra_params``."""
+        if body_name == self.count_field and self.num_images is not None:
             return "num_images"
-        if body_name in self.extra_params:
-            return body_name  # a model parameter given in extra_params: named as the model names it
-        return body_name
+        return VideoRequest._field_of(self, body_name)  # type: ignore[arg-type]
 
     @property
     def spec(self) -> ModelSpec | None:
-        """The model's spec (shipped or the deployment's), or ``None`` for a model without one."""
-        return shipped_spec(self.model)
+        """The model spec the request was checked and priced by (``None`` for a model without one)."""
+        return self._spec
+
+    @property
+    def spec_problems(self) -> tuple[str, ...]:
+        """What the spec says the model would refuse, kept under ``validation="warn"`` (to be logged)."""
+        return self._spec_problems
 
     @property
     def count_field(self) -> str:
         """The body field this model reads the number of images from."""
-        spec = self.spec
+        spec = self._spec
         return (spec.count_field if spec is not None else None) or _DEFAULT_COUNT_FIELD
 
     @property
@@ -188,7 +197,7 @@ class ImageRequest(BaseModel):
         """How many images the request may make (and be billed for): the model's default when unset."""
         if self.num_images is not None:
             return self.num_images
-        spec = self.spec
+        spec = self._spec
         default = spec.value({}, spec.count_field) if spec is not None and spec.count_field else None
         return default if isinstance(default, int) and not isinstance(default, bool) and default > 0 else 1
 
@@ -201,26 +210,11 @@ class ImageRequest(BaseModel):
         """A guess (10 s plus 4 s per image) that only times polls: being wrong costs a poll or a little lag."""
         return 10.0 + 4.0 * self.image_count
 
-    # -- the price ------------------------------------------------------------------------------------
-
-    def estimate(self) -> Estimate | None:
-        """The spec's estimate for the body (per image, times the count); ``None`` for a model without a spec."""
-        spec = self.spec
-        return None if spec is None else spec.estimate(self.to_payload())
+    # -- the price: the video request's, over this request's body and spec --------------------------
 
     def unpriced(self) -> list[tuple[str, str]]:
-        """Each field that may change the bill and has no known price, with why."""
-        estimate = self.estimate()
-        if estimate is None:
-            return [("model", f"{shown(self.model)} has no known price (no model spec)")]
-        found = [
-            (name, "may change the bill and has no known price")
-            for name in request_fields(type(self), bill="unpriced")
-            if getattr(self, name) is not None
-        ]
-        if estimate.usd is None:
-            found.append(("model", f"{self.model}: {estimate.why}"))
-        return found
+        """Each field that may change the bill and has no known price, with why (see :meth:`VideoRequest.unpriced`)."""
+        return VideoRequest.unpriced(self)  # type: ignore[arg-type]
 
     def unpriced_fields(self) -> list[str]:
         """The names of the fields that make the estimate uncertain; empty when it covers the whole request."""
@@ -228,29 +222,17 @@ class ImageRequest(BaseModel):
 
     def estimated_cost_usd(self) -> float | None:
         """What the request will cost if accepted, in USD (the price per image times the count), or ``None``."""
-        estimate = self.estimate()
-        return None if estimate is None or self.unpriced() else estimate.usd
+        if self.unpriced() or self._spec is None:
+            return None
+        return self._spec.estimate(self.to_payload()).usd
 
     def cost_problem(self, max_cost_usd: float | None) -> str | None:
         """
-        Why the request may not be sent under the cap, or ``None`` when it may (or there is no cap).
+        Why the request may not be sent under the cap, or ``None`` when it may (see :meth:`VideoRequest.cost_problem`).
 
         :param max_cost_usd: the cap in USD; ``None`` means no cap.
         """
-        if max_cost_usd is None:
-            return None
-        unpriced = self.unpriced()
-        if unpriced:
-            said = "; ".join(f"{field} {why}" for field, why in unpriced)
-            return f"max_cost_usd: the estimated cost is unknown ({said}); a capped request must be priced"
-        estimate = self.estimated_cost_usd()
-        assert estimate is not None
-        if estimate > max_cost_usd:
-            return (
-                f"max_cost_usd: the estimated cost ${estimate:.4f} ({self.image_count} image(s) of {self.model}) "
-                f"exceeds the cap ${max_cost_usd:.2f}"
-            )
-        return None
+        return VideoRequest.cost_problem(self, max_cost_usd)  # type: ignore[arg-type]
 
     # -- the body ---------------------------------------------------------------------------------------
 
@@ -267,15 +249,20 @@ class ImageRequest(BaseModel):
         return body
 
     @classmethod
-    def build(cls, *, from_templates: Collection[str] = (), **fields: Any) -> ImageRequest:
+    def build(
+        cls,
+        *,
+        from_templates: Collection[str] = (),
+        validation: Validation = "strict",
+        spec: ModelSpec | None = None,
+        **fields: Any,
+    ) -> ImageRequest:
         """
         Build a request, turning pydantic's errors into one that names each field and what it allows
-        (see :meth:`VideoRequest.build`).
-
-        :param from_templates: the fields whose values were rendered from templates (read as the field's type).
-        :param fields: the request's fields.
+        (see :meth:`VideoRequest.build`: the same ``from_templates``, ``validation`` and ``spec``).
         """
-        return VideoRequest.build.__func__(cls, from_templates=from_templates, **fields)  # type: ignore[attr-defined]
+        build = VideoRequest.build.__func__  # type: ignore[attr-defined]
+        return build(cls, from_templates=from_templates, validation=validation, spec=spec, **fields)
 
 
 ImageRequest.__doc__ = f"{ImageRequest.__doc__}{described_fields(ImageRequest)}\n"

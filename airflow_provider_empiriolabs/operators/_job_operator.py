@@ -54,7 +54,6 @@ from airflow_provider_empiriolabs.hooks._exchange import SendGuard
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.models import Job
-from airflow_provider_empiriolabs.models.pricing import DEFAULT_RESOLUTION
 from airflow_provider_empiriolabs.operators._checks import (
     check_cost,
     check_literals,
@@ -217,11 +216,11 @@ class JobOperator(BaseOperator):
 
     def _summary(self, job: Job) -> dict[str, Any]:
         """The finished job's summary, before its signed URLs are sealed."""
-        return job.summary(model=self.request.model)
+        return job.summary()
 
     def _render_key(self) -> RenderKey:
         """The kind of job the request makes, as far as its render time goes."""
-        return RenderKey(self.request.model, DEFAULT_RESOLUTION, 0.0)
+        return RenderKey(self.request.model, "-", 0.0)
 
     # -- execution ----------------------------------------------------------------------------------
     #
