@@ -24,7 +24,7 @@ from airflow_provider_empiriolabs.models import (
 from airflow_provider_empiriolabs.models.image_request import MAX_HELD_ANSWER_BYTES, HeldAnswer, ImageRequest
 
 
-def submit(request: VideoRequest, guard: SendGuard | None = None) -> Call[str]:
+def submit(request: VideoRequest | ImageRequest, guard: SendGuard | None = None) -> Call[str]:
     """The one billed POST of every kind of job: the request model names its endpoint."""
     return Call(
         "POST",

@@ -298,7 +298,7 @@ class EmpirioLabsHook(BaseHook):
 
     # -- the calls --------------------------------------------------------------------------------
 
-    def submit(self, request: VideoRequest, *, guard: SendGuard | None = None) -> str:
+    def submit(self, request: VideoRequest | ImageRequest, *, guard: SendGuard | None = None) -> str:
         """
         Submit a job (to the endpoint of the request's model) and return its id. Billed once accepted.
 
@@ -307,7 +307,7 @@ class EmpirioLabsHook(BaseHook):
         """
         return self._run(_calls.submit(request, guard))
 
-    async def asubmit(self, request: VideoRequest) -> str:
+    async def asubmit(self, request: VideoRequest | ImageRequest) -> str:
         """Async :meth:`submit`."""
         return await self._arun(_calls.submit(request))
 

@@ -203,7 +203,7 @@ PROMPT = "A horse galloping along a beach at sunrise"
 
 
 #: The image paths: the job path on a worker and deferred, and a held (sync) request whose images come as b64.
-IMAGE_PATHS = {
+IMAGE_PATHS: dict[str, dict[str, Any]] = {
     "image": {},
     "image_deferrable": {"deferrable": True},
     "image_sync_b64": {"sync": True, "response_format": "b64_json"},

@@ -109,7 +109,7 @@ def test_a_png_is_served_for_an_image_job_only(
 
     monkeypatch.setenv("AIRFLOW__EMPIRIOLABS__VIEW_ALLOWED_STORAGE", f"file://{tmp_path}/")
     (tmp_path / "0.png").write_bytes(png_bytes("x"))
-    summary = {"job_id": "job_1", "output_urls": [], "media": media}
+    summary: dict[str, Any] = {"job_id": "job_1", "output_urls": [], "media": media}
     record = VideoRecord("d", "r", "t", -1, "job_1", summary=summary, stored={0: [f"file://{tmp_path}/0.png"]})
 
     if served is None:
