@@ -33,6 +33,7 @@ from airflow_provider_empiriolabs.models.image_request import (
 )
 from airflow_provider_empiriolabs.operators._checks import templated_arguments
 from airflow_provider_empiriolabs.operators._job_operator import JobOperator
+from airflow_provider_empiriolabs.redaction import mask_signed_url
 from airflow_provider_empiriolabs.transfers._body import MAGIC_BYTES_NEEDED, sniff_container
 from airflow_provider_empiriolabs.transfers._copier import DEFAULT_WRITE_BLOCK_SIZE
 from airflow_provider_empiriolabs.triggers._render_times import RenderKey
@@ -163,6 +164,8 @@ class EmpirioLabsGenerateImageOperator(JobOperator):
         if answer.job_id is not None:  # the API made a job of it after all: polled like any other
             return answer.job_id
         self._held = answer
+        for url in answer.urls:  # signed: masked in this task's logs, as a polled job's are
+            mask_signed_url(url)
         return Job(
             job_id=f"{HELD_JOB_PREFIX}{secrets.token_hex(12)}",
             status=JobStatus.SUCCEEDED,
