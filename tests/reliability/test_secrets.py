@@ -92,6 +92,7 @@ def _example_dag(dag_id: str) -> Any:
 
 EXAMPLE_DAG_IDS = {
     "example_empiriolabs_text_to_video",
+    "example_empiriolabs_image",
     "example_empiriolabs_image_to_video",
     "example_empiriolabs_reference_to_video",
     "example_empiriolabs_submit_many",
@@ -167,6 +168,7 @@ def test_the_canary_key_appears_nowhere(
             {"brief": f"file://{tmp_path}/brief.txt", "destination": f"file://{tmp_path}/brief/"},
         ),
         ("example_empiriolabs_taskflow", {"destination": f"file://{tmp_path}/taskflow/"}),
+        ("example_empiriolabs_image", {"destination": f"file://{tmp_path}/images/"}),  # a job and a held request
     ):
         run = _example_dag(dag_id).test(run_conf=conf)
         assert run.state == "success", dag_id
@@ -243,6 +245,8 @@ def test_output_url_signatures_are_never_logged_whole(
     assert run.state == "success"
     run = _example_dag("example_empiriolabs_submit_many").test()
     assert run.state == "success"
+    run = _example_dag("example_empiriolabs_image").test(run_conf={"destination": f"file://{tmp_path}/i/"})
+    assert run.state == "success"  # image URLs: a polled job's, and a held answer's (never polled)
 
     logs = "".join(capfd.readouterr()) + _log_files_text() + captured_text(debug_logging)
     assert _debug_http_logs_seen(logs)
