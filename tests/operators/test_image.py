@@ -148,3 +148,39 @@ def test_an_unreadable_held_answer_is_an_unknown_outcome() -> None:
     html = base64.b64encode(b"<html><script>x</script></html>").decode()
     with pytest.raises(ValueError, match="not a PNG"):
         HeldAnswer.from_api({"data": [{"b64_json": html}]})
+
+
+#: Literal bad input of the image operator, refused when the DAG file is parsed: (id, kwargs, field, rule).
+_PARSE_CASES = [
+    ("flux-count", {"model": "flux-2-klein-4b", "num_images": 9}, "num_images", "1 to 4"),
+    ("seedream-quality", {"extra_params": {"quality": "9K"}}, "extra_params.quality", "'2K', '3K'"),
+    ("b64-job", {"response_format": "b64_json", "destination": "file:///tmp/x/"}, "response_format", "sync=True"),
+    ("b64-nowhere", {"response_format": "b64_json", "sync": True}, "destination", "image bytes never go in XCom"),
+    ("over-cap", {"num_images": 4, "max_cost_usd": 0.1}, "max_cost_usd", "exceeds"),
+    ("video-model", {"model": "happyhorse-1-1"}, "model", "takes image models"),
+]
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_literal_bad_input_fails_the_dag_file_naming_file_task_field_and_rule(sim: Any, tmp_path: Path) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.reliability.test_bad_input import Bad, _write_dag
+
+    files = {}
+    for case_id, kwargs, field, rule in _PARSE_CASES:
+        path = _write_dag(
+            tmp_path,
+            Bad(case_id, kwargs, field, rule),
+            "airflow_provider_empiriolabs.operators.image",
+            "EmpirioLabsGenerateImageOperator",
+            {"prompt": PROMPT},
+        )
+        files[str(path)] = (field, rule)
+    bag = DagBag(dag_folder=str(tmp_path))
+
+    assert sorted(bag.import_errors) == sorted(files)
+    for path, (field, rule) in files.items():
+        error = bag.import_errors[path]
+        assert field in error and rule in error and "task" in error and Path(path).name in error, error[-600:]
+    assert sim.stats()["posts"] == 0
