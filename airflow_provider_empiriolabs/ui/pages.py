@@ -102,7 +102,9 @@ def _field_rows(record: VideoRecord, streamed: Callable[[str], bool]) -> list[tu
         ("Seed", escape(str(request.get("seed")) if request.get("seed") is not None else "random")),
         ("Job id", f"<code>{escape(record.job_id)}</code>"),
         ("Status", escape(str(summary.get("status") or record.state or "in flight"))),
-        ("Duration", escape(f"{seconds:g} s" if isinstance(seconds, (int, float)) else "unknown")),
+        ("Images", escape(str(summary.get("image_count", "unknown"))))
+        if summary.get("media") == "image"  # an image job: its count of images, not seconds of video
+        else ("Duration", escape(f"{seconds:g} s" if isinstance(seconds, (int, float)) else "unknown")),
         ("Estimated cost", f'<span class="num" data-field="estimated">{_usd(record.estimated_cost_usd)}</span>'),
         ("Actual cost", f'<span class="num" data-field="actual">{_usd(record.cost_usd)}</span>'),
         ("Stored at", _stored_row(record, streamed)),

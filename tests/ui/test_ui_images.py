@@ -60,6 +60,7 @@ def test_the_run_page_shows_the_images_as_images(client: Any, image_run: dict[st
     page = client.get(f"/runs/{DAG_ID}/{quote(image_run['run_id'], safe='')}", headers=ADMIN)
     assert page.status_code == 200
     assert page.text.count("<img ") == 2  # the two posters; the held thumbnails are only in storage
+    assert "<th>Images</th><td>2</td>" in page.text
     assert "<video" not in page.text.split(image_run["summary"]["job_id"], 1)[1].split("</section>", 1)[0]
 
 
