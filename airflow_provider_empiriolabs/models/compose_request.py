@@ -190,6 +190,16 @@ class ComposeRequest(BaseModel):
 
     #: Where the request is sent.
     endpoint: ClassVar[str] = COMPOSE_ENDPOINT
+    #: The modes a templated ``mode`` may render to (checked with each when the DAG is parsed).
+    modes: ClassVar[tuple[str, ...]] = COMPOSE_MODES
+    #: What a templated field stands for when the DAG is parsed: values no rule refuses by themselves.
+    parse_time_stand_ins: ClassVar[dict[str, Any]] = {
+        "recipe": "stand-in",
+        "brief": "a stand-in brief",
+        "storyboard": {"scenes": []},
+        "manifest": {},
+        "edits": [{"scene_index": 0, "instruction": "a stand-in"}],
+    }
 
     recipe: Annotated[str, FieldUse(displayed=True, bill="unpriced"), AfterValidator(_recipe)] = Field(
         description="the recipe's slug, such as ``ai-ugc-product-ad`` (``GET /v1/videos/compose/recipes`` lists them)."
