@@ -10,7 +10,8 @@ trust an id or a URL they hold.
 The package's modules, one idea each: :mod:`.text` (what an id, a URL, a prompt may hold),
 :mod:`.pricing` (the price table and what changes the bill), :mod:`.request` (the request),
 :mod:`.errors` (the message of a refused request), :mod:`.jobs` (jobs and their status),
-:mod:`.parsing` (reading the API's values safely) and :mod:`.account` (uploads and usage).
+:mod:`.parsing` (reading the API's values safely), :mod:`.account` (uploads and usage) and
+:mod:`.compose_request` (Compose: its request and what its job's result holds).
 Import from here: the names below are the public ones.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from airflow_provider_empiriolabs.models import pricing as _pricing
 from airflow_provider_empiriolabs.models.account import AccountUsage, UploadedFile, UsageEvent
+from airflow_provider_empiriolabs.models.compose_request import ComposeRequest, ComposeResult, Storyboard
 from airflow_provider_empiriolabs.models.errors import describe_validation_error
 from airflow_provider_empiriolabs.models.fields import MAX_SEED, FieldUse, request_fields
 from airflow_provider_empiriolabs.models.jobs import (
@@ -70,12 +72,15 @@ __all__ = [
     "UNPRICED_REQUEST_FIELDS",
     "VIDEO_COUNT_PARAMS",
     "AccountUsage",
+    "ComposeRequest",
+    "ComposeResult",
     "ExtendFrom",
     "FieldUse",
     "Job",
     "JobError",
     "JobStatus",
     "Mode",
+    "Storyboard",
     "SubmittedJob",
     "UploadedFile",
     "UsageEvent",
