@@ -309,6 +309,19 @@ class ComposeRequest(BaseModel):
         """Seconds of video, when the storyboard says them (render), else 0: Compose is not billed by the second."""
         return (self.storyboard.seconds if self.storyboard is not None else None) or 0.0
 
+    def describe(self) -> str:
+        """What the job is, for the log: ``Compose render (recipe ai-ugc-product-ad), 2 scene(s), 10 s of video``."""
+        what = f"Compose {self.mode} (recipe {self.recipe})"
+        if self.mode == "render" and self.storyboard is not None:
+            what += f", {len(self.storyboard.scenes)} scene(s)" + (
+                f", {self.billed_seconds:g} s of video" if self.billed_seconds else ""
+            )
+        elif self.mode == "edit":
+            what += f", {len(self.edits or ())} edit(s)"
+        elif self.scene_count is not None:
+            what += f", {self.scene_count} scene(s)"
+        return what
+
     def expected_render_seconds(self) -> float:
         """
         A guess at the job's time, to time the first poll (undocumented): a plan is an LLM call, a

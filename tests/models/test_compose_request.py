@@ -187,3 +187,10 @@ def test_any_answer_is_read_without_raising(payload: Any) -> None:
     read = ComposeResult.from_api(payload)
     for found in (read.storyboard, read.manifest):
         assert found is None or isinstance(found, dict)
+
+
+def test_the_log_says_what_each_job_is() -> None:
+    render = ComposeRequest.build(recipe="ai-ugc-product-ad", mode="render", storyboard=STORYBOARD)
+    assert render.describe() == "Compose render (recipe ai-ugc-product-ad), 2 scene(s), 9.5 s of video"
+    plan = ComposeRequest.build(recipe="ai-ugc-product-ad", brief=BRIEF, scene_count=3)
+    assert plan.describe() == "Compose plan (recipe ai-ugc-product-ad), 3 scene(s)"

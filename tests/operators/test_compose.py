@@ -67,7 +67,9 @@ def test_plan_render_edit_each_pays_once_and_passes_its_result_on(empiriolabs_co
     edited = xcom(run, "edit")
     assert edited["job_id"] == edit.job_id and edited["mode"] == "edit"
     assert edited["output_urls"]
-    assert sim.api_key not in str([xcom(run, t) for t in ("plan", "render", "edit")])
+    pushed = str([xcom(run, t) for t in ("plan", "render", "edit")] + [xcom(run, "plan", key=STORYBOARD_KEY)])
+    assert sim.api_key not in pushed
+    assert "signature=" not in pushed  # the output URLs are sealed, not pushed signed
 
 
 def test_render_output_is_stored_by_the_transfer(empiriolabs_connection: Any, tmp_path: Path) -> None:
@@ -140,7 +142,7 @@ def test_bad_literal_input_is_refused_when_the_dag_is_parsed(
     with pytest.raises((EmpirioLabsRequestError, TypeError)) as caught:
         _compose(**kwargs)
     assert named in str(caught.value)
-    assert "compose" in str(caught.value)  # the task
+    assert "task 'compose'" in str(caught.value) and "test_compose.py" in str(caught.value)  # the task, its file
     assert empiriolabs_connection.stats()["requests_total"] == 0
 
 
