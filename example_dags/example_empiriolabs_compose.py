@@ -23,7 +23,8 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_empiriolabs.models.compose_request import Storyboard
+from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
+from airflow_provider_empiriolabs.models.compose_request import ComposeRequest
 from airflow_provider_empiriolabs.operators.compose import STORYBOARD_KEY, EmpirioLabsComposeOperator
 from airflow_provider_empiriolabs.transfers.empiriolabs_to_object_storage import (
     EmpirioLabsToObjectStorageOperator,
@@ -116,8 +117,12 @@ def example_empiriolabs_compose() -> None:
         edited = (answer.get("params_input") or {}).get(STORYBOARD_KEY)
         if not isinstance(edited, dict):
             raise AirflowFailException("the review's storyboard is empty: nothing to render")
-        storyboard = Storyboard.model_validate(edited)  # a bad edit fails here, naming the field
-        log.info("Rendering %d scene(s) as approved by %s", len(storyboard.scenes), answer.get("responded_by_user"))
+        try:  # the render's own rules: a bad edit fails here, naming the field, before anything is paid
+            request = ComposeRequest.build(recipe=RECIPE, mode="render", storyboard=edited)
+        except EmpirioLabsRequestError as error:
+            raise AirflowFailException(f"the reviewed storyboard cannot be rendered: {error}") from None
+        scenes = len(request.storyboard.scenes) if request.storyboard else 0
+        log.info("Rendering %d scene(s) as approved by %s", scenes, answer.get("responded_by_user"))
         return edited
 
     approved = approved_storyboard(review.output)

@@ -87,3 +87,23 @@ def test_a_rejected_storyboard_is_never_rendered(empiriolabs_connection: Any, re
     assert {states[task_id] for task_id in ("approved_storyboard", "render", "store")} == {"skipped"}
     assert sim.stats()["posts"] == 1  # the plan only: nothing paid for the render
     assert not (tmp_path / "videos").exists() or not any((tmp_path / "videos").rglob("*.mp4"))
+
+
+def test_a_storyboard_edited_into_nonsense_is_refused_before_the_render_is_paid(
+    empiriolabs_connection: Any, rest_api: Any, tmp_path: Path
+) -> None:
+    sim = empiriolabs_connection
+    sim.configure(render_base_seconds=2.0)
+
+    def broken(detail: dict[str, Any]) -> dict[str, Any]:
+        storyboard = copy.deepcopy(detail["params"]["storyboard"]["value"])
+        storyboard["scenes"][0]["image_url"] = "file:///etc/passwd"  # Compose takes http(s) URLs only
+        return {"storyboard": storyboard}
+
+    run, _ = _run(rest_api, [("Approve", broken)], tmp_path)
+
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert run.state == "failed"
+    assert states["approved_storyboard"] == "failed"
+    assert states["render"] in ("upstream_failed", None)
+    assert sim.stats()["posts"] == 1  # the plan only

@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.models.compose_request import ComposeRequest, ComposeResult
@@ -124,3 +126,56 @@ def test_the_client_reads_the_simulators_results(api: httpx.Client, sim: Empirio
     assert plan.storyboard is not None and plan.storyboard["scenes"]
     render = ComposeResult.from_api(_finished(api, _compose(api, mode="render", storyboard=plan.storyboard)))
     assert render.manifest is not None and render.storyboard is None
+
+
+_url = st.sampled_from(["https://example.com/a.png", "http://cdn.example.com/x/y.mp4?v=1", "HTTPS://EXAMPLE.COM/Z"])
+_json_leaf = st.none() | st.booleans() | st.integers(-(2**31), 2**31) | st.text(max_size=12)
+_scene = st.fixed_dictionaries(
+    {},
+    optional={
+        "index": st.integers(0, 50),
+        "narration": st.text(max_size=40),
+        "visual_prompt": st.text(max_size=40),
+        "caption": st.text(max_size=20),
+        "duration_seconds": st.floats(0.1, 600, allow_nan=False) | st.integers(1, 600),
+        "image_url": _url,
+        "video_url": _url,
+        "camera": _json_leaf,
+    },
+)
+_storyboard = st.fixed_dictionaries(
+    {"scenes": st.lists(_scene, max_size=6)},
+    optional={"title": st.text(max_size=30), "aspect_ratio": st.sampled_from(["9:16", "16:9"]), "mood": _json_leaf},
+)
+_request = st.one_of(
+    st.fixed_dictionaries(
+        {"mode": st.just("plan"), "brief": st.text(min_size=1, max_size=60)},
+        optional={"scene_count": st.integers(1, 12), "product_image": _url, "speakers": st.booleans()},
+    ),
+    st.fixed_dictionaries({"mode": st.just("render"), "storyboard": _storyboard}),
+    st.fixed_dictionaries(
+        {
+            "mode": st.just("edit"),
+            "manifest": st.dictionaries(st.text(max_size=8), _json_leaf, max_size=3),
+            "edits": st.lists(
+                st.fixed_dictionaries({"scene_index": st.integers(0, 11), "instruction": st.text(min_size=1)}),
+                min_size=1,
+                max_size=3,
+            ),
+        }
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=_request)
+def test_every_request_the_client_would_send_the_simulator_accepts(
+    api: httpx.Client, sim: EmpirioLabsSimulator, fields: dict[str, Any]
+) -> None:
+    sim.configure(rate_limit_rpm=0, credit_balance_usd=1000.0)  # many requests: agreement, not the budget
+    try:
+        body = ComposeRequest.build(recipe=RECIPE, **fields).to_payload()
+    except EmpirioLabsRequestError:
+        return  # refused before sending (a blank brief, a control character): nothing to agree on
+    resp = api.post("/v1/videos/compose", json=body)
+    assert resp.status_code == 202, (body, resp.text)
