@@ -13,12 +13,14 @@ What a subclass gives:
   arguments (each templated), ``endpoint`` (the path the request is POSTed to, as ``to_payload()``),
   ``build(from_templates=..., **fields)``, ``cost_problem(max_cost_usd)``,
   ``estimated_cost_usd()``, ``expected_render_seconds()`` and ``model``.
-* ``__init__`` with its explicit signature (the request's arguments, then the job path's own), which
-  calls ``super().__init__(arguments=locals(), ...)`` with the job path's arguments.
+* ``__init__`` with its explicit signature (the request's arguments, then the job path's own,
+  :data:`JOB_ARGUMENTS`, with their defaults), which calls ``super().__init__(arguments=locals(),
+  **kwargs)``: the job path reads its arguments and the request's from ``arguments``.
 
 What a subclass may override (each has a default that serves a request with or without ``images``):
 
-* :meth:`JobOperator._post`: the billed POST; by default ``hook.submit(request)``, a job id back.
+* :meth:`JobOperator._post`: the billed POST; by default ``hook.submit(request)``, a job id back
+  (or a finished :class:`~airflow_provider_empiriolabs.models.Job`, for an answer that holds the outputs).
 * :meth:`JobOperator._summary`: the finished job's summary (before sealing).
 * :meth:`JobOperator._render_key`: the kind of job, as the poll planner learns render times.
 """
@@ -86,7 +88,20 @@ from airflow_provider_empiriolabs.ui.request_record import request_record
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-__all__ = ["JobOperator"]
+__all__ = ["JOB_ARGUMENTS", "JobOperator"]
+
+#: The job path's own arguments (not request fields), which every subclass's signature names.
+JOB_ARGUMENTS = (
+    "images_conn_id",
+    "empiriolabs_conn_id",
+    "wait_for_completion",
+    "deferrable",
+    "poll_interval",
+    "timeout",
+    "max_cost_usd",
+    "hook_params",
+    "regenerate",
+)
 
 
 class JobOperator(BaseOperator):
@@ -94,7 +109,8 @@ class JobOperator(BaseOperator):
     The job path of a generate operator (private: subclass it, see the module's docstring).
 
     :param arguments: the subclass's ``__init__`` arguments (its ``locals()``): those named after
-        fields of :attr:`request_model` are the request's.
+        fields of :attr:`request_model` are the request's, those in :data:`JOB_ARGUMENTS` the job
+        path's (described below; a keyword argument of the same name wins).
     :param images_conn_id: the Airflow connection for storage URLs in ``images`` that name none
         themselves (a request model without ``images`` ignores it).
     :param empiriolabs_conn_id: the Airflow connection of the account.
@@ -121,21 +137,20 @@ class JobOperator(BaseOperator):
         if "request_model" in cls.__dict__ and "template_fields" not in cls.__dict__:
             cls.template_fields = templated_arguments(cls.request_model, cls.template_fields)
 
-    def __init__(
-        self,
-        *,
-        arguments: Mapping[str, Any],
-        images_conn_id: str | None = None,
-        empiriolabs_conn_id: str,
-        wait_for_completion: bool,
-        deferrable: bool,
-        poll_interval: float,
-        timeout: float | timedelta,
-        max_cost_usd: float | None,
-        hook_params: dict[str, Any] | None,
-        regenerate: bool,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, arguments: Mapping[str, Any], **kwargs: Any) -> None:
+        # The job path's own arguments: given as keywords, else taken from the subclass's arguments.
+        own: dict[str, Any] = {
+            name: kwargs.pop(name) if name in kwargs else arguments.get(name) for name in JOB_ARGUMENTS
+        }
+        images_conn_id: str | None = own["images_conn_id"]
+        empiriolabs_conn_id: str = own["empiriolabs_conn_id"]
+        wait_for_completion: bool = own["wait_for_completion"]
+        deferrable: bool = own["deferrable"]
+        poll_interval: float = own["poll_interval"]
+        timeout: float | timedelta = own["timeout"]
+        max_cost_usd: float | None = own["max_cost_usd"]
+        hook_params: dict[str, Any] | None = own["hook_params"]
+        regenerate: bool = own["regenerate"]
         given, unknown = take_request_arguments(self.request_model, arguments, kwargs)
         super().__init__(**kwargs)
         if unknown:  # refused once the task (and so the message) has its name
@@ -189,9 +204,10 @@ class JobOperator(BaseOperator):
 
     # -- what a subclass may override -------------------------------------------------------------
 
-    def _post(self, request: Any, guard: SendGuard, context: Context) -> str:
+    def _post(self, request: Any, guard: SendGuard, context: Context) -> str | Job:
         """
-        Send the one billed POST and return the new job's id (the hook retries only what provably did not get in).
+        Send the one billed POST and return the new job's id (the hook retries only what provably did not get in),
+        or, for a request answered with its outputs (a held image request), the finished job itself.
 
         :param request: the validated request, its file images uploaded.
         :param guard: records ``sending`` right before each attempt leaves.
@@ -251,11 +267,13 @@ class JobOperator(BaseOperator):
                 return self._wait(job, context, ledger, accepted_at=None)
         elif decision.reason:
             self.log.info("%s", decision.reason)
-        job_id, accepted_at = self._submit(context, ledger)
+        job, accepted_at, held = self._submit(context, ledger)
+        if held is not None:  # the answer held the outputs: recorded done already, nothing to wait for
+            return held
         if not self.wait_for_completion:
-            return job_id
+            return job.job_id
         # No GET before the first planned poll: the job id is recorded, and the wait starts from acceptance.
-        return self._wait(accepted_job(job_id, accepted_at), context, ledger, accepted_at=accepted_at)
+        return self._wait(job, context, ledger, accepted_at=accepted_at)
 
     def _reuse(self, record: _JobRecord, context: Context) -> Any:
         """Return the finished job an earlier run of this task made for the same request."""
@@ -270,7 +288,8 @@ class JobOperator(BaseOperator):
         self._push_job(record.job_id, context)
         return record.summary if self.wait_for_completion else record.job_id
 
-    def _submit(self, context: Context, ledger: _Ledger) -> tuple[str, float]:
+    def _submit(self, context: Context, ledger: _Ledger) -> tuple[Job, float, dict[str, Any] | None]:
+        """Send the request once: the job accepted and when, and the summary if the answer held the outputs."""
         images: Any = self._references()  # a list (or one reference) once templates have rendered
         request = self.request
         if images is not None:
@@ -278,7 +297,7 @@ class JobOperator(BaseOperator):
         announced = Announced(ledger, self.log, request, self.empiriolabs_conn_id)
         announced.submitting()  # no cost here: it is logged with "Sending" only when the request goes out
         try:
-            job_id = self._post(request, announced, context)
+            posted = self._post(request, announced, context)
         except EmpirioLabsSubmissionUnknownError:
             raise  # the record stays "sending": no later try sends it again
         except _RecordUnwritable as error:
@@ -296,11 +315,18 @@ class JobOperator(BaseOperator):
                 kwargs={"rate_limited_since": self._rate_limited_since},
             )
         accepted_at = time.time()
+        if isinstance(posted, Job):  # the outputs came in the answer: recorded done first, before anything else
+            self._job_id = posted.job_id
+            summary = self._finish(posted, ledger)
+            self._push_job(posted.job_id, context)
+            return posted, accepted_at, summary
+        job = accepted_job(posted, accepted_at)
+        job_id = job.job_id
         ledger.save("accepted", job_id=job_id)  # first, before anything else can fail
         self._job_id = job_id
         self.log.info("EmpirioLabs accepted the request: job %s", job_id)
         self._push_job(job_id, context)
-        return job_id, accepted_at
+        return job, accepted_at, None
 
     def execute_after_rate_limit(
         self, context: Context, event: Any = None, rate_limited_since: float | None = None

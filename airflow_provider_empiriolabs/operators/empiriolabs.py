@@ -106,19 +106,7 @@ class EmpirioLabsGenerateVideoOperator(JobOperator):
         **kwargs: Any,
     ) -> None:
         # The request's arguments: the model's fields (the signature tied by tests/operators/test_request_fields.py).
-        super().__init__(
-            arguments=locals(),
-            images_conn_id=images_conn_id,
-            empiriolabs_conn_id=empiriolabs_conn_id,
-            wait_for_completion=wait_for_completion,
-            deferrable=deferrable,
-            poll_interval=poll_interval,
-            timeout=timeout,
-            max_cost_usd=max_cost_usd,
-            hook_params=hook_params,
-            regenerate=regenerate,
-            **kwargs,
-        )
+        super().__init__(arguments=locals(), **kwargs)
 
     # -- what differs from the job path (see _job_operator) --------------------------------------
 
