@@ -103,18 +103,7 @@ class EmpirioLabsComposeOperator(JobOperator):
         regenerate: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            arguments=locals(),
-            empiriolabs_conn_id=empiriolabs_conn_id,
-            wait_for_completion=wait_for_completion,
-            deferrable=deferrable,
-            poll_interval=poll_interval,
-            timeout=timeout,
-            max_cost_usd=max_cost_usd,
-            hook_params=hook_params,
-            regenerate=regenerate,
-            **kwargs,
-        )
+        super().__init__(arguments=locals(), **kwargs)  # the request's fields and the job path's (JOB_ARGUMENTS)
 
     # -- what differs from the job path's defaults ---------------------------------------------------
 
