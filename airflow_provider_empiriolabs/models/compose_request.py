@@ -305,6 +305,11 @@ class ComposeRequest(BaseModel):
         return None
 
     @property
+    def effective_resolution(self) -> str:
+        """``auto``: the recipe and its stage models choose the resolution (for logs and learned render times)."""
+        return "auto"
+
+    @property
     def billed_seconds(self) -> float:
         """Seconds of video, when the storyboard says them (render), else 0: Compose is not billed by the second."""
         return (self.storyboard.seconds if self.storyboard is not None else None) or 0.0

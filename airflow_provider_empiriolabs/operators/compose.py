@@ -110,7 +110,7 @@ class EmpirioLabsComposeOperator(JobOperator):
     def _render_key(self) -> RenderKey:
         # Render times are learned per recipe and mode, and scale with the storyboard's seconds.
         request: ComposeRequest = self.request
-        return RenderKey(f"{request.model}:{request.mode}", "auto", float(request.billed_seconds))
+        return RenderKey(f"{request.model}:{request.mode}", request.effective_resolution, float(request.billed_seconds))
 
     def _summary(self, job: Job) -> dict[str, Any]:
         request: ComposeRequest = self.request
