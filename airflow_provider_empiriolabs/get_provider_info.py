@@ -112,7 +112,11 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "EmpirioLabs",
-                "python-modules": [f"{_PACKAGE}.operators.empiriolabs", f"{_PACKAGE}.operators.image"],
+                "python-modules": [
+                    f"{_PACKAGE}.operators.empiriolabs",
+                    f"{_PACKAGE}.operators.image",
+                    f"{_PACKAGE}.operators.compose",
+                ],
             }
         ],
         "sensors": [{"integration-name": "EmpirioLabs", "python-modules": [f"{_PACKAGE}.sensors.empiriolabs"]}],

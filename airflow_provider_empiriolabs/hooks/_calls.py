@@ -21,6 +21,7 @@ from airflow_provider_empiriolabs.models import (
     VideoRequest,
     check_job_id,
 )
+from airflow_provider_empiriolabs.models.compose_request import ComposeResult
 from airflow_provider_empiriolabs.models.image_request import MAX_HELD_ANSWER_BYTES, HeldAnswer, ImageRequest
 
 
@@ -99,3 +100,18 @@ def job_path(job_id: Any) -> str:
         them to another path).
     """
     return f"/v1/jobs/{quote(check_job_id(job_id), safe='')}"
+
+
+def compose_result(job_id: str) -> Call[ComposeResult]:
+    """A finished Compose job's storyboard and manifest, read from the job (the same GET as :func:`job`)."""
+    return Call("GET", job_path(job_id), ComposeResult.from_api)
+
+
+def compose_recipes() -> Call[list[dict[str, Any]]]:
+    def parse(body: Any) -> list[dict[str, Any]]:
+        items = body.get("data", body.get("recipes")) if isinstance(body, Mapping) else body
+        if not isinstance(items, list):
+            raise ValueError("expected a list of Compose recipes")
+        return [item for item in items if isinstance(item, dict)]
+
+    return Call("GET", "/v1/videos/compose/recipes", parse)

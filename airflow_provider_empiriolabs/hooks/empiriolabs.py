@@ -46,6 +46,7 @@ from airflow_provider_empiriolabs.hooks.rate_budget import RequestBudget
 from airflow_provider_empiriolabs.hooks.shared_budget import aaccount_budget, account_budget
 from airflow_provider_empiriolabs.models import AccountUsage, Job, UploadedFile, VideoRequest
 from airflow_provider_empiriolabs.models import check_job_id as check_job_id  # the job-id rule, re-exported
+from airflow_provider_empiriolabs.models.compose_request import ComposeResult
 from airflow_provider_empiriolabs.models.image_request import HeldAnswer, ImageRequest
 from airflow_provider_empiriolabs.redaction import mask_signed_url, redact_log_text
 
@@ -394,6 +395,18 @@ class EmpirioLabsHook(BaseHook):
             self.close()
         shown = "" if balance is None else f" (balance ${balance:,.2f})"
         return True, f"Connected to {self.settings.base_url}: the key was accepted{shown}"
+
+    def list_compose_recipes(self) -> list[dict[str, Any]]:
+        """The Compose recipes (``slug``, ``scene_count``, ``aspect_ratios``, ``models``...), as the API lists them."""
+        return self._run(_calls.compose_recipes())
+
+    def get_compose_result(self, job_id: str) -> ComposeResult:
+        """
+        A finished Compose job's storyboard and manifest, wherever its result holds them (signed URLs redacted).
+
+        :param job_id: the Compose job.
+        """
+        return self._run(_calls.compose_result(job_id))
 
 
 def user_agent() -> str:

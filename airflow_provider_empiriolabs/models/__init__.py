@@ -11,7 +11,8 @@ The package's modules, one idea each: :mod:`.text` (what an id, a URL, a prompt 
 :mod:`.spec` (a model's parameters, rules and price rows, as data), :mod:`.catalogue` (the spec
 files), :mod:`.pricing` (what a request costs, and what keeps it unknown), :mod:`.request` (the request),
 :mod:`.errors` (the message of a refused request), :mod:`.jobs` (jobs and their status),
-:mod:`.parsing` (reading the API's values safely) and :mod:`.account` (uploads and usage).
+:mod:`.parsing` (reading the API's values safely), :mod:`.account` (uploads and usage) and
+:mod:`.compose_request` (Compose: its request and what its job's result holds).
 Import from here: the names below are the public ones.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from airflow_provider_empiriolabs.models.account import AccountUsage, UploadedFile, UsageEvent
 from airflow_provider_empiriolabs.models.catalogue import shipped_models, shipped_spec
+from airflow_provider_empiriolabs.models.compose_request import ComposeRequest, ComposeResult, Storyboard
 from airflow_provider_empiriolabs.models.errors import describe_validation_error
 from airflow_provider_empiriolabs.models.fields import MAX_SEED, FieldUse, request_fields
 from airflow_provider_empiriolabs.models.jobs import (
@@ -59,6 +61,8 @@ __all__ = [
     "UNPRICED_REQUEST_FIELDS",
     "VALIDATION_MODES",
     "AccountUsage",
+    "ComposeRequest",
+    "ComposeResult",
     "Estimate",
     "ExtendFrom",
     "FieldUse",
@@ -70,6 +74,7 @@ __all__ = [
     "Param",
     "PriceRow",
     "Rule",
+    "Storyboard",
     "SubmittedJob",
     "UploadedFile",
     "UsageEvent",

@@ -149,10 +149,11 @@ def check_literals(
     if "model" in templated:
         return  # which rules apply depends on the model
     for name in templated - {"images", "mode"}:
-        fields[name] = _PARSE_TIME_STAND_INS.get(name)
+        # A request model may name its own stand-ins (Compose: a recipe, a storyboard...), fields its rules need.
+        fields[name] = {**_PARSE_TIME_STAND_INS, **getattr(model, "parse_time_stand_ins", {})}.get(name)
     price_known = not templated & set(request_fields(model, bill="rate"))
     has_mode = "mode" in model.model_fields  # a request model without modes (images) checks once
-    modes = list(get_args(Mode)) if "mode" in templated else [fields.get("mode")]
+    modes = list(getattr(model, "modes", get_args(Mode))) if "mode" in templated else [fields.get("mode")]
     first_error: EmpirioLabsRequestError | None = None
     for mode in modes:
         candidate = {**fields, "mode": mode} if has_mode else dict(fields)

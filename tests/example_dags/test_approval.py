@@ -36,12 +36,15 @@ class Reviewer(threading.Thread):
     Answers the run's HITL prompts in order, as a person on the Required Actions page would.
 
     :param client: a client of Airflow's core REST API (``/api/v2``).
-    :param answers: ``(option, note)`` per prompt, in the order the prompts appear.
+    :param answers: ``(option, note)`` per prompt, in the order the prompts appear; a dict in place
+        of the note is the whole form (``params_input``), a function of the prompt's details gives it.
+    :param dag_id: the DAG whose prompts it answers.
     """
 
-    def __init__(self, client: Any, answers: list[tuple[str, str]]) -> None:
+    def __init__(self, client: Any, answers: list[tuple[str, Any]], dag_id: str = DAG_ID) -> None:
         super().__init__(daemon=True, name="reviewer")
         self.client = client
+        self.dag_id = dag_id
         self.answers = list(answers)
         self.seen: list[dict[str, Any]] = []
         self.errors: list[str] = []
@@ -71,29 +74,30 @@ class Reviewer(threading.Thread):
         """End the run: dag.test() would otherwise wait for an answer forever (the test then fails)."""
         with contextlib.suppress(Exception):
             resp = self.client.get(
-                f"/api/v2/dags/{DAG_ID}/dagRuns/~/hitlDetails",
+                f"/api/v2/dags/{self.dag_id}/dagRuns/~/hitlDetails",
                 params={"response_received": "false", "ti_state": "awaiting_input"},
             )
             for detail in resp.json()["hitl_details"]:
                 ti = detail["task_instance"]
                 self.client.patch(
-                    f"/api/v2/dags/{DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}",
+                    f"/api/v2/dags/{self.dag_id}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}",
                     json={"new_state": "failed"},
                 )
 
     def _answer_pending(self) -> None:
         resp = self.client.get(
-            f"/api/v2/dags/{DAG_ID}/dagRuns/~/hitlDetails",
+            f"/api/v2/dags/{self.dag_id}/dagRuns/~/hitlDetails",
             params={"response_received": "false", "ti_state": "awaiting_input"},
         )
         assert resp.status_code == 200, resp.text
         for detail in resp.json()["hitl_details"]:
             ti = detail["task_instance"]
             option, note = self.answers[0]  # taken only once its answer is recorded (a failed call is retried)
+            form = note(detail) if callable(note) else note if isinstance(note, dict) else {"note": note or None}
             patch = self.client.patch(
-                f"/api/v2/dags/{DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/{ti['map_index']}"
+                f"/api/v2/dags/{self.dag_id}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/{ti['map_index']}"
                 "/hitlDetails",
-                json={"chosen_options": [option], "params_input": {"note": note or None}},
+                json={"chosen_options": [option], "params_input": form},
             )
             assert patch.status_code == 200, patch.text
             self.answers.pop(0)

@@ -1,5 +1,6 @@
 """
-Crash-point injection: every step of a generate task fails in turn, then the task is retried.
+Crash-point injection: every step of a generate task (a video, a Compose render) fails in turn, then
+the task is retried.
 
 The steps are not listed here: the harness records every boundary the operator crosses (each
 task-state-store read and write, each XCom push, each HTTP exchange, in the worker or the
@@ -32,6 +33,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from airflow_provider_empiriolabs.hooks.empiriolabs import wait_retry_after
+from airflow_provider_empiriolabs.operators.compose import EmpirioLabsComposeOperator
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.operators.image import EmpirioLabsGenerateImageOperator
 from tests.support import DictStateStore, RecordingTI
@@ -200,6 +202,15 @@ def run_with_retries(make_operator: Any, steps: Steps) -> Outcome:
 
 
 PROMPT = "A horse galloping along a beach at sunrise"
+#: A Compose render of two short scenes: a job like a video's, on its own endpoint, ending "succeeded".
+STORYBOARD = {"scenes": [{"index": 0, "narration": PROMPT, "duration_seconds": 2}, {"index": 1, "duration_seconds": 2}]}
+
+
+def _post(path: str) -> str:
+    """The billed POST of the path's operator."""
+    if path.startswith("compose"):
+        return "POST /v1/videos/compose"
+    return "POST /v1/images/generations" if path in IMAGE_PATHS else "POST /v1/videos/generations"
 
 
 #: The image paths: the job path on a worker and deferred, and a held (sync) request whose images come as b64.
@@ -215,6 +226,10 @@ def _factory(tmp_path: Path, path: str) -> Any:
         image_kwargs: dict[str, Any] = {"task_id": "draw", "prompt": PROMPT, "num_images": 2, "poll_interval": 0.02}
         image_kwargs.update(IMAGE_PATHS[path], destination=f"file://{tmp_path}/images/")
         return lambda: EmpirioLabsGenerateImageOperator(**image_kwargs)
+    if path.startswith("compose"):
+        compose = {"task_id": "render", "recipe": "ai-ugc-product-ad", "mode": "render", "storyboard": STORYBOARD}
+        compose.update(poll_interval=0.02, deferrable=path == "compose-deferrable")
+        return lambda: EmpirioLabsComposeOperator(**compose)
     kwargs: dict[str, Any] = {"task_id": "generate", "prompt": PROMPT, "duration": 3, "poll_interval": 0.02}
     if path == "deferrable":
         kwargs["deferrable"] = True
@@ -225,7 +240,7 @@ def _factory(tmp_path: Path, path: str) -> Any:
     return lambda: EmpirioLabsGenerateVideoOperator(**kwargs)
 
 
-def _outcome_unknown(steps: Steps, kind: type[BaseException]) -> bool:
+def _outcome_unknown(steps: Steps, kind: type[BaseException], post: str) -> bool:
     """
     Whether the injected failure left a POST whose outcome nobody can know.
 
@@ -233,7 +248,7 @@ def _outcome_unknown(steps: Steps, kind: type[BaseException]) -> bool:
     also strike after "sending" landed in the store and before "accepted" did: the record then
     says a POST may have left, and no later try may send another.
     """
-    if steps.failed in ("POST /v1/videos/generations: answer lost", "POST /v1/images/generations: answer lost"):
+    if steps.failed == f"{post}: answer lost":
         return True
     if kind is not InjectedKill:
         return False
@@ -242,7 +257,7 @@ def _outcome_unknown(steps: Steps, kind: type[BaseException]) -> bool:
 
 
 @pytest.mark.parametrize("kind", [InjectedFailure, InjectedKill], ids=["failure", "kill"])
-@pytest.mark.parametrize("path", ["worker", "deferrable", "upload", *IMAGE_PATHS])
+@pytest.mark.parametrize("path", ["worker", "deferrable", "upload", *IMAGE_PATHS, "compose", "compose-deferrable"])
 def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     empiriolabs_connection: Any, steps: Steps, tmp_path: Path, path: str, kind: type[BaseException]
 ) -> None:
@@ -251,10 +266,10 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     make_operator = _factory(tmp_path, path)
 
     clean = run_with_retries(make_operator, steps)
-    assert clean.result["status"] == "completed" and clean.tries == 1, clean
-    post = "POST /v1/images/generations" if path in IMAGE_PATHS else "POST /v1/videos/generations"
+    done = "succeeded" if path.startswith("compose") else "completed"  # Compose's word for it (the blog's)
+    assert clean.result["status"] == done and clean.tries == 1, clean
     held = path == "image_sync_b64"  # no job to poll: the answer holds the images, written to storage
-    assert post in steps.names
+    assert _post(path) in steps.names
     seen: list[str] = []
     pending = list(steps.crossed)
     known = set(pending)
@@ -275,7 +290,7 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
         stats = sim.stats()
         assert stats["posts"] <= 1, where
         if outcome.final_error is None:
-            assert outcome.result["status"] == "completed", where
+            assert outcome.result["status"] == done, where
             assert stats["jobs_created"] == 1, where
             if held:
                 assert len(outcome.result["stored_uris"]) == 2, where
@@ -283,16 +298,18 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
             else:
                 assert outcome.result["job_id"] in stats["gets_per_job"], where
                 assert outcome.result["output_urls"], where
+            if path.startswith("compose"):  # the render's manifest, read from the job after it finished
+                assert outcome.result["manifest"]["scenes"], where
         else:
             # The only way not to deliver: the outcome of the one POST is unknown, and said so.
-            assert _outcome_unknown(steps, kind), where
+            assert _outcome_unknown(steps, kind, _post(path)), where
             assert "usage" in str(outcome.final_error), where
     # The harness did cross the steps that matter for money (a guard against it testing nothing).
     assert any(name.startswith("store.set sending") for name in seen)
     assert any(name.startswith("store.set done" if held else "store.set accepted") for name in seen)
     assert any(name.startswith("xcom_push") for name in seen)
     assert "return value" in seen
-    if path == "deferrable":
+    if path.endswith("deferrable"):
         assert {"defer", "trigger", "trigger event"} <= set(seen)
     if path == "upload":
         assert any(name.startswith("POST /v1/files/upload") for name in seen)

@@ -2,8 +2,9 @@
 Every path fails fast on the same errors: the written policy, checked against every way a task reads a job.
 
 The paths are the generate operator on a worker (a retry reattaching to its job) and resumed from
-the triggerer, the sensor poking, poking once before deferring and resumed from the triggerer, and
-the transfer fetching the job for its outputs. Each meets the same API error on every GET of the
+the triggerer, the same two of the Compose operator (a render, on its own endpoint), the sensor
+poking, poking once before deferring and resumed from the triggerer, and the transfer fetching the
+job for its outputs. Each meets the same API error on every GET of the
 job (real HTTP against the simulator), and must fail without retries exactly when :data:`SPEC`
 says so, without ever sending a second POST. The companion tests keep the spec, the policy module
 and the rest of the package from drifting apart.
@@ -39,6 +40,7 @@ from airflow_provider_empiriolabs.hooks._responses import error_for
 from airflow_provider_empiriolabs.models import Job, JobError, JobStatus
 from airflow_provider_empiriolabs.models.image_request import ImageRequest
 from airflow_provider_empiriolabs.operators._reference_images import EmpirioLabsReferenceImageError
+from airflow_provider_empiriolabs.operators.compose import EmpirioLabsComposeOperator
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.operators.image import EmpirioLabsGenerateImageOperator
 from airflow_provider_empiriolabs.sensors.empiriolabs import EmpirioLabsJobSensor
@@ -64,6 +66,8 @@ SPEC: dict[int | str, bool] = {
 PATHS = [
     "worker",
     "deferred",
+    "compose_worker",
+    "compose_deferred",
     "sensor_poke",
     "sensor_first_poke",
     "sensor_deferred",
@@ -83,6 +87,26 @@ def _fault(fault: int | str) -> dict[str, Any]:
     else:
         spec["kind"] = fault
     return spec
+
+
+def _compose(**kwargs: Any) -> EmpirioLabsComposeOperator:
+    storyboard = {"scenes": [{"index": 0, "narration": "A mug on a desk", "duration_seconds": 3}]}
+    return EmpirioLabsComposeOperator(
+        task_id="render", recipe="ai-ugc-product-ad", mode="render", storyboard=storyboard, poll_interval=0.05, **kwargs
+    )
+
+
+def _submit_for(path: str) -> str:
+    """The job a path reads: a Compose render's for the Compose paths, a video's for the others."""
+    if not path.startswith("compose"):
+        return submit_job()
+    from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
+
+    hook = EmpirioLabsHook()
+    try:
+        return hook.submit(_compose().request)
+    finally:
+        hook.close()
 
 
 def _sensor(job_id: str, **kwargs: Any) -> EmpirioLabsJobSensor:
@@ -128,6 +152,13 @@ def _run_path(path: str, job_id: str, tmp_path: Path, **sensor_kwargs: Any) -> B
             _image_operator(deferrable=True).resume_execution(
                 "execute_complete", {"event": _trigger_event(job_id)}, make_context()
             )
+        elif path == "compose_worker":
+            context = make_context(**{EmpirioLabsComposeOperator.external_id_key: job_id})
+            _compose(deferrable=False, hook_params=HOOK_PARAMS).execute(context)
+        elif path == "compose_deferred":
+            _compose(deferrable=True, hook_params=HOOK_PARAMS).resume_execution(
+                "execute_complete", {"event": _trigger_event(job_id)}, make_context()
+            )
         elif path == "sensor_poke":
             _sensor(job_id, deferrable=False, hook_params=HOOK_PARAMS, **sensor_kwargs).execute({})
         elif path == "sensor_first_poke":
@@ -160,7 +191,7 @@ def test_every_path_fails_fast_on_the_same_errors(
     empiriolabs_connection: Any, no_backoff: None, tmp_path: Path, fault: int | str, path: str
 ) -> None:
     sim = empiriolabs_connection
-    job_id = _submit_image_job() if path.startswith("image") else submit_job()  # billed once, before any fault
+    job_id = _submit_image_job() if path.startswith("image") else _submit_for(path)  # billed once, before any fault
     sim.configure(fail_next_requests=[_fault(fault)])
 
     error = _run_path(path, job_id, tmp_path)

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from airflow_provider_empiriolabs.testing.simulator.state import SimulatorState
 
 
+#: The billed POSTs that create a job (counted as ``posts``, matched by ``post`` faults).
+_JOB_POSTS = frozenset({"/v1/videos/generations", "/v1/images/generations", "/v1/videos/compose"})
+
+
 def _classify(method: str, path: str) -> str | None:
     if not path.startswith("/v1/"):
         return None
@@ -28,7 +32,7 @@ def _classify(method: str, path: str) -> str | None:
         return "download"
     if path.startswith("/v1/uploads/"):
         return "cdn"
-    if path in ("/v1/videos/generations", "/v1/images/generations") and method == "POST":
+    if path in _JOB_POSTS and method == "POST":
         return "post"
     if path.startswith("/v1/jobs/") and method == "GET":
         return "poll"

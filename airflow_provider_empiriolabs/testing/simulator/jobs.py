@@ -74,6 +74,12 @@ class Job:
     refunded: bool = False
     retention_expired: bool = False
     url_generation: int = 0
+    #: Other kinds of job (Compose) than a video generation: the usage event's source, the word for
+    #: success, what the result holds beside the outputs, what the usage event holds beside its fields.
+    source: str = "api"
+    status_word: str = "completed"
+    result_extra: dict[str, Any] | None = None
+    usage_extra: dict[str, Any] | None = None
 
     def terminal_at(self) -> float:
         """Simulated time the job reaches its final status."""
@@ -220,12 +226,13 @@ class JobsMixin:
                         for i in range(job.n_outputs)
                     ],
                     "usage": {"billable_units": units, "billing_unit": unit, "cost_usd": _money(job.cost)},
+                    **(job.result_extra or {}),
                 }
             elif status == "failed" and job.failure is not None:
                 error = dict(job.failure)
             return {
                 "job_id": job.job_id,
-                "status": status,
+                "status": job.status_word if status == "completed" else status,
                 "progress": None if self.knobs["progress_mode"] == "absent" else progress,
                 "created_at": iso(job.created_at),
                 "completed_at": iso(completed_at),
@@ -325,6 +332,8 @@ class JobsMixin:
                             if status == "completed"
                             else []
                         ),
+                        "source": job.source,
+                        **(job.usage_extra or {}),
                     }
                 )
             return {"balance_usd": _money(self.balance), "currency": "USD", "data": data}
