@@ -21,6 +21,7 @@ from airflow_provider_empiriolabs.models import (
     VideoRequest,
     check_job_id,
 )
+from airflow_provider_empiriolabs.models.templates import Template, templates_from_api
 
 
 def submit(request: VideoRequest, guard: SendGuard | None = None) -> Call[str]:
@@ -74,6 +75,10 @@ def upload(content: bytes | IO[bytes], filename: str, content_type: str) -> Call
         return {"file": (filename, content, content_type)}
 
     return Call("POST", "/v1/files/upload", UploadedFile.model_validate, files=files)
+
+
+def templates(filters: Mapping[str, str]) -> Call[list[Template]]:
+    return Call("GET", "/v1/templates", templates_from_api, params=dict(filters))
 
 
 def job_path(job_id: Any) -> str:

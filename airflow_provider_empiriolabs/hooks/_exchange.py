@@ -65,6 +65,8 @@ class Call(Generic[T]):
     files: Callable[[], Mapping[str, Any]] | None = None
     creates_job: bool = False
     guard: SendGuard | None = None
+    #: The longest wait for a place in the request budget (``None``: the budget's own bound).
+    budget_wait: float | None = None
 
 
 class Answer(NamedTuple):

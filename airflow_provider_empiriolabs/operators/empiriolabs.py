@@ -34,6 +34,8 @@ from airflow_provider_empiriolabs.exceptions import (
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, Job, VideoRequest
+from airflow_provider_empiriolabs.models.templates import priced_with_template
+from airflow_provider_empiriolabs.operators._actual_cost import with_actual_cost
 from airflow_provider_empiriolabs.operators._checks import (
     check_cost,
     check_literals,
@@ -197,8 +199,35 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         # An invalid request, or one over max_cost_usd, fails without retries, naming task and file.
         with task_outcome(), naming_the_task(self, running=True):
             request = self.request_model.build(from_templates=self._from_templates, **self._request_fields())
-            check_cost(request, self.max_cost_usd)
+            if request.template is None:  # a template's defaults are read before sending (priced_request)
+                check_cost(request, self.max_cost_usd)
         return request
+
+    @cached_property
+    def priced_request(self) -> VideoRequest:
+        """
+        The request as it will be billed: with a template, its model checked against the template's
+        and its ``default_params`` merged (the template read through the hook), then ``max_cost_usd``
+        checked on that; without one, :attr:`request` itself. Read before sending, never after.
+        """
+        request = self.request
+        if request.template is None:
+            return request
+        with task_outcome(), naming_the_task(self, running=True):
+            priced = priced_with_template(request, self.hook.get_template(request.template), self.log)
+            check_cost(priced, self.max_cost_usd)
+        return priced
+
+    def _billed_request(self) -> VideoRequest:
+        """:attr:`priced_request` when it can be read (to time polls and price a summary), else :attr:`request`."""
+        if self.request.template is None or "priced_request" in self.__dict__:
+            return self.priced_request
+        try:
+            return self.priced_request
+        except Exception as error:  # the job is paid for already: its template no longer matters for it
+            self.log.warning("Template %s could not be read again (%s)", self.request.template, type(error).__name__)
+            self.__dict__["priced_request"] = self.request  # read once per try
+            return self.request
 
     @cached_property
     def hook(self) -> EmpirioLabsHook:
@@ -268,9 +297,11 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         return record.summary if self.wait_for_completion else record.job_id
 
     def _submit(self, context: Context, ledger: _Ledger) -> tuple[str, float]:
+        _ = self.priced_request  # a template's model rule and defaults, and the cap on them: before anything is sent
         images: Any = self.images  # a list (or one reference) once templates have rendered
         request = with_uploaded_images(self.request, images, self.hook, self.images_conn_id, self.log)
-        announced = Announced(ledger, self.log, request, self.empiriolabs_conn_id)
+        billed = request if request.template is None else self.priced_request  # what the log prices
+        announced = Announced(ledger, self.log, billed, self.empiriolabs_conn_id)
         announced.submitting()  # no cost here: it is logged with "Sending" only when the request goes out
         try:
             job_id = self.hook.submit_video(request, guard=announced)
@@ -335,7 +366,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         context["ti"].xcom_push(key="job_id", value=job_id)
         context["ti"].xcom_push(key="job_url", value=self.hook.job_url(job_id))
         # What the EmpirioLabs view shows beside the video (URLs in it redacted: no signature).
-        context["ti"].xcom_push(key="request", value=request_record(self.request, self.empiriolabs_conn_id))
+        record = request_record(self.request, self.empiriolabs_conn_id, billed=self._billed_request())
+        context["ti"].xcom_push(key="request", value=record)
 
     def _wait(self, job: Job, context: Context, ledger: _Ledger, *, accepted_at: float | None) -> Any:
         """Wait for the job (here or in the triggerer) and return its summary, or its id without waiting."""
@@ -344,12 +376,11 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
             return job_id
         end_time = time.time() + self.timeout
         # The worker times its polls like the trigger, and both feed this process's render times.
-        key, expected = render_key(self.request), self.request.expected_render_seconds()
-        planner = PollPlanner(
-            self.poll_interval, expected_done_at(job, self.request), key=key, expected_seconds=expected
-        )
+        billed = self._billed_request()  # a template's duration and resolution time the polls too
+        key, expected = render_key(billed), billed.expected_render_seconds()
+        planner = PollPlanner(self.poll_interval, expected_done_at(job, billed), key=key, expected_seconds=expected)
         if self.deferrable and not job.status.is_terminal():
-            log_eta(self.log, job, expected_done_at(job, self.request), end_time, self.poll_interval)
+            log_eta(self.log, job, expected_done_at(job, billed), end_time, self.poll_interval)
             self.defer(
                 trigger=EmpirioLabsJobTrigger(
                     job_id=job_id,
@@ -357,7 +388,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
                     poll_interval=self.poll_interval,
                     end_time=end_time,
                     hook_params=self.hook_params,
-                    expected_done_at=expected_done_at(job, self.request),
+                    expected_done_at=expected_done_at(job, billed),
                     accepted_at=accepted_at,
                     render_key=key.to_kwargs(),
                     expected_seconds=expected,
@@ -377,12 +408,10 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
 
     def _finish(self, job: Job, ledger: _Ledger) -> dict[str, Any]:
         raise_for_failed_job(job)
-        summary = seal_summary(
-            job.summary(
-                model=self.request.model, resolution=self.request.resolution, seconds=self.request.billed_seconds
-            ),
-            self.hook.settings.api_key,
-        )
+        billed = self._billed_request()
+        summary = job.summary(model=billed.model, resolution=billed.resolution, seconds=billed.billed_seconds)
+        summary = with_actual_cost(summary, job, self.hook, model=billed.model, log=self.log)  # before sealing
+        summary = seal_summary(summary, self.hook.settings.api_key)
         ledger.save("done", job_id=job.job_id, summary=summary)  # a retry after this returns it, unpaid
         log_finished(self.log, job, summary)
         return summary

@@ -20,6 +20,7 @@ from typing import Any
 from airflow_provider_empiriolabs.testing.simulator._common import _money, iso
 from airflow_provider_empiriolabs.testing.simulator.catalogue import MODELS
 from airflow_provider_empiriolabs.testing.simulator.knobs import PROGRESS_STEPS
+from airflow_provider_empiriolabs.testing.simulator.templates import apply_template
 from airflow_provider_empiriolabs.testing.simulator.validation import ApiError, validate_generation
 
 
@@ -129,6 +130,7 @@ class JobsMixin:
     def create_job(self, body: Any) -> Job:
         """Validate a generation request, charge it and create the job (``ApiError`` otherwise)."""
         with self.lock:
+            body = apply_template(body)  # a template's model rule and defaults, before validation and billing
             params = validate_generation(body, self.uploads, self.jobs, strict=self.knobs["strict_parameters"])
             spec = MODELS[params["model"]]
             now = self.clock.now()
@@ -221,7 +223,7 @@ class JobsMixin:
                     "usage": {
                         "billable_units": job.duration,
                         "billing_unit": "video-second",
-                        "cost_usd": _money(job.cost),
+                        **({"cost_usd": _money(job.cost)} if self.knobs["job_reports_cost"] else {}),
                     },
                 }
             elif status == "failed" and job.failure is not None:
@@ -324,7 +326,7 @@ class JobsMixin:
                         "billing_unit": "video-second",
                         "output_urls": (
                             [self.sign_url(base_url, job, i, now) for i in range(job.n_outputs)]
-                            if status == "completed"
+                            if status == "completed" and self.knobs["usage_lists_outputs"]
                             else []
                         ),
                     }

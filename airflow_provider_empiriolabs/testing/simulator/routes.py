@@ -20,6 +20,7 @@ from airflow_provider_empiriolabs.testing import video
 from airflow_provider_empiriolabs.testing.simulator._common import _TRUNCATED, ASGIApp, Message, Receive, Scope, Send
 from airflow_provider_empiriolabs.testing.simulator.catalogue import _UPLOAD_TYPES, MODELS
 from airflow_provider_empiriolabs.testing.simulator.gateway import Gateway
+from airflow_provider_empiriolabs.testing.simulator.templates import template_routes
 from airflow_provider_empiriolabs.testing.simulator.validation import ApiError, _invalid
 
 if TYPE_CHECKING:
@@ -223,6 +224,7 @@ def build_routes(state: SimulatorState) -> list[Route]:
         Route("/_stats", control_stats, methods=["GET"]),
         Route("/_jobs/{job_id}/expire", control_expire, methods=["POST"]),
         Route("/_health", health, methods=["GET"]),
+        *template_routes(),
     ]
 
 
