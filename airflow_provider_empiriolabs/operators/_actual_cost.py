@@ -35,8 +35,12 @@ USAGE_EVENTS_READ = 10
 USAGE_READ_SECONDS = 10.0
 
 
-def _without_query(url: str) -> str:
-    parts = urlsplit(url)
+def _without_query(url: str) -> str | None:
+    """The URL without its query and fragment; ``None`` for one ``urlsplit`` cannot read (IPv6 brackets)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path}"
 
 
@@ -53,13 +57,10 @@ def usage_event_for(output_urls: Sequence[str], events: Iterable[UsageEvent]) ->
     for event in priced:
         if wanted.intersection(event.output_urls):
             return event
-    try:
-        bare = {_without_query(url) for url in output_urls}
-        for event in priced:
-            if bare.intersection(_without_query(url) for url in event.output_urls):
-                return event
-    except ValueError:  # a URL urlsplit cannot read (a bad port, IPv6 brackets): no match by it
-        return None
+    bare = {_without_query(url) for url in output_urls} - {None}
+    for event in priced:
+        if bare.intersection(_without_query(url) for url in event.output_urls):
+            return event
     return None
 
 

@@ -58,7 +58,7 @@ _SOURCE_LABELS = {
 
 def _source(record: VideoRecord) -> str:
     label = _SOURCE_LABELS.get(record.cost_source or "")
-    return f' <span class="muted" data-field="cost-source">({label})</span>' if label else ""
+    return f' <span class="muted" data-field="cost-source">({escape(label)})</span>' if label else ""
 
 
 def _usd(value: float | None) -> str:
