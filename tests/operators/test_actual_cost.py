@@ -132,3 +132,29 @@ def test_a_usage_endpoint_that_fails_or_answers_junk_never_fails_the_task(
     assert summary == {"cost_usd": 0.42, "cost_source": "estimate"}
     assert "the cost shown is not the debited one" in caplog.text
     assert "SECRETSIG" not in caplog.text and "cdn.example.com" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "answer", [json_answer(500, {"error": {"code": "internal_error"}}), Answer(200, b"junk")], ids=["500", "junk"]
+)
+def test_the_operator_finishes_with_the_estimate_when_usage_fails(
+    answer: Answer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support import make_context
+    from tests.support import make_operator as _operator
+
+    with HostileAPI() as api:
+        api.script("POST /v1/videos/generations", json_answer(202, {"job_id": "job_1", "status": "queued"}))
+        api.always(
+            "GET /v1/jobs/{id}",
+            json_answer(200, {"job_id": "job_1", "status": "completed", "result": {"data": [{"url": _SIGNED}]}}),
+        )
+        api.always(_USAGE, answer)
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_EMPIRIOLABS_DEFAULT",
+            json.dumps({"conn_type": "empiriolabs", "host": api.url, "password": "sk-test", "extra": {"timeout": 2}}),
+        )
+        summary = _operator(duration=3).execute(make_context())
+        assert len(api.requests_to(_USAGE)) == 1
+    assert (summary["cost_usd"], summary["cost_source"]) == (pytest.approx(0.42), "estimate")  # 3 s at 720p
+    assert "SECRETSIG" not in json.dumps(summary)
