@@ -152,7 +152,8 @@ def check_literals(
     for name in templated - {"images", "mode"}:
         fields[name] = _PARSE_TIME_STAND_INS.get(name)
     # A template's default_params (a duration, a resolution) are read at run time: the cap is checked then.
-    price_known = not templated & set(request_fields(model, bill="rate")) and fields.get("template") is None
+    template_named = "template" in templated or fields.get("template") is not None
+    price_known = not templated & set(request_fields(model, bill="rate")) and not template_named
     modes = list(get_args(Mode)) if "mode" in templated else [fields["mode"]]
     first_error: EmpirioLabsRequestError | None = None
     for mode in modes:

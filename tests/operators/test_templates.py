@@ -85,6 +85,12 @@ def test_a_literal_template_under_a_cap_is_not_refused_when_the_dag_is_parsed() 
     assert op.template == "stadium-cam"
 
 
+def test_a_templated_template_under_a_cap_is_not_refused_when_the_dag_is_parsed() -> None:
+    # Unset fields cost the API's defaults (5 s: $0.70) only without a template, whose defaults may differ.
+    op = _operator(template="{{ params.template }}", duration=None, max_cost_usd=0.5)
+    assert op.template == "{{ params.template }}"
+
+
 def test_a_model_outside_the_supported_ones_is_refused_before_sending(empiriolabs_connection: Any) -> None:
     op = _operator(template="slow-motion")  # happyhorse-1-1 by default; slow-motion takes wan-2-5 only
     with pytest.raises(AirflowFailException, match=r"slow-motion.*does not support model 'happyhorse-1-1'.*'wan-2-5'"):
