@@ -25,9 +25,10 @@ from airflow_provider_empiriolabs.models.templates import Template, templates_fr
 
 
 def submit(request: VideoRequest, guard: SendGuard | None = None) -> Call[str]:
+    """The billed POST of any request model: its ``to_payload()`` to its class's ``endpoint``."""
     return Call(
         "POST",
-        "/v1/videos/generations",
+        type(request).endpoint,
         lambda body: SubmittedJob.from_api(body).job_id,  # an id that cannot name a job: ValueError
         json=request.to_payload(),
         creates_job=True,

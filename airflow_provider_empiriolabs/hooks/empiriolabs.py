@@ -299,6 +299,16 @@ class EmpirioLabsHook(BaseHook):
 
     # -- the calls --------------------------------------------------------------------------------
 
+    def submit(self, request: VideoRequest, *, guard: SendGuard | None = None) -> str:
+        """
+        Submit a request (video, image...) to its model's ``endpoint`` and return the new job's id.
+        Billed once accepted.
+
+        :param request: the validated request.
+        :param guard: told before each attempt is sent and when the API provably refused one.
+        """
+        return self._run(_calls.submit(request, guard))
+
     def submit_video(self, request: VideoRequest, *, guard: SendGuard | None = None) -> str:
         """
         Submit a video generation and return the new job's id. Billed once accepted.
@@ -306,7 +316,7 @@ class EmpirioLabsHook(BaseHook):
         :param request: the validated request.
         :param guard: told before each attempt is sent and when the API provably refused one.
         """
-        return self._run(_calls.submit(request, guard))
+        return self.submit(request, guard=guard)
 
     async def asubmit_video(self, request: VideoRequest) -> str:
         """Async :meth:`submit_video`."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -87,6 +87,8 @@ class VideoRequest(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    #: Where the request is POSTed.
+    endpoint: ClassVar[str] = "/v1/videos/generations"
 
     prompt: str = Field(
         description="what to film, 1 to 2,500 characters with at least one visible character and no "

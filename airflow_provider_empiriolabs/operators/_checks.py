@@ -154,10 +154,11 @@ def check_literals(
     # A template's default_params (a duration, a resolution) are read at run time: the cap is checked then.
     template_named = "template" in templated or fields.get("template") is not None
     price_known = not templated & set(request_fields(model, bill="rate")) and not template_named
-    modes = list(get_args(Mode)) if "mode" in templated else [fields["mode"]]
+    has_mode = "mode" in model.model_fields  # a request model without modes (images) checks once
+    modes = list(get_args(Mode)) if "mode" in templated else [fields.get("mode")]
     first_error: EmpirioLabsRequestError | None = None
     for mode in modes:
-        candidate = {**fields, "mode": mode}
+        candidate = {**fields, "mode": mode} if has_mode else dict(fields)
         if "images" in templated:
             # The count is unknown: assume one the mode allows, so only other rules can fail.
             count = {"i2v": 1, "r2v": MAX_REFERENCE_IMAGES}.get(mode if isinstance(mode, str) else "", 0)

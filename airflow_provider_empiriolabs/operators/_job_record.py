@@ -428,23 +428,24 @@ class Announced:
 
     def submitting(self) -> None:
         """Say what is about to be submitted (files not uploaded yet); the cost is said on sending."""
-        self._log.info(
-            "Submitting %s, %s, %g s of video",
-            self._request.model,
-            self._request.resolution or DEFAULT_RESOLUTION,
-            self._request.billed_seconds,
-        )
+        self._log.info("Submitting %s", _what(self._request))
 
     def sending(self) -> None:
         self._guard.sending()  # raises, and nothing is sent, when the record cannot be written
         self._log.info(
-            "Sending %s, %s, %g s of video to EmpirioLabs (connection %r): estimated %s",
-            self._request.model,
-            self._request.resolution or DEFAULT_RESOLUTION,
-            self._request.billed_seconds,
+            "Sending %s to EmpirioLabs (connection %r): estimated %s",
+            _what(self._request),
             self._conn_id,
             self._estimate,
         )
 
     def not_sent(self) -> None:
         self._guard.not_sent()
+
+
+def _what(request: Any) -> str:
+    """What a request asks for, in the log: its ``describe()`` (images...), else a video's model, resolution, length."""
+    describe = getattr(request, "describe", None)
+    if callable(describe):
+        return str(describe())
+    return f"{request.model}, {request.resolution or DEFAULT_RESOLUTION}, {request.billed_seconds:g} s of video"

@@ -296,4 +296,4 @@ def with_uploaded_images(
         return request
     uploader = ReferenceImageUploader(hook, conn_id=conn_id, log=log)
     # Validated again: the paths the API gave back are answers from the network.
-    return VideoRequest.model_validate({**request.model_dump(), "images": uploader.resolve(images)})
+    return type(request).model_validate({**request.model_dump(), "images": uploader.resolve(images)})

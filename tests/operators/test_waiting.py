@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_provider_empiriolabs.operators import _job_operator as operator_module  # the job path keeps the clock
 from airflow_provider_empiriolabs.operators import _waiting
-from airflow_provider_empiriolabs.operators import empiriolabs as operator_module
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.triggers import empiriolabs as trigger_module
 from airflow_provider_empiriolabs.triggers.polling import RENDER_TIMES
