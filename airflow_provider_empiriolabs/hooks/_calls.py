@@ -25,7 +25,7 @@ from airflow_provider_empiriolabs.models.templates import Template, templates_fr
 
 
 def submit(request: VideoRequest, guard: SendGuard | None = None) -> Call[str]:
-    """The billed POST of any request model: its ``to_payload()`` to its class's ``endpoint``."""
+    """The one billed POST of every kind of job: the request model names its endpoint."""
     return Call(
         "POST",
         type(request).endpoint,

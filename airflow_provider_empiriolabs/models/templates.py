@@ -15,6 +15,7 @@ itself dropped (its effect is now in the fields); that request's estimate is the
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
@@ -171,12 +172,29 @@ def templates_from_api(payload: Any) -> list[Template]:
 R = TypeVar("R", bound=BaseModel)
 
 
+def _build_options(request: BaseModel) -> dict[str, Any]:
+    """
+    How the request as billed is built: by the spec the request was checked by (a live catalogue's),
+    and with ``validation="warn"``: the defaults are the API's own, so a parameter the spec does not
+    know is kept and named unpriced (a cap refuses it, naming it) rather than refused as a user's typo.
+    """
+    accepted = inspect.signature(type(request).build).parameters  # type: ignore[attr-defined]
+    options: dict[str, Any] = {}
+    if "validation" in accepted:
+        options["validation"] = "warn"
+    spec = getattr(request, "spec", None)
+    if "spec" in accepted and spec is not None:
+        options["spec"] = spec
+    return options
+
+
 def priced_with_template(request: R, template: Template, log: Any = None) -> R:
     """
     The request as the API will bill it with ``template``: the same request model, ``template`` unset.
 
     Refuses (:class:`.EmpirioLabsRequestError`, naming the template, the model and the models it
-    allows) a model the template does not take. Each of ``default_params`` fills the request's
+    allows) a model the template does not take, and a template of the other modality (an image
+    template on a video request). Each of ``default_params`` fills the request's
     field of that name when the request left it unset, or else goes to ``extra_params`` when the
     request did not set that key there; then the request model's rules check the result, and its
     estimate is the job's. For any request model with ``model``, ``template``, ``extra_params`` and
@@ -186,6 +204,12 @@ def priced_with_template(request: R, template: Template, log: Any = None) -> R:
     :param template: the template it names, read at run time.
     :param log: where to say which defaults were merged.
     """
+    kind = getattr(type(request), "kind", None)  # video or image: a template applies only to its own endpoint
+    if template.modality and kind and template.modality != kind:
+        raise EmpirioLabsRequestError(
+            f"template: {template.slug!r} is an {template.modality} template; it applies only to "
+            f"{template.modality} generations, not to this {kind} request"
+        )
     problem = template.model_problem(str(getattr(request, "model", "")))
     if problem:
         raise EmpirioLabsRequestError(f"model: {problem}")
@@ -206,12 +230,18 @@ def priced_with_template(request: R, template: Template, log: Any = None) -> R:
     if "extra_params" in fields:
         values["extra_params"] = extra
     try:
-        priced = type(request).build(**values)  # type: ignore[attr-defined]
+        priced = type(request).build(**values, **_build_options(request))  # type: ignore[attr-defined]
     except EmpirioLabsRequestError as error:
         raise EmpirioLabsRequestError(
             f"template {template.slug!r}: its default_params {sorted(merged)} make the request invalid: {error}"
         ) from None
     if log is not None:
+        for problem in getattr(priced, "spec_problems", ()):
+            log.warning(
+                "Template %s: its default_params: %s (the API applies them; the estimate names it)",
+                template.slug,
+                problem,
+            )
         log.info(
             "Template %s: model %s; default_params merged for the estimate: %s",
             template.slug,

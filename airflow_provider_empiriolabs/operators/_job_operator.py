@@ -57,7 +57,6 @@ from airflow_provider_empiriolabs.hooks._exchange import SendGuard
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.models import Job
-from airflow_provider_empiriolabs.models.pricing import DEFAULT_RESOLUTION
 from airflow_provider_empiriolabs.models.templates import priced_with_template
 from airflow_provider_empiriolabs.operators._actual_cost import with_actual_cost
 from airflow_provider_empiriolabs.operators._checks import (
@@ -235,11 +234,11 @@ class JobOperator(BaseOperator):
 
     def _summary(self, job: Job) -> dict[str, Any]:
         """The finished job's summary, before its signed URLs are sealed."""
-        return job.summary(model=self.request.model)
+        return job.summary()
 
     def _render_key(self) -> RenderKey:
         """The kind of job the request makes, as far as its render time goes."""
-        return RenderKey(self.request.model, DEFAULT_RESOLUTION, 0.0)
+        return RenderKey(self.request.model, getattr(self.request, "effective_resolution", ""), 0.0)
 
     # -- execution ----------------------------------------------------------------------------------
     #

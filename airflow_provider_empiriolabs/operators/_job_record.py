@@ -41,7 +41,6 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from airflow_provider_empiriolabs.models.pricing import DEFAULT_RESOLUTION
 from airflow_provider_empiriolabs.models.text import is_job_id
 
 if TYPE_CHECKING:
@@ -448,4 +447,4 @@ def _what(request: Any) -> str:
     describe = getattr(request, "describe", None)
     if callable(describe):
         return str(describe())
-    return f"{request.model}, {request.resolution or DEFAULT_RESOLUTION}, {request.billed_seconds:g} s of video"
+    return f"{request.model}, {request.effective_resolution}, {request.billed_seconds:g} s of video"

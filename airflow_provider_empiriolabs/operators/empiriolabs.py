@@ -44,7 +44,8 @@ class EmpirioLabsGenerateVideoOperator(JobOperator):
         control character other than tabs and line breaks.
     :param model: model id; ``happyhorse-1-1`` by default. Other video models get a passthrough
         (see ``extra_params``).
-    :param mode: ``auto`` (inferred from the images), ``t2v``, ``i2v`` or ``r2v``.
+    :param mode: ``auto`` (inferred from the images), ``t2v``, ``i2v`` or ``r2v``; another model's
+        modes as its spec lists them (``videoedit``...).
     :param images: image URLs or uploaded paths: none for t2v, exactly 1 for i2v, 1 to 9 for r2v
         (referred to in the prompt as character1 ... character9). Storage URLs (``s3://``, ``gs://``,
         ``abfs://``, ``file://``) and absolute local paths are uploaded on submission.
@@ -124,7 +125,7 @@ class EmpirioLabsGenerateVideoOperator(JobOperator):
 
     def _summary(self, job: Job) -> dict[str, Any]:
         billed = self._billed_request()  # a template's defaults merged: what the job is billed for
-        return job.summary(model=billed.model, resolution=billed.resolution, seconds=billed.billed_seconds)
+        return job.summary(seconds=billed.billed_seconds, price=billed.estimated_cost_usd)
 
     def _render_key(self) -> RenderKey:
         return render_key(self._billed_request())

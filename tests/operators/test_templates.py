@@ -62,6 +62,13 @@ def test_defaults_fill_only_what_the_request_left_unset() -> None:
     assert priced.estimated_cost_usd() == pytest.approx(0.56)  # the request's 4 s, not the template's 10
 
 
+def test_a_template_of_the_other_modality_is_refused_naming_it(empiriolabs_connection: Any) -> None:
+    op = _operator(template="poster-style", duration=None)  # an image template
+    with pytest.raises(AirflowFailException, match=r"'poster-style' is an image template"):
+        op.execute(make_context())
+    assert _posts(empiriolabs_connection) == 0
+
+
 def test_a_default_that_is_no_field_of_the_request_is_unpriced() -> None:
     template = Template(slug="t", default_params={"camera_motion": "orbit"})
     priced = priced_with_template(VideoRequest.build(prompt="a cat", template="t"), template)
