@@ -21,6 +21,12 @@ from tests.support import run_dag, submit_job, wait_until_terminal, xcom
 URL = "https://cdn.example.com/v1/outputs/job_1/0.mp4"
 
 
+def _other_requests(sim: Any) -> int:
+    """The simulator's requests that are neither a POST, a poll, a download nor an upload (usage, templates)."""
+    stats = sim.stats()
+    return int(stats["requests_total"] - stats["posts"] - stats["polls_total"] - stats["downloads"] - stats["uploads"])
+
+
 def _event(cost: float | None, *urls: str) -> UsageEvent:
     return UsageEvent(cost_usd=cost, output_urls=list(urls))
 
@@ -75,6 +81,7 @@ def test_a_finished_task_returns_the_debited_cost(empiriolabs_connection: Any) -
     assert run.state == "success"
     summary = xcom(run, "generate")
     assert (summary["cost_usd"], summary["cost_source"]) == (pytest.approx(0.42), "usage")
+    assert _other_requests(empiriolabs_connection) == 1  # the one usage read: no retry, no second look
 
 
 @pytest.mark.usefixtures("airflow_db")

@@ -182,3 +182,6 @@ def test_a_literal_template_under_a_cap_runs_deferred(empiriolabs_connection: An
     assert summary["cost_usd"] == pytest.approx(1.12)  # talking-head's 8 s at 720p
     assert summary["cost_source"] == "usage"
     assert _posts(empiriolabs_connection) == 1
+    # The template read before the POST, again when the task resumes from the triggerer, and the usage read.
+    stats = empiriolabs_connection.stats()
+    assert stats["requests_total"] - stats["posts"] - stats["polls_total"] - stats["downloads"] == 3
