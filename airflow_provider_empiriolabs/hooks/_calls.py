@@ -23,6 +23,7 @@ from airflow_provider_empiriolabs.models import (
 )
 from airflow_provider_empiriolabs.models.compose_request import ComposeResult
 from airflow_provider_empiriolabs.models.image_request import MAX_HELD_ANSWER_BYTES, HeldAnswer, ImageRequest
+from airflow_provider_empiriolabs.models.templates import Template, templates_from_api
 
 
 def submit(request: VideoRequest | ImageRequest, guard: SendGuard | None = None) -> Call[str]:
@@ -90,6 +91,10 @@ def upload(content: bytes | IO[bytes], filename: str, content_type: str) -> Call
         return {"file": (filename, content, content_type)}
 
     return Call("POST", "/v1/files/upload", UploadedFile.model_validate, files=files)
+
+
+def templates(filters: Mapping[str, str]) -> Call[list[Template]]:
+    return Call("GET", "/v1/templates", templates_from_api, params=dict(filters))
 
 
 def job_path(job_id: Any) -> str:

@@ -67,6 +67,8 @@ class Call(Generic[T]):
     guard: SendGuard | None = None
     #: The most bytes of the answer read (a held image request answers with the images' bytes).
     max_answer_bytes: int = MAX_ANSWER_BYTES
+    #: The longest wait for a place in the request budget (``None``: the budget's own bound).
+    budget_wait: float | None = None
 
 
 class Answer(NamedTuple):

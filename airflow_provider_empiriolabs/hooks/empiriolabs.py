@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import IO, Any, TypeVar
 
 import httpx
@@ -29,6 +30,7 @@ from airflow_provider_empiriolabs import __version__
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsConnectionNotFoundError,
     EmpirioLabsError,
+    EmpirioLabsNotFoundError,
     missing_connection_message,
 )
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
@@ -48,6 +50,8 @@ from airflow_provider_empiriolabs.models import AccountUsage, Job, UploadedFile,
 from airflow_provider_empiriolabs.models import check_job_id as check_job_id  # the job-id rule, re-exported
 from airflow_provider_empiriolabs.models.compose_request import ComposeResult
 from airflow_provider_empiriolabs.models.image_request import HeldAnswer, ImageRequest
+from airflow_provider_empiriolabs.models.templates import TEMPLATE_NOT_FOUND, Template
+from airflow_provider_empiriolabs.models.text import shown
 from airflow_provider_empiriolabs.redaction import mask_signed_url, redact_log_text
 
 __all__ = ["EmpirioLabsHook"]
@@ -245,7 +249,7 @@ class EmpirioLabsHook(BaseHook):
 
         def attempt() -> T:
             request = _exchange.build(client, call, settings.api_key)  # a failure: nothing was sent
-            slot = budget.acquire()
+            slot = budget.acquire(call.budget_wait)
             deadline = Deadline(time.monotonic() + settings.deadline)
             try:
                 if call.guard is not None:
@@ -276,7 +280,7 @@ class EmpirioLabsHook(BaseHook):
         async def attempt() -> T:
             request = _exchange.build(client, call, settings.api_key)  # a failure: nothing was sent
             async with gate:
-                slot = await budget.aacquire()
+                slot = await budget.aacquire(call.budget_wait)
                 deadline = Deadline(time.monotonic() + settings.deadline)
                 try:
                     try:
@@ -372,6 +376,59 @@ class EmpirioLabsHook(BaseHook):
         :param content_type: e.g. ``image/png``.
         """
         return self._run(_calls.upload(content, filename, content_type))
+
+    def get_account_usage_once(self, limit: int, model: str | None, seconds: float) -> AccountUsage:
+        """
+        :meth:`get_account_usage` for a figure that has a fallback: one try, within ``seconds`` in all
+        (the wait for a place in the request budget included), never retried.
+
+        :param limit: how many events.
+        :param model: only this model's events.
+        :param seconds: the longest the call may take.
+        """
+        once = type(self)(self.empiriolabs_conn_id, timeout=seconds, total_timeout=seconds, max_attempts=1)
+        once._settings = once._with_overrides(self.settings)  # the connection, read once already
+        try:
+            return once._run(replace(_calls.usage(limit, model, None), budget_wait=seconds))
+        finally:
+            once.close()
+
+    def list_templates(
+        self,
+        modality: str | None = None,
+        model: str | None = None,
+        category: str | None = None,
+        featured: bool | None = None,
+    ) -> list[Template]:
+        """
+        The templates (``GET /v1/templates``), filtered by the API; items it cannot read are skipped.
+
+        :param modality: ``video`` or ``image``.
+        :param model: only templates whose ``supported_models`` holds this model.
+        :param category: e.g. ``viral``, ``cinematic``, ``product``.
+        :param featured: only featured templates when ``True``.
+        """
+        filters = {"modality": modality, "model": model, "category": category}
+        params = {name: value for name, value in filters.items() if value is not None}
+        if featured is not None:
+            params["featured"] = "true" if featured else "false"
+        return self._run(_calls.templates(params))
+
+    def get_template(self, slug: str) -> Template:
+        """
+        One template by its slug, found in :meth:`list_templates` (the single-template path is not published).
+
+        :param slug: what ``template=`` takes.
+        :raises EmpirioLabsNotFoundError: (code ``template_not_found``) when no template has it.
+        """
+        for template in self.list_templates():
+            if template.slug == slug:
+                return template
+        raise EmpirioLabsNotFoundError(
+            f"{TEMPLATE_NOT_FOUND}: no template {shown(slug)} among the account's templates (GET /v1/templates)",
+            status_code=404,
+            code=TEMPLATE_NOT_FOUND,
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -27,6 +27,12 @@ class UploadedFile(BaseModel):
         return value
 
 
+#: Where a finished job's ``cost_usd`` comes from: its usage event (what the account was debited),
+#: the job's own report, or the estimate made before sending (see ``operators/_actual_cost.py``).
+CostSource = Literal["usage", "job", "estimate"]
+COST_SOURCES: tuple[str, ...] = get_args(CostSource)
+
+
 class UsageEvent(BaseModel):
     """One billed request in the account's usage history."""
 
@@ -39,6 +45,13 @@ class UsageEvent(BaseModel):
     output_urls: list[str] = Field(default_factory=list)
 
 
+def _debited(event: Mapping[str, Any]) -> float | None:
+    """An event's debited USD: ``cost.amount`` (DOC), else a bare number ``cost`` or ``cost_usd``."""
+    cost = event.get("cost")
+    amount = number(cost.get("amount") if isinstance(cost, Mapping) else cost)
+    return amount if amount is not None else number(event.get("cost_usd"))
+
+
 class AccountUsage(BaseModel):
     """The account's credit balance and its latest usage events."""
 
@@ -49,7 +62,9 @@ class AccountUsage(BaseModel):
     def from_api(cls, payload: Any) -> AccountUsage:
         """
         Read the balance and the events; an event's unreadable field is left unset, and a job id
-        that is not a safe one (see :func:`.text.check_job_id`) is dropped.
+        that is not a safe one (see :func:`.text.check_job_id`) is dropped. An event's cost is
+        ``cost.amount`` (what was debited), its ``output_urls`` the ``http(s)`` URLs found there
+        (strings or objects with a ``url``): they tie it to a job, since the API gives no job id.
 
         :param payload: the decoded JSON answer of ``GET /v1/account/usage``.
         """
@@ -63,7 +78,6 @@ class AccountUsage(BaseModel):
         for raw in raw_events if isinstance(raw_events, list) else []:
             if not isinstance(raw, Mapping):
                 continue
-            cost = raw.get("cost")
             raw_id = raw.get("job_id") or raw.get("id")
             job_id = safe_text(raw_id) if isinstance(raw_id, int) and not isinstance(raw_id, bool) else raw_id
             events.append(
@@ -71,7 +85,7 @@ class AccountUsage(BaseModel):
                     job_id=job_id if isinstance(job_id, str) and is_job_id(job_id) else None,
                     model=safe_text(raw.get("model")),
                     status=safe_text(raw.get("status")),
-                    cost_usd=number(cost.get("amount") if isinstance(cost, Mapping) else cost),
+                    cost_usd=_debited(raw),
                     output_urls=list(urls_in(raw.get("output_urls") or [])),
                 )
             )

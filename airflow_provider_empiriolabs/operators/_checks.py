@@ -137,7 +137,8 @@ def check_literals(
     A templated field is only known at run time: it gets a stand-in chosen so that it cannot
     fail a rule by itself, and a templated ``mode`` passes if any mode it could render to does.
     The cost cap is checked too, unless a field that sets the price (``FieldUse(bill="rate")``:
-    model, resolution, duration) is templated: the rendered request is checked before sending.
+    model, resolution, duration) is templated, or a ``template`` is named (its defaults are read at
+    run time): the rendered request is checked before sending.
 
     :param model: the request model.
     :param fields: the request's fields as the operator holds them (templates unrendered).
@@ -151,7 +152,9 @@ def check_literals(
     for name in templated - {"images", "mode"}:
         # A request model may name its own stand-ins (Compose: a recipe, a storyboard...), fields its rules need.
         fields[name] = {**_PARSE_TIME_STAND_INS, **getattr(model, "parse_time_stand_ins", {})}.get(name)
-    price_known = not templated & set(request_fields(model, bill="rate"))
+    # A template's default_params (a duration, a resolution) are read at run time: the cap is checked then.
+    template_named = "template" in templated or fields.get("template") is not None
+    price_known = not templated & set(request_fields(model, bill="rate")) and not template_named
     has_mode = "mode" in model.model_fields  # a request model without modes (images) checks once
     modes = list(getattr(model, "modes", get_args(Mode))) if "mode" in templated else [fields.get("mode")]
     first_error: EmpirioLabsRequestError | None = None

@@ -23,6 +23,11 @@ What a subclass may override (each has a default that serves a request with or w
   (or a finished :class:`~airflow_provider_empiriolabs.models.Job`, for an answer that holds the outputs).
 * :meth:`JobOperator._summary`: the finished job's summary (before sealing).
 * :meth:`JobOperator._render_key`: the kind of job, as the poll planner learns render times.
+
+A request model with a ``template`` field gets the template's rules before sending
+(:attr:`JobOperator.priced_request`: the model checked against the template's, its
+``default_params`` in the estimate and under ``max_cost_usd``); every finished job's summary gets
+its actual cost and ``cost_source`` in :meth:`JobOperator._finish` (``operators/_actual_cost.py``).
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ from airflow_provider_empiriolabs.hooks._exchange import SendGuard
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.models import Job
+from airflow_provider_empiriolabs.models.templates import priced_with_template
+from airflow_provider_empiriolabs.operators._actual_cost import with_actual_cost
 from airflow_provider_empiriolabs.operators._checks import (
     check_cost,
     check_literals,
@@ -194,8 +201,35 @@ class JobOperator(BaseOperator):
         # An invalid request, or one over max_cost_usd, fails without retries, naming task and file.
         with task_outcome(), naming_the_task(self, running=True):
             request = self.request_model.build(from_templates=self._from_templates, **self._request_fields())
-            check_cost(request, self.max_cost_usd)
+            if getattr(request, "template", None) is None:  # a template's defaults are read before sending
+                check_cost(request, self.max_cost_usd)
         return request
+
+    @cached_property
+    def priced_request(self) -> Any:
+        """
+        The request as it will be billed: with a ``template``, its model checked against the
+        template's and its ``default_params`` merged (the template read through the hook,
+        :func:`.priced_with_template`), then ``max_cost_usd`` checked on that; else :attr:`request`.
+        """
+        request = self.request
+        if getattr(request, "template", None) is None:
+            return request
+        with task_outcome(), naming_the_task(self, running=True):
+            priced = priced_with_template(request, self.hook.get_template(request.template), self.log)
+            check_cost(priced, self.max_cost_usd)
+        return priced
+
+    def _billed_request(self) -> Any:
+        """:attr:`priced_request` when it can be read (to time polls, price a summary), else :attr:`request`."""
+        if getattr(self.request, "template", None) is None or "priced_request" in self.__dict__:
+            return self.priced_request
+        try:
+            return self.priced_request
+        except Exception as error:  # the job is paid for already: its template no longer matters for it
+            self.log.warning("Template %s could not be read again (%s)", self.request.template, type(error).__name__)
+            self.__dict__["priced_request"] = self.request  # read once per try
+            return self.request
 
     @cached_property
     def hook(self) -> EmpirioLabsHook:
@@ -220,7 +254,7 @@ class JobOperator(BaseOperator):
 
     def _render_key(self) -> RenderKey:
         """The kind of job the request makes, as far as its render time goes."""
-        return RenderKey(self.request.model, "-", 0.0)
+        return RenderKey(self.request.model, getattr(self.request, "effective_resolution", ""), 0.0)
 
     # -- execution ----------------------------------------------------------------------------------
     #
@@ -289,11 +323,13 @@ class JobOperator(BaseOperator):
 
     def _submit(self, context: Context, ledger: _Ledger) -> tuple[Job, float, dict[str, Any] | None]:
         """Send the request once: the job accepted and when, and the summary if the answer held the outputs."""
+        _ = self.priced_request  # a template's model rule and defaults, and the cap on them: before anything is sent
         images: Any = self._references()  # a list (or one reference) once templates have rendered
         request = self.request
         if images is not None:
             request = with_uploaded_images(request, images, self.hook, self.images_conn_id, self.log)
-        announced = Announced(ledger, self.log, request, self.empiriolabs_conn_id)
+        billed = request if getattr(request, "template", None) is None else self.priced_request  # what the log prices
+        announced = Announced(ledger, self.log, billed, self.empiriolabs_conn_id)
         announced.submitting()  # no cost here: it is logged with "Sending" only when the request goes out
         try:
             posted = self._post(request, announced, context)
@@ -365,7 +401,8 @@ class JobOperator(BaseOperator):
         context["ti"].xcom_push(key="job_id", value=job_id)
         context["ti"].xcom_push(key="job_url", value=self.hook.job_url(job_id))
         # What the EmpirioLabs view shows beside the job's outputs (URLs in it redacted: no signature).
-        context["ti"].xcom_push(key="request", value=request_record(self.request, self.empiriolabs_conn_id))
+        record = request_record(self.request, self.empiriolabs_conn_id, billed=self._billed_request())
+        context["ti"].xcom_push(key="request", value=record)
 
     def _wait(self, job: Job, context: Context, ledger: _Ledger, *, accepted_at: float | None) -> Any:
         """Wait for the job (here or in the triggerer) and return its summary, or its id without waiting."""
@@ -374,12 +411,11 @@ class JobOperator(BaseOperator):
             return job_id
         end_time = time.time() + self.timeout
         # The worker times its polls like the trigger, and both feed this process's render times.
-        key, expected = self._render_key(), self.request.expected_render_seconds()
-        planner = PollPlanner(
-            self.poll_interval, expected_done_at(job, self.request), key=key, expected_seconds=expected
-        )
+        billed = self._billed_request()  # a template's duration and resolution time the polls too
+        key, expected = self._render_key(), billed.expected_render_seconds()
+        planner = PollPlanner(self.poll_interval, expected_done_at(job, billed), key=key, expected_seconds=expected)
         if self.deferrable and not job.status.is_terminal():
-            log_eta(self.log, job, expected_done_at(job, self.request), end_time, self.poll_interval)
+            log_eta(self.log, job, expected_done_at(job, billed), end_time, self.poll_interval)
             self.defer(
                 trigger=EmpirioLabsJobTrigger(
                     job_id=job_id,
@@ -387,7 +423,7 @@ class JobOperator(BaseOperator):
                     poll_interval=self.poll_interval,
                     end_time=end_time,
                     hook_params=self.hook_params,
-                    expected_done_at=expected_done_at(job, self.request),
+                    expected_done_at=expected_done_at(job, billed),
                     accepted_at=accepted_at,
                     render_key=key.to_kwargs(),
                     expected_seconds=expected,
@@ -407,7 +443,9 @@ class JobOperator(BaseOperator):
 
     def _finish(self, job: Job, ledger: _Ledger) -> dict[str, Any]:
         raise_for_failed_job(job)
-        summary = seal_summary(self._summary(job), self.hook.settings.api_key)
+        model = getattr(self._billed_request(), "model", None)
+        summary = with_actual_cost(self._summary(job), job, self.hook, model=model, log=self.log)  # before sealing
+        summary = seal_summary(summary, self.hook.settings.api_key)
         ledger.save("done", job_id=job.job_id, summary=summary)  # a retry after this returns it, unpaid
         log_finished(self.log, job, summary)
         return summary

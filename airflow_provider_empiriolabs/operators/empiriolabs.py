@@ -112,7 +112,8 @@ class EmpirioLabsGenerateVideoOperator(JobOperator):
     # -- what differs from the job path (see _job_operator) --------------------------------------
 
     def _summary(self, job: Job) -> dict[str, Any]:
-        return job.summary(seconds=self.request.billed_seconds, price=self.request.estimated_cost_usd)
+        billed = self._billed_request()  # a template's defaults merged: what the job is billed for
+        return job.summary(seconds=billed.billed_seconds, price=billed.estimated_cost_usd)
 
     def _render_key(self) -> RenderKey:
-        return render_key(self.request)
+        return render_key(self._billed_request())

@@ -355,6 +355,8 @@ def create_app() -> FastAPI:
             "total_usd": summary.total_usd,
             "jobs": summary.jobs,
             "unpriced": summary.unpriced,
+            "estimated": summary.estimated,
+            "estimated_usd": summary.estimated_usd,
             "per_dag": summary.per_dag,
             "per_day": summary.per_day,
             "in_flight": [{**r.public(), "progress": progress.get(r.job_id)} for r in summary.in_flight],

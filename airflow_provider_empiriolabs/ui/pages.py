@@ -48,6 +48,19 @@ def render_page(title: str, body: str, *, refresh_seconds: int | None = None) ->
     )
 
 
+#: What the view says of a cost, by where it comes from (``VideoRecord.cost_source``).
+_SOURCE_LABELS = {
+    "usage": "debited (the account's usage)",
+    "job": "as the job reported it",
+    "estimate": "estimate: no usage event matched",
+}
+
+
+def _source(record: VideoRecord) -> str:
+    label = _SOURCE_LABELS.get(record.cost_source or "")
+    return f' <span class="muted" data-field="cost-source">({escape(label)})</span>' if label else ""
+
+
 def _usd(value: float | None) -> str:
     return "unknown" if value is None else f"${value:,.2f}"
 
@@ -106,7 +119,7 @@ def _field_rows(record: VideoRecord, streamed: Callable[[str], bool]) -> list[tu
         if summary.get("media") == "image"  # an image job: its count of images, not seconds of video
         else ("Duration", escape(f"{seconds:g} s" if isinstance(seconds, (int, float)) else "unknown")),
         ("Estimated cost", f'<span class="num" data-field="estimated">{_usd(record.estimated_cost_usd)}</span>'),
-        ("Actual cost", f'<span class="num" data-field="actual">{_usd(record.cost_usd)}</span>'),
+        ("Actual cost", f'<span class="num" data-field="actual">{_usd(record.cost_usd)}</span>{_source(record)}'),
         ("Stored at", _stored_row(record, streamed)),
         ("Task", escape(f"{record.task_id}" + (f" [{record.map_index}]" if record.map_index >= 0 else ""))),
     ]
@@ -270,6 +283,11 @@ def spend_page(
     )
     unpriced = (
         f'<p class="muted">{summary.unpriced} finished job(s) with no known cost.</p>' if summary.unpriced else ""
+    ) + (
+        f'<p class="muted" id="estimated">{summary.estimated} finished job(s) counted at their estimate '
+        f"({_usd(summary.estimated_usd)}): no usage event of the account matched them.</p>"
+        if summary.estimated
+        else ""
     )
     body = (
         f"<h1>EmpirioLabs spend</h1>{kpis}<h2>Cost per day (UTC)</h2>{chart}{unpriced}"

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_empiriolabs.models.account import COST_SOURCES
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -76,6 +78,15 @@ class VideoRecord:
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
     @property
+    def cost_source(self) -> str | None:
+        """
+        Where :attr:`cost_usd` comes from: ``usage`` (debited, the account's usage event), ``job``
+        (the job's own report) or ``estimate``; ``None`` for a summary that does not say.
+        """
+        value = (self.summary or {}).get("cost_source")
+        return value if value in COST_SOURCES else None
+
+    @property
     def estimated_cost_usd(self) -> float | None:
         """The estimate made before the request was sent."""
         value = self.request.get("estimated_cost_usd")
@@ -100,6 +111,7 @@ class VideoRecord:
             "status": summary.get("status"),
             "video_seconds": summary.get("video_seconds"),
             "cost_usd": self.cost_usd,
+            "cost_source": self.cost_source,
             "estimated_cost_usd": self.estimated_cost_usd,
             "stored": {str(k): v for k, v in sorted(self.stored.items())},
             "outputs": self.outputs,
@@ -272,6 +284,8 @@ class SpendSummary:
     :param per_day: USD per day (``YYYY-MM-DD``, UTC, the day each job finished).
     :param jobs: finished jobs counted.
     :param unpriced: finished jobs whose cost is unknown.
+    :param estimated: finished jobs counted at their estimate (no usage event of the account matched them).
+    :param estimated_usd: what those jobs count for, in USD.
     :param in_flight: jobs submitted and not finished, whose task is still running or deferred.
     """
 
@@ -279,6 +293,8 @@ class SpendSummary:
     per_day: dict[str, float] = field(default_factory=dict)
     jobs: int = 0
     unpriced: int = 0
+    estimated: int = 0
+    estimated_usd: float = 0.0
     in_flight: list[VideoRecord] = field(default_factory=list)
 
     @property
@@ -311,6 +327,9 @@ def spend_summary(session: Session, dag_ids: set[str]) -> SpendSummary:
             result.unpriced += 1
             continue
         per_dag[record.dag_id] += cost
+        if record.cost_source == "estimate":
+            result.estimated += 1
+            result.estimated_usd = round(result.estimated_usd + cost, 6)
         if record.finished_at is not None:
             per_day[record.finished_at.strftime("%Y-%m-%d")] += cost
     result.per_dag = {k: round(v, 6) for k, v in sorted(per_dag.items())}

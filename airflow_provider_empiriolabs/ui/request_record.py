@@ -23,7 +23,7 @@ def _redacted(value: Any) -> Any:
     return value
 
 
-def request_record(request: VideoRequest, conn_id: str) -> dict[str, Any]:
+def request_record(request: VideoRequest, conn_id: str, billed: VideoRequest | None = None) -> dict[str, Any]:
     """
     The rendered request (prompt, model, parameters, seed), its estimate and the connection id.
 
@@ -32,15 +32,18 @@ def request_record(request: VideoRequest, conn_id: str) -> dict[str, Any]:
 
     :param request: the validated request that was (or is about to be) sent.
     :param conn_id: the EmpirioLabs connection: the view unseals the job's URLs with it.
+    :param billed: the request as it will be billed (a template's defaults merged), whose estimate
+        and seconds are recorded; ``request`` itself by default.
     """
+    billed = request if billed is None else billed
     fields = request.model_dump(mode="json", exclude_none=True)
     record = {
         key: (value if key == "prompt" else _redacted(value)) for key, value in fields.items() if value not in ([], {})
     }
-    record["estimated_cost_usd"] = request.estimated_cost_usd()
-    if hasattr(request, "image_count"):  # an image request: its count of images, not seconds of video
-        record["image_count"] = request.image_count
+    record["estimated_cost_usd"] = billed.estimated_cost_usd()
+    if hasattr(billed, "image_count"):  # an image request: its count of images, not seconds of video
+        record["image_count"] = billed.image_count
     else:
-        record["billed_seconds"] = request.billed_seconds
+        record["billed_seconds"] = billed.billed_seconds
     record["empiriolabs_conn_id"] = conn_id
     return record

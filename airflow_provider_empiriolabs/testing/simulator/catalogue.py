@@ -28,7 +28,7 @@ DEFAULT_FAILING_PROMPTS: dict[str, dict[str, Any]] = {
 
 _ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4")
 _MODES = ("auto", "t2v", "i2v", "r2v")
-_TEMPLATES = ("product-showcase", "talking-head", "dance-loop")
+_TEMPLATES = ("product-showcase", "talking-head", "dance-loop", "stadium-cam", "slow-motion")  # see .templates
 _SEED_MAX = 2147483647
 _UPLOAD_TYPES = ("image/", "audio/", "video/")
 

@@ -20,6 +20,7 @@ from typing import Any
 from airflow_provider_empiriolabs.testing.simulator._common import _money, iso
 from airflow_provider_empiriolabs.testing.simulator.catalogue import MODELS
 from airflow_provider_empiriolabs.testing.simulator.knobs import PROGRESS_STEPS
+from airflow_provider_empiriolabs.testing.simulator.templates import apply_template
 from airflow_provider_empiriolabs.testing.simulator.validation import ApiError, validate_generation
 
 
@@ -135,6 +136,7 @@ class JobsMixin:
     def create_job(self, body: Any) -> Job:
         """Validate a generation request, charge it and create the job (``ApiError`` otherwise)."""
         with self.lock:
+            body = apply_template(body)  # a template's model rule and defaults, before validation and billing
             params = validate_generation(body, self.uploads, self.jobs, strict=self.knobs["strict_parameters"])
             spec = MODELS[params["model"]]
             now = self.clock.now()
@@ -225,7 +227,11 @@ class JobsMixin:
                         }
                         for i in range(job.n_outputs)
                     ],
-                    "usage": {"billable_units": units, "billing_unit": unit, "cost_usd": _money(job.cost)},
+                    "usage": {
+                        "billable_units": units,
+                        "billing_unit": unit,
+                        **({"cost_usd": _money(job.cost)} if self.knobs["job_reports_cost"] else {}),
+                    },
                     **(job.result_extra or {}),
                 }
             elif status == "failed" and job.failure is not None:
@@ -329,7 +335,7 @@ class JobsMixin:
                         "billing_unit": _billed(job)[1],
                         "output_urls": (
                             [self.sign_url(base_url, job, i, now) for i in range(job.n_outputs)]
-                            if status == "completed"
+                            if status == "completed" and self.knobs["usage_lists_outputs"]
                             else []
                         ),
                         "source": job.source,

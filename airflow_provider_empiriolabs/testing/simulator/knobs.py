@@ -171,6 +171,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "upload_max_bytes": _v_upload_max,
     "api_keys": _v_api_keys,
     "strict_parameters": _v_bool("strict_parameters"),
+    "job_reports_cost": _v_bool("job_reports_cost"),
+    "usage_lists_outputs": _v_bool("usage_lists_outputs"),
 }
 
 #: Every knob and its default. Settable at construction, by ``configure()`` and ``POST /_config``.
@@ -199,6 +201,8 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "upload_max_bytes": 20 * 1024 * 1024,
     "api_keys": [DEFAULT_API_KEY],  # keys of the one account (they share the rate limit)
     "strict_parameters": True,  # reject unknown fields for happyhorse-1-1
+    "job_reports_cost": True,  # a finished job's result.usage holds cost_usd (undocumented: off is the docs' shape)
+    "usage_lists_outputs": True,  # usage events list the job's output_urls (off: none can be matched to a job)
 }
 
 #: Knob names.

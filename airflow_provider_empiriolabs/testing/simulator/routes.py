@@ -22,6 +22,7 @@ from airflow_provider_empiriolabs.testing.simulator.catalogue import _UPLOAD_TYP
 from airflow_provider_empiriolabs.testing.simulator.compose import compose_routes
 from airflow_provider_empiriolabs.testing.simulator.gateway import Gateway
 from airflow_provider_empiriolabs.testing.simulator.images import image_routes
+from airflow_provider_empiriolabs.testing.simulator.templates import template_routes
 from airflow_provider_empiriolabs.testing.simulator.validation import ApiError, _invalid
 
 if TYPE_CHECKING:
@@ -227,6 +228,7 @@ def build_routes(state: SimulatorState) -> list[Route]:
         Route("/_jobs/{job_id}/expire", control_expire, methods=["POST"]),
         Route("/_health", health, methods=["GET"]),
         *compose_routes(state),
+        *template_routes(),
     ]
 
 
