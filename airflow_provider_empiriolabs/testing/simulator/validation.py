@@ -6,6 +6,7 @@ Changes when the API documents a new rule for a request field or a new error cod
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
@@ -241,4 +242,22 @@ def validate_generation(
     return out
 
 
-__all__ = ["ApiError", "validate_generation"]
+def check_extension_source(body: Any, status_of: Callable[[str], str | None]) -> None:
+    """
+    Refuse extending a job whose video is not finished: still queued, processing, or failed.
+
+    An unknown job id, or a ``video_url`` that is not http(s), is left to :func:`validate_generation`.
+
+    :param body: the request body as received.
+    :param status_of: the status of a job of the account now (``None`` when there is no such job).
+    """
+    extend = body.get("extend_from") if isinstance(body, dict) else None
+    job_id = extend.get("job_id") if isinstance(extend, dict) else None
+    if not isinstance(job_id, str):
+        return
+    status = status_of(job_id)
+    if status is not None and status != "completed":
+        raise _invalid("extend_from.job_id", f"job {job_id[:100]} is {status}: only a completed video can be extended")
+
+
+__all__ = ["ApiError", "check_extension_source", "validate_generation"]
