@@ -195,6 +195,7 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
         self.hook_params = hook_params or {}
         self.regenerate = regenerate
         self._job_id: str | None = None
+        self._resumed: Job | None = None  # the job a trigger waited for, when resumed
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
         # Which values are templates (their rendered text is read as the field's type), per shot.
         self._templated_defaults = frozenset(k for k, v in self._mapping(self.shot_defaults).items() if is_template(v))
@@ -314,32 +315,32 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
             "unknown" if estimate is None else f"${estimate:.2f}",
         )
         with task_outcome():
-            return self._run(context, [])
+            return self._run(context)
 
-    def execute_complete(
-        self,
-        context: Context,
-        event: dict[str, Any] | None = None,
-        link: int = 0,
-        finished: list[dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
-        """Resume after link ``link``'s trigger fired: record it done, then go on with the next link."""
-        done = list(finished or [])
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """
+        Resume after a link's trigger fired: record that link done, then go on with the next one.
+
+        Which link finished is read from the job records (the one ``accepted`` with the event's
+        job), not from deferral kwargs: ``dag.test()`` drops them, and the records are the truth.
+        """
         with task_outcome():
-            request = self._link(link, [summary["job_id"] for summary in done])
-            job = finished_job(event, self.hook)
-            done.append(self._finish(job, request, self._ledger(context, link, request)))
-            return self._run(context, done)
+            if context.get("task_state_store") is None:
+                raise AirflowException(
+                    "a deferred chain resumes from its job records, and this task has no task state store; "
+                    "nothing is sent again (set deferrable=False)"
+                )
+            self._resumed = finished_job(event, self.hook)
+            return self._run(context)
 
-    def _run(self, context: Context, finished: list[dict[str, Any]]) -> dict[str, Any]:
-        for index in range(len(finished), len(self.links)):
+    def _run(self, context: Context) -> dict[str, Any]:
+        finished: list[dict[str, Any]] = []
+        for index in range(len(self.links)):
             request = self._link(index, [summary["job_id"] for summary in finished])
-            finished.append(self._one_link(context, index, request, finished))
+            finished.append(self._one_link(context, index, request))
         return self._summary(finished)
 
-    def _one_link(
-        self, context: Context, index: int, request: VideoRequest, finished: list[dict[str, Any]]
-    ) -> dict[str, Any]:
+    def _one_link(self, context: Context, index: int, request: VideoRequest) -> dict[str, Any]:
         """Link ``index``'s finished summary: reused, waited for after reattaching, or sent and waited for."""
         ledger = self._ledger(context, index, request)
         decision = ledger.decide(regenerate=self.regenerate)
@@ -351,21 +352,28 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
                 "Link %d: job %s made it already (%s); not paying again", index, record.job_id, record.updated_at
             )
             return record.summary
+        resumed, self._resumed = self._resumed, None
         if decision.next is Next.REATTACH and record is not None and record.job_id:
+            if resumed is not None and resumed.job_id == record.job_id:  # the link the trigger waited for
+                self._push_job(resumed.job_id, context)
+                return self._finish(resumed, request, ledger)
             job = self.hook.get_job(record.job_id)
             if judge_job(job) is not JobVerdict.RESUBMIT:
                 self.log.info(
                     "Link %d: reattaching to job %s of an earlier try (%s)", index, job.job_id, job.raw_status
                 )
                 self._push_job(job.job_id, context)
-                return self._wait(job, context, index, request, ledger, finished, accepted_at=None)
+                return self._wait(job, context, request, ledger, accepted_at=None)
             self.log.warning("Link %d: job %s failed unbilled: sending the link again", index, job.job_id)
         elif decision.reason:
             self.log.info("Link %d: %s", index, decision.reason)
+        if resumed is not None:  # the job the trigger waited for is in no record: sending could pay twice
+            raise EmpirioLabsSubmissionUnknownError(
+                f"shots[{index}]: the trigger waited for job {resumed.job_id}, which no link's job record names "
+                "(a record was deleted or edited); nothing is sent. Check the account's usage, then clear the task"
+            )
         job_id, accepted_at = self._submit(context, index, request, ledger)
-        return self._wait(
-            accepted_job(job_id, accepted_at), context, index, request, ledger, finished, accepted_at=accepted_at
-        )
+        return self._wait(accepted_job(job_id, accepted_at), context, request, ledger, accepted_at=accepted_at)
 
     def _submit(self, context: Context, index: int, request: VideoRequest, ledger: Ledger) -> tuple[str, float]:
         announced = Announced(ledger, self.log, priced_as_generation(request), self.empiriolabs_conn_id)
@@ -389,10 +397,8 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
         self,
         job: Job,
         context: Context,
-        index: int,
         request: VideoRequest,
         ledger: Ledger,
-        finished: list[dict[str, Any]],
         *,
         accepted_at: float | None,
     ) -> dict[str, Any]:
@@ -414,7 +420,6 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
                     expected_seconds=expected,
                 ),
                 method_name="execute_complete",
-                kwargs={"link": index, "finished": finished},  # sealed summaries: no signed URL in the clear
                 timeout=None,  # the trigger owns the deadline and reports it
             )
         planner = PollPlanner(self.poll_interval, done_at, key=key, expected_seconds=expected)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.operators.chain import EmpirioLabsVideoChainOperator, chain_estimate
 from airflow_provider_empiriolabs.sealing import unseal_output_urls
-from tests.support import DictStateStore, RecordingTI, event_for
+from tests.support import DictStateStore, RecordingTI, event_for, submit_job
 
 SHOTS = [
     {"prompt": "A lighthouse on a cliff at dawn, waves below", "duration": 3},
@@ -75,7 +75,7 @@ def test_deferrable_defers_per_link_and_resumes_with_the_next(empiriolabs_connec
         except TaskDeferred as deferred:
             deferrals += 1
             job_id = deferred.trigger.serialize()[1]["job_id"]
-            call = (deferred.method_name, {**(deferred.kwargs or {}), "event": event_for(job_id)})
+            call = (deferred.method_name, {"event": event_for(job_id)})  # no kwargs: dag.test() drops them
     assert deferrals == 3
     assert sim.stats()["posts"] == 3
     assert len(summary["job_ids"]) == 3 and summary["status"] == "completed"
@@ -170,3 +170,21 @@ def test_a_failed_link_fails_the_chain_without_sending_the_next(empiriolabs_conn
     with pytest.raises(AirflowFailException):
         chain(shots=shots).execute(context())
     assert sim.stats()["posts"] == 2
+
+
+def test_a_resumed_job_that_no_record_names_sends_nothing(empiriolabs_connection: Any) -> None:
+    sim = empiriolabs_connection
+    stray = submit_job()  # a job the trigger waited for, whose record was deleted since
+    event = event_for(stray)
+    with pytest.raises(AirflowFailException) as caught:  # final: no retry could know more
+        chain(deferrable=True).execute_complete(context(), event)
+    assert "no link's job record names" in str(caught.value)
+    assert sim.stats()["posts"] == 1  # the stray job alone
+
+
+def test_a_deferred_chain_without_a_state_store_resumes_nothing(empiriolabs_connection: Any) -> None:
+    sim = empiriolabs_connection
+    event = event_for(submit_job())
+    with pytest.raises(AirflowException, match="no task state store"):
+        chain(deferrable=True).execute_complete({"ti": RecordingTI(), "task_state_store": None}, event)
+    assert sim.stats()["posts"] == 1
