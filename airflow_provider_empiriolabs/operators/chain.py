@@ -344,9 +344,14 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
         """Link ``index``'s finished summary: reused, waited for after reattaching, or sent and waited for."""
         ledger = self._ledger(context, index, request)
         decision = ledger.decide(regenerate=self.regenerate)
-        if decision.next is Next.UNKNOWN:
-            raise EmpirioLabsSubmissionUnknownError(f"shots[{index}]: {ledger.unknown_outcome(decision)}")
         record = decision.record
+        if decision.next is Next.UNKNOWN:
+            if self._resumed is not None and record is not None and record.state == "sending":
+                # The trigger waited for this link's job: its acceptance, unrecorded (a failed write), is known now.
+                resumed, self._resumed = self._resumed, None
+                self._push_job(resumed.job_id, context)
+                return self._finish(resumed, request, ledger)
+            raise EmpirioLabsSubmissionUnknownError(f"shots[{index}]: {ledger.unknown_outcome(decision)}")
         if decision.next is Next.REUSE and record is not None and record.summary is not None:
             self.log.info(
                 "Link %d: job %s made it already (%s); not paying again", index, record.job_id, record.updated_at

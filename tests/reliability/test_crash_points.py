@@ -32,6 +32,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from airflow_provider_empiriolabs.hooks.empiriolabs import wait_retry_after
+from airflow_provider_empiriolabs.operators.chain import EmpirioLabsVideoChainOperator
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from tests.support import DictStateStore, RecordingTI
 
@@ -178,15 +179,19 @@ def run_with_retries(make_operator: Any, steps: Steps) -> Outcome:
         outcome.tries += 1
         context: Any = {"ti": CrashingTI(steps), "task_state_store": store}
         try:
-            try:
-                result = make_operator().execute(context)
-            except TaskDeferred as deferred:
-                steps("defer")
-                trigger = _rebuilt(deferred.trigger)
-                steps("trigger")
-                event = asyncio.run(asyncio.wait_for(_first_event(trigger), 60))
-                steps("trigger event")
-                result = getattr(make_operator(), deferred.method_name)(context, event)
+            method, event = "execute", None
+            while True:  # a chain defers once per link, resuming each time on a fresh operator
+                try:
+                    operator = make_operator()
+                    result = operator.execute(context) if event is None else getattr(operator, method)(context, event)
+                    break
+                except TaskDeferred as deferred:
+                    steps("defer")
+                    trigger = _rebuilt(deferred.trigger)
+                    steps("trigger")
+                    event = asyncio.run(asyncio.wait_for(_first_event(trigger), 60))
+                    steps("trigger event")
+                    method = deferred.method_name
             steps("return value")
             outcome.result = result
             return outcome
@@ -201,7 +206,16 @@ def run_with_retries(make_operator: Any, steps: Steps) -> Outcome:
 PROMPT = "A horse galloping along a beach at sunrise"
 
 
+#: The chain paths' storyboard: every step of both links, and so every step between them, is failed in turn.
+CHAIN_SHOTS = [{"prompt": PROMPT, "duration": 3}, {"prompt": "The horse slows to a walk at the water's edge"}]
+
+
 def _factory(tmp_path: Path, path: str) -> Any:
+    if path.startswith("chain"):
+        deferrable = path == "chain_deferrable"
+        return lambda: EmpirioLabsVideoChainOperator(
+            task_id="film", shots=CHAIN_SHOTS, poll_interval=0.02, deferrable=deferrable
+        )
     kwargs: dict[str, Any] = {"task_id": "generate", "prompt": PROMPT, "duration": 3, "poll_interval": 0.02}
     if path == "deferrable":
         kwargs["deferrable"] = True
@@ -229,7 +243,7 @@ def _outcome_unknown(steps: Steps, kind: type[BaseException]) -> bool:
 
 
 @pytest.mark.parametrize("kind", [InjectedFailure, InjectedKill], ids=["failure", "kill"])
-@pytest.mark.parametrize("path", ["worker", "deferrable", "upload"])
+@pytest.mark.parametrize("path", ["worker", "deferrable", "upload", "chain", "chain_deferrable"])
 def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     empiriolabs_connection: Any, steps: Steps, tmp_path: Path, path: str, kind: type[BaseException]
 ) -> None:
@@ -237,10 +251,13 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     sim.configure(render_base_seconds=1.0, render_seconds_per_video_second=0.5)
     make_operator = _factory(tmp_path, path)
 
+    links = len(CHAIN_SHOTS) if path.startswith("chain") else 1  # each link is one billed POST
     clean = run_with_retries(make_operator, steps)
     assert clean.result["status"] == "completed" and clean.tries == 1, clean
+    assert steps.names.count("POST /v1/videos/generations") == links
     assert "POST /v1/videos/generations" in steps.names
     seen: list[str] = []
+    failed_steps: list[Step] = []
     pending = list(steps.crossed)
     known = set(pending)
     while pending:
@@ -256,12 +273,14 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
         if steps.failed is None:  # this run did not reach ``step`` (fewer polls this time)
             continue
         seen.append(steps.failed)
+        failed_steps.append(step)
         where = f"{step[0]} #{step[1]} ({kind.__name__}, {path})"
         stats = sim.stats()
-        assert stats["posts"] <= 1, where
+        assert stats["posts"] <= links, where
+        assert len(set(map(str, stats["extends"].values()))) == len(stats["extends"]), where  # no link made twice
         if outcome.final_error is None:
             assert outcome.result["status"] == "completed", where
-            assert stats["jobs_created"] == 1, where
+            assert stats["jobs_created"] == links, where
             assert outcome.result["job_id"] in stats["gets_per_job"], where
             assert outcome.result["output_urls"], where
         else:
@@ -273,7 +292,9 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     assert any(name.startswith("store.set accepted") for name in seen)
     assert any(name.startswith("xcom_push") for name in seen)
     assert "return value" in seen
-    if path == "deferrable":
+    if path in ("deferrable", "chain_deferrable"):
         assert {"defer", "trigger", "trigger event"} <= set(seen)
+    if path.startswith("chain"):  # both links' steps were failed, so those between them too
+        assert {("store.set done", 1), ("POST /v1/videos/generations", links)} <= set(failed_steps)
     if path == "upload":
         assert any(name.startswith("POST /v1/files/upload") for name in seen)
