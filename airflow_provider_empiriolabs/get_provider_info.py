@@ -97,7 +97,12 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "operators": [{"integration-name": "EmpirioLabs", "python-modules": [f"{_PACKAGE}.operators.empiriolabs"]}],
+        "operators": [
+            {
+                "integration-name": "EmpirioLabs",
+                "python-modules": [f"{_PACKAGE}.operators.empiriolabs", f"{_PACKAGE}.operators.chain"],
+            }
+        ],
         "sensors": [{"integration-name": "EmpirioLabs", "python-modules": [f"{_PACKAGE}.sensors.empiriolabs"]}],
         "hooks": [{"integration-name": "EmpirioLabs", "python-modules": [f"{_PACKAGE}.hooks.empiriolabs"]}],
         "triggers": [{"integration-name": "EmpirioLabs", "python-modules": [f"{_PACKAGE}.triggers.empiriolabs"]}],

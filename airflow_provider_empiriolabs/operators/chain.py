@@ -346,11 +346,12 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
         decision = ledger.decide(regenerate=self.regenerate)
         record = decision.record
         if decision.next is Next.UNKNOWN:
-            if self._resumed is not None and record is not None and record.state == "sending":
+            adopted = self._resumed
+            if adopted is not None and record is not None and record.state == "sending":
                 # The trigger waited for this link's job: its acceptance, unrecorded (a failed write), is known now.
-                resumed, self._resumed = self._resumed, None
-                self._push_job(resumed.job_id, context)
-                return self._finish(resumed, request, ledger)
+                self._resumed = None
+                self._push_job(adopted.job_id, context)
+                return self._finish(adopted, request, ledger)
             raise EmpirioLabsSubmissionUnknownError(f"shots[{index}]: {ledger.unknown_outcome(decision)}")
         if decision.next is Next.REUSE and record is not None and record.summary is not None:
             self.log.info(
