@@ -209,6 +209,11 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
             check_hook_params(self.hook_params)
             if self._literal():  # refuse now what the literal storyboard already gets wrong
                 self._check(self._build_links())
+            elif isinstance(shots, list):  # values rendered later: the shots' fields are known now
+                for index, shot in enumerate(shots):
+                    problem = _shot_problem(index, shot, shot_fields())
+                    if problem:
+                        raise EmpirioLabsRequestError(problem)
 
     @staticmethod
     def _mapping(value: Any) -> Mapping[str, Any]:
@@ -357,6 +362,7 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
             self.log.info(
                 "Link %d: job %s made it already (%s); not paying again", index, record.job_id, record.updated_at
             )
+            self._push_job(record.summary["job_id"], context)
             return record.summary
         resumed, self._resumed = self._resumed, None
         if decision.next is Next.REATTACH and record is not None and record.job_id:

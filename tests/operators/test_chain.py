@@ -7,10 +7,13 @@ sends their POSTs again; a bad shot or a chain over its cap is refused before an
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.operators.chain import EmpirioLabsVideoChainOperator, chain_estimate
@@ -188,3 +191,38 @@ def test_a_deferred_chain_without_a_state_store_resumes_nothing(empiriolabs_conn
     with pytest.raises(AirflowException, match="no task state store"):
         chain(deferrable=True).execute_complete({"ti": RecordingTI(), "task_state_store": None}, event)
     assert sim.stats()["posts"] == 1
+
+
+def test_a_templated_shot_is_checked_once_rendered_before_any_request(empiriolabs_connection: Any) -> None:
+    sim = empiriolabs_connection
+    operator = chain(shots=[SHOTS[0], {"prompt": "p", "duration": "{{ params.seconds }}"}])  # not checkable yet
+    operator.shots = [SHOTS[0], {"prompt": "p", "duration": "20"}]  # as rendered
+    with pytest.raises(AirflowFailException) as caught:
+        operator.execute(context())
+    assert "shots[1]: Invalid EmpirioLabs request: duration: must be 3 to 15 seconds (got 20)" in str(caught.value)
+    assert sim.stats()["requests_total"] == 0
+
+
+def test_a_templated_shot_with_an_unknown_field_is_refused_when_parsed() -> None:
+    with pytest.raises(EmpirioLabsRequestError, match=r"shots\[0\]\.'durration': not a request field"):
+        chain(shots=[{"prompt": "{{ params.prompt }}", "durration": 5}])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(min_value=3, max_value=15), st.sampled_from(["720p", "1080p"])), min_size=1, max_size=6
+    ),
+    st.floats(min_value=0, max_value=20),
+)
+def test_the_cap_refuses_exactly_the_chains_whose_sum_exceeds_it(shots: list[tuple[float, str]], cap: float) -> None:
+    rate = {"720p": 0.14, "1080p": 0.18}
+    total = sum(rate[resolution] * math.ceil(seconds) for seconds, resolution in shots)
+    storyboard = [{"prompt": f"shot {n}", "duration": s, "resolution": r} for n, (s, r) in enumerate(shots)]
+    try:
+        chain(shots=storyboard, max_cost_usd=cap)
+    except EmpirioLabsRequestError as error:
+        assert total > cap - 1e-6, (total, cap, str(error))
+        assert f"the chain's estimated cost ${total:.2f}" in str(error)
+    else:
+        assert total <= cap + 1e-6, (total, cap)
