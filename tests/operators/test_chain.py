@@ -226,3 +226,23 @@ def test_the_cap_refuses_exactly_the_chains_whose_sum_exceeds_it(shots: list[tup
         assert f"the chain's estimated cost ${total:.2f}" in str(error)
     else:
         assert total <= cap + 1e-6, (total, cap)
+
+
+def test_after_a_clear_a_changed_shot_pays_from_that_shot_on(empiriolabs_connection: Any) -> None:
+    sim = empiriolabs_connection
+    store = DictStateStore()
+
+    def run(shots: list[dict[str, Any]], clears: int) -> dict[str, Any]:
+        ctx = context(store)
+        ctx["ti"].max_tries = clears  # each clear adds the task's retries + 1 to max_tries: a new generation
+        return chain(shots=shots).execute(ctx)
+
+    before = run(SHOTS, 0)
+    same = run(SHOTS, 1)  # cleared, nothing changed: the same film, unpaid
+    assert same["job_ids"] == before["job_ids"] and sim.stats()["posts"] == 3
+    changed = [SHOTS[0], {**SHOTS[1], "prompt": "The camera dives toward the rocks"}, SHOTS[2]]
+    after = run(changed, 2)
+
+    assert sim.stats()["posts"] == 5  # shots 2 and 3 again; shot 1 kept
+    assert after["job_ids"][0] == before["job_ids"][0]
+    assert not set(after["job_ids"][1:]) & set(before["job_ids"])
