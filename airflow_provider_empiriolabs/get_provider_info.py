@@ -41,8 +41,20 @@ _PACKAGE = "airflow_provider_empiriolabs"
 #: by the EmpirioLabs view (``ui/media.py``): what the view may read and how long it may take.
 CONFIG: dict[str, Any] = {
     "empiriolabs": {
-        "description": "The EmpirioLabs view in the Airflow UI (read by the API server).",
+        "description": "The EmpirioLabs view in the Airflow UI (read by the API server), and the model specs.",
         "options": {
+            "model_specs": {
+                "description": (
+                    "Comma-separated folders of model spec files (<model-id>.json, the shape of the ones the "
+                    "package ships): each adds a model the operators check and price, or replaces the shipped "
+                    "spec of the same id. Read where DAGs are parsed and tasks run. Empty (the default): the "
+                    "package's specs only."
+                ),
+                "version_added": "0.2.0",
+                "type": "string",
+                "example": "/opt/airflow/empiriolabs-specs",
+                "default": "",
+            },
             "view_allowed_storage": {
                 "description": (
                     "Comma-separated URI prefixes (e.g. s3://videos/published/, file:///srv/videos/) of the "

@@ -9,6 +9,7 @@ or computed value of the same name is, and fails here: that is a concept living 
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -227,17 +228,23 @@ def _policy_claims(tree: ast.Module) -> list[ast.AST]:
 #: Concept of the table -> how a copy of it looks. Each is allowed only in the table's module.
 SHAPES = {
     "Redaction of keys and signed URLs": [_mask_copies, _redaction_functions],
-    "The API's defaults (720p, 5 s)": [_default_resolution_copies],
+    "A model's parameters, defaults (720p, 5 s), rules and price rows (``models/specs/*.json``)": [
+        _default_resolution_copies
+    ],
     "The video modes and which one a request means": [_mode_copies],
     "Trigger events: built and read, every status": [_event_status_copies],
     "The provider's User-Agent": [_user_agent_copies],
     "Which error an HTTP status becomes": [_status_tables],
     "Can a retry help? Transient or final, for every path": [_policy_claims],
 }
+#: Concepts whose values are data files (a folder of the package), not literals of their module.
+DATA_HOMES = {
+    "A model's parameters, defaults (720p, 5 s), rules and price rows (``models/specs/*.json``)": "models/specs"
+}
 #: Other modules that may hold a concept's literal, and why.
 ALSO_AT_HOME = {
-    # The API's resolutions and their prices name 720p as a value, not as the default.
-    "The API's defaults (720p, 5 s)": {"models/request.py"},
+    # The render-time guess names 1080p as a value, not as a default.
+    "A model's parameters, defaults (720p, 5 s), rules and price rows (``models/specs/*.json``)": {"models/request.py"},
 }
 
 
@@ -264,4 +271,9 @@ def test_a_concept_appears_under_no_other_name(concept: str) -> None:
 def test_the_shape_finds_the_home_copy(concept: str) -> None:
     """Each shape sees its concept at home (so an empty result elsewhere means something)."""
     (home,) = {module for name, _, module in ROWS if name == concept}
+    if concept in DATA_HOMES:  # the values are data: the shape finds them in the files
+        files = sorted((PACKAGE / DATA_HOMES[concept]).glob("*.json"))
+        texts = [ast.parse(repr(json.loads(path.read_text()))) for path in files]
+        assert any(shape(tree) for shape in SHAPES[concept] for tree in texts), f"{concept}: nothing found"
+        return
     assert any(shape(SOURCES[home]) for shape in SHAPES[concept]), f"{concept}: nothing found in {home}"

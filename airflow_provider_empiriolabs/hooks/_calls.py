@@ -24,9 +24,10 @@ from airflow_provider_empiriolabs.models import (
 
 
 def submit(request: VideoRequest, guard: SendGuard | None = None) -> Call[str]:
+    """The one billed POST of every kind of job: the request model names its endpoint."""
     return Call(
         "POST",
-        "/v1/videos/generations",
+        type(request).endpoint,
         lambda body: SubmittedJob.from_api(body).job_id,  # an id that cannot name a job: ValueError
         json=request.to_payload(),
         creates_job=True,

@@ -295,18 +295,26 @@ class EmpirioLabsHook(BaseHook):
 
     # -- the calls --------------------------------------------------------------------------------
 
-    def submit_video(self, request: VideoRequest, *, guard: SendGuard | None = None) -> str:
+    def submit(self, request: VideoRequest, *, guard: SendGuard | None = None) -> str:
         """
-        Submit a video generation and return the new job's id. Billed once accepted.
+        Submit a job (to the endpoint of the request's model) and return its id. Billed once accepted.
 
         :param request: the validated request.
         :param guard: told before each attempt is sent and when the API provably refused one.
         """
         return self._run(_calls.submit(request, guard))
 
+    async def asubmit(self, request: VideoRequest) -> str:
+        """Async :meth:`submit`."""
+        return await self._arun(_calls.submit(request))
+
+    def submit_video(self, request: VideoRequest, *, guard: SendGuard | None = None) -> str:
+        """Submit a video generation and return the new job's id (:meth:`submit`). Billed once accepted."""
+        return self.submit(request, guard=guard)
+
     async def asubmit_video(self, request: VideoRequest) -> str:
         """Async :meth:`submit_video`."""
-        return await self._arun(_calls.submit(request))
+        return await self.asubmit(request)
 
     def get_job(self, job_id: str) -> Job:
         """The job's current state, outputs and error; its signed output URLs masked in this task's logs."""

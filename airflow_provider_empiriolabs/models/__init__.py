@@ -8,7 +8,8 @@ documented (``docs/empiriolabs-api.md`` says what is known and what is assumed),
 trust an id or a URL they hold.
 
 The package's modules, one idea each: :mod:`.text` (what an id, a URL, a prompt may hold),
-:mod:`.pricing` (the price table and what changes the bill), :mod:`.request` (the request),
+:mod:`.spec` (a model's parameters, rules and price rows, as data), :mod:`.catalogue` (the spec
+files), :mod:`.pricing` (what a request costs, and what keeps it unknown), :mod:`.request` (the request),
 :mod:`.errors` (the message of a refused request), :mod:`.jobs` (jobs and their status),
 :mod:`.parsing` (reading the API's values safely) and :mod:`.account` (uploads and usage).
 Import from here: the names below are the public ones.
@@ -16,8 +17,8 @@ Import from here: the names below are the public ones.
 
 from __future__ import annotations
 
-from airflow_provider_empiriolabs.models import pricing as _pricing
 from airflow_provider_empiriolabs.models.account import AccountUsage, UploadedFile, UsageEvent
+from airflow_provider_empiriolabs.models.catalogue import shipped_models, shipped_spec
 from airflow_provider_empiriolabs.models.errors import describe_validation_error
 from airflow_provider_empiriolabs.models.fields import MAX_SEED, FieldUse, request_fields
 from airflow_provider_empiriolabs.models.jobs import (
@@ -27,14 +28,7 @@ from airflow_provider_empiriolabs.models.jobs import (
     JobStatus,
     SubmittedJob,
 )
-from airflow_provider_empiriolabs.models.pricing import (
-    BILL_NEUTRAL_PARAMS,
-    HAPPYHORSE_MODEL,
-    MAX_PRICED_VIDEOS,
-    VIDEO_COUNT_PARAMS,
-    billed_seconds,
-    estimate_cost_usd,
-)
+from airflow_provider_empiriolabs.models.pricing import HAPPYHORSE_MODEL, billed_seconds, estimate_cost_usd
 from airflow_provider_empiriolabs.models.request import (
     HAPPYHORSE_ASPECT_RATIOS,
     HAPPYHORSE_RESOLUTIONS,
@@ -42,40 +36,40 @@ from airflow_provider_empiriolabs.models.request import (
     MAX_PROMPT_CHARS,
     MAX_REFERENCE_IMAGES,
     UNPRICED_REQUEST_FIELDS,
+    VALIDATION_MODES,
     ExtendFrom,
     Mode,
     VideoRequest,
     displayed_parameters,
     request_body_fields,
 )
+from airflow_provider_empiriolabs.models.spec import Estimate, ModelSpec, Param, PriceRow, Rule
 from airflow_provider_empiriolabs.models.text import JOB_ID_RULE, check_job_id, is_job_id
 
-#: USD per second of generated video, by model and resolution (EmpirioLabs pricing page); the same
-#: table as :mod:`.pricing`'s, named here for the docs and for code that imports it from here.
-PRICE_USD_PER_SECOND: dict[str, dict[str, float]] = _pricing.PRICE_USD_PER_SECOND
-
 __all__ = [
-    "BILL_NEUTRAL_PARAMS",
     "HAPPYHORSE_ASPECT_RATIOS",
     "HAPPYHORSE_MODEL",
     "HAPPYHORSE_RESOLUTIONS",
     "HAPPYHORSE_SECONDS",
     "JOB_ID_RULE",
-    "MAX_PRICED_VIDEOS",
     "MAX_PROMPT_CHARS",
     "MAX_REFERENCE_IMAGES",
     "MAX_SEED",
-    "PRICE_USD_PER_SECOND",
     "TRANSIENT_JOB_ERROR_CODES",
     "UNPRICED_REQUEST_FIELDS",
-    "VIDEO_COUNT_PARAMS",
+    "VALIDATION_MODES",
     "AccountUsage",
+    "Estimate",
     "ExtendFrom",
     "FieldUse",
     "Job",
     "JobError",
     "JobStatus",
     "Mode",
+    "ModelSpec",
+    "Param",
+    "PriceRow",
+    "Rule",
     "SubmittedJob",
     "UploadedFile",
     "UsageEvent",
@@ -88,4 +82,6 @@ __all__ = [
     "is_job_id",
     "request_body_fields",
     "request_fields",
+    "shipped_models",
+    "shipped_spec",
 ]

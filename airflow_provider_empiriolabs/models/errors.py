@@ -46,7 +46,7 @@ def describe_validation_error(err: ValidationError) -> str:
         message = str(problem["msg"]).removeprefix("Value error, ")
         context = problem.get("ctx") or {}
         if problem["type"] == RULE_ERROR_TYPE:
-            named = _loc_part(context["field"])
+            named = ".".join(_loc_part(part) for part in str(context["field"]).split("."))
             field, message = (named if field == "request" else f"{field}.{named}"), str(context["rule"])
         given = problem.get("input")
         hide = problem["type"] in {"missing", "model_type"} or isinstance(given, Mapping) or "(got" in message

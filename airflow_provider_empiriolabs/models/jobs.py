@@ -8,7 +8,7 @@ unreadable answer. Nothing else is ever raised, however hostile the value (deep 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from airflow_provider_empiriolabs.models.parsing import api_job_id, fraction, number, output_urls, safe_text, timestamp
-from airflow_provider_empiriolabs.models.pricing import estimate_cost_usd
 
 _SUCCESS_VALUES = frozenset({"completed", "succeeded", "success", "done"})
 _FAILURE_VALUES = frozenset({"failed", "error", "cancelled", "canceled", "expired", "timeout"})
@@ -155,22 +154,21 @@ class Job(BaseModel):
         return self.raw_status if self.progress is None else f"{self.raw_status}, {self.progress:.0%}"
 
     def summary(
-        self, *, model: str | None = None, resolution: str | None = None, seconds: float | None = None
+        self, *, seconds: float | None = None, price: Callable[[float | None], float | None] | None = None
     ) -> dict[str, Any]:
         """
         The small, JSON-safe result a task returns: what downstream tasks and people need.
 
-        The cost is the API's own figure when it gave one, else the price table's for the
-        billed seconds (or the requested ones).
+        The cost is the API's own figure when it gave one, else the request's estimate for the
+        billed seconds the API reported (or the requested ones).
 
-        :param model: the model the job ran, to price it.
-        :param resolution: the resolution requested, to price it.
-        :param seconds: the duration requested, used when the API did not report billed seconds.
+        :param seconds: the seconds requested, used when the API did not report billed seconds.
+        :param price: the request's estimate for a number of billed seconds (``None``: the request's own).
         """
         video_seconds = self.billable_seconds if self.billable_seconds is not None else seconds
         cost = self.cost_usd
-        if cost is None and model is not None:
-            cost = estimate_cost_usd(model, resolution, video_seconds)
+        if cost is None and price is not None:
+            cost = price(self.billable_seconds)
         return {
             "job_id": self.job_id,
             "status": self.raw_status,

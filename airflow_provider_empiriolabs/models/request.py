@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -25,6 +26,7 @@ from pydantic import (
 )
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
+from airflow_provider_empiriolabs.models.catalogue import packaged_spec, shipped_spec
 from airflow_provider_empiriolabs.models.errors import describe_validation_error, rule_error
 from airflow_provider_empiriolabs.models.fields import (
     FROM_TEMPLATES,
@@ -41,15 +43,12 @@ from airflow_provider_empiriolabs.models.fields import (
     request_fields,
 )
 from airflow_provider_empiriolabs.models.pricing import (
-    DEFAULT_RESOLUTION,
     HAPPYHORSE_MODEL,
-    PRICE_USD_PER_SECOND,
     billed_seconds,
     describe_cost_problem,
-    estimate_cost_usd,
-    unpriced_extra_params,
-    video_count,
+    unpriced_fields_of,
 )
+from airflow_provider_empiriolabs.models.spec import ModelSpec
 from airflow_provider_empiriolabs.models.text import (
     forbidden_prompt_controls,
     has_visible_text,
@@ -57,13 +56,25 @@ from airflow_provider_empiriolabs.models.text import (
     shown,
 )
 
-MAX_PROMPT_CHARS = 2500
-MAX_REFERENCE_IMAGES = 9
+#: How a model's spec is applied to a request: ``strict`` refuses what the spec says the model would
+#: refuse, ``warn`` sends it and logs why, ``off`` sends it unchecked. Strict by default.
+Validation = Literal["strict", "warn", "off"]
+VALIDATION_MODES: tuple[Validation, ...] = ("strict", "warn", "off")
+#: The context keys :meth:`VideoRequest.build` passes its ``validation`` and ``spec`` in.
+_VALIDATION, _SPEC = "empiriolabs_validation", "empiriolabs_spec"
+
+# HappyHorse 1.1's own rules, read from its spec file: the shipped one, not a deployment's.
+_HAPPYHORSE = packaged_spec("happyhorse-1-1")
+MAX_PROMPT_CHARS = int(_HAPPYHORSE.parameters["prompt"].max_length or 0)
+MAX_REFERENCE_IMAGES = int(_HAPPYHORSE.parameters["image"].max_length or 0)
 
 Mode = Literal["auto", "t2v", "i2v", "r2v"]
-HAPPYHORSE_ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4")
-HAPPYHORSE_RESOLUTIONS = ("720p", "1080p")
-HAPPYHORSE_SECONDS = (3, 15)
+HAPPYHORSE_ASPECT_RATIOS: tuple[str, ...] = tuple(_HAPPYHORSE.parameters["aspect_ratio"].allowed or ())
+HAPPYHORSE_RESOLUTIONS: tuple[str, ...] = tuple(_HAPPYHORSE.parameters["resolution"].allowed or ())
+HAPPYHORSE_SECONDS = (
+    int(_HAPPYHORSE.parameters["duration"].min or 0),
+    int(_HAPPYHORSE.parameters["duration"].max or 0),
+)
 
 _MODEL_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 _OPTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,31}")  # aspect ratio or resolution of another model
@@ -88,6 +99,13 @@ class VideoRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: Where the request is sent: one request path, one endpoint per request model.
+    endpoint: ClassVar[str] = "/v1/videos/generations"
+    #: The kind of model it takes (a spec's ``kind``).
+    kind: ClassVar[str] = "video"
+    _spec: ModelSpec | None = PrivateAttr(None)
+    _spec_problems: tuple[str, ...] = PrivateAttr(())
+
     prompt: str = Field(
         description="what to film, 1 to 2,500 characters with at least one visible character and no "
         "control character other than tabs and line breaks."
@@ -97,8 +115,10 @@ class VideoRequest(BaseModel):
         description="model id; ``happyhorse-1-1`` by default. Other video models get a passthrough "
         "(see ``extra_params``).",
     )
-    mode: Annotated[Mode | None, _SHOWN] = Field(
-        None, description="``auto`` (inferred from the images), ``t2v``, ``i2v`` or ``r2v``."
+    mode: Annotated[str | None, _SHOWN] = Field(
+        None,
+        description="``auto`` (inferred from the images), ``t2v``, ``i2v`` or ``r2v``; another model's "
+        "modes as its spec lists them (``videoedit``...).",
     )
     images: Annotated[list[ImageRef], BeforeValidator(as_list)] = Field(
         default_factory=list,
@@ -187,15 +207,43 @@ class VideoRequest(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _model_rules(self) -> VideoRequest:
+    def _model_rules(self, info: ValidationInfo) -> VideoRequest:
         reserved = set(self.extra_params) & (set(type(self).model_fields) | {"image"})
         if reserved:
             raise rule_error(
                 "extra_params", f"must not repeat the request's own fields {sorted(reserved)}; pass them as arguments"
             )
-        if self.model != HAPPYHORSE_MODEL:
+        context = info.context or {}
+        given = context.get(_SPEC)
+        self._spec = given if isinstance(given, ModelSpec) and given.id == self.model else shipped_spec(self.model)
+        if self.model == HAPPYHORSE_MODEL:
+            self._happyhorse_rules()
+        elif self._spec is None:
             return self._passthrough_rules()
-        return self._happyhorse_rules()
+        return self._spec_rules(context.get(_VALIDATION, "strict"))
+
+    def _spec_rules(self, validation: Validation) -> VideoRequest:
+        """What the model's spec says the model would refuse: refused (strict), kept to log (warn), or neither."""
+        spec = self._spec
+        if spec is None or validation == "off":
+            return self
+        if spec.kind != self.kind:
+            raise rule_error("model", f"{self.model!r} is an {spec.kind} model; this request takes {self.kind} models")
+        # A field the request model declares unpriced is its own (the spec cannot judge it; a cap names it).
+        own = set(request_fields(type(self), bill="unpriced"))
+        body = {name: value for name, value in self.to_payload().items() if name not in own}
+        problems = [(self._field_of(name), rule) for name, rule in spec.problems(body)]
+        if problems and validation == "strict":
+            (field, rule), more = problems[0], "".join(f"; {name}: {rule}" for name, rule in problems[1:])
+            raise rule_error(field, f"{rule}{more} (the {spec.id} spec, from {spec.source})")
+        self._spec_problems = tuple(f"{name}: {rule}" for name, rule in problems)
+        return self
+
+    def _field_of(self, body_name: str) -> str:
+        """The request field a body field comes from (``image`` from ``images``, a key of ``extra_params``)."""
+        if body_name in self.extra_params:
+            return f"extra_params.{body_name}"
+        return next((field for field, name in _BODY_NAMES.items() if name == body_name), body_name)
 
     def _passthrough_rules(self) -> VideoRequest:
         if self.duration is not None and not 0 < self.duration < math.inf:
@@ -204,21 +252,21 @@ class VideoRequest(BaseModel):
             value = getattr(self, name)
             if value is not None and not _OPTION.fullmatch(value):
                 raise rule_error(name, f"must be a short value such as '16:9' or '720p' (got {shown(value)})")
-        only_happyhorse = [
-            name
-            for name in ("mode", "watermark", "generate_audio", "template", "extend_from")
-            if getattr(self, name) is not None
-        ]
-        if only_happyhorse:
+        only_specified = [name for name in ("mode", "watermark", "generate_audio") if getattr(self, name) is not None]
+        if only_specified:
             raise rule_error(
-                only_happyhorse[0],
-                f"only HappyHorse 1.1 takes {', '.join(only_happyhorse)}; for model "
-                f"{self.model!r} pass model-specific parameters in extra_params",
+                only_specified[0],
+                f"{self.model!r} has no model spec, so what it takes in {', '.join(only_specified)} is unknown; "
+                "pass model-specific parameters in extra_params",
             )
         return self
 
     def _happyhorse_rules(self) -> VideoRequest:
-        for name, allowed in (("aspect_ratio", HAPPYHORSE_ASPECT_RATIOS), ("resolution", HAPPYHORSE_RESOLUTIONS)):
+        for name, allowed in (
+            ("mode", _HAPPYHORSE.parameters["mode"].allowed or ()),
+            ("aspect_ratio", HAPPYHORSE_ASPECT_RATIOS),
+            ("resolution", HAPPYHORSE_RESOLUTIONS),
+        ):
             value = getattr(self, name)
             if value is not None and value not in allowed:
                 raise rule_error(name, f"must be one of {', '.join(map(repr, allowed))} (got {shown(value)})")
@@ -251,20 +299,37 @@ class VideoRequest(BaseModel):
     @property
     def effective_mode(self) -> Mode:
         """The mode the API will use: ``auto`` resolved from the number of images."""
-        if self.mode not in (None, "auto"):
-            return self.mode
+        if self.mode in ("t2v", "i2v", "r2v"):
+            return self.mode  # type: ignore[return-value]  # HappyHorse 1.1's modes, checked by its rules
         count = len(self.images)
         if count > MAX_REFERENCE_IMAGES:
             raise rule_error("images", f"at most {MAX_REFERENCE_IMAGES} images are allowed, got {count}")
         return "t2v" if count == 0 else "i2v" if count == 1 else "r2v"
 
     @property
+    def spec(self) -> ModelSpec | None:
+        """The model spec the request was checked and priced by (``None`` for a model without one)."""
+        return self._spec
+
+    @property
+    def effective_resolution(self) -> str:
+        """The resolution the API will use: the request's, else its model's default (``default`` when unknown)."""
+        default = self._spec.value({}, "resolution") if self._spec is not None else None
+        return str(self.resolution or default or "default")
+
+    @property
+    def spec_problems(self) -> tuple[str, ...]:
+        """What the spec says the model would refuse, kept under ``validation="warn"`` (to be logged)."""
+        return self._spec_problems
+
+    @property
     def billed_seconds(self) -> float:
         """
-        Seconds of video the request will be billed for: the duration (5 by default) rounded up to
-        whole seconds, times the number of videos asked for in ``extra_params`` (``n``, ``num_outputs``).
+        Seconds of video the request will be billed for, in whole seconds: as its model's spec reads
+        them (a multi-scene prompt adds its scenes up), else the duration (5 by default) rounded up.
         """
-        return float(billed_seconds(self.duration) * video_count(self.extra_params))
+        seconds = self._spec.billed_seconds(self.to_payload()) if self._spec is not None else None
+        return float(seconds if seconds is not None else billed_seconds(self.duration))
 
     def expected_render_seconds(self) -> float:
         """
@@ -278,22 +343,22 @@ class VideoRequest(BaseModel):
 
     def unpriced(self) -> list[tuple[str, str]]:
         """
-        Each field that may change the bill and has no known price, with why: an unknown model or
-        resolution, ``template``, ``extend_from``, and ``extra_params`` keys other than a count of
-        videos and the keys known not to change the bill (see :mod:`.pricing`).
+        Each field that may change the bill and has no known price, with why: a model without a
+        spec, a case its price rows do not cover, a parameter its spec does not know, ``template``
+        and ``extend_from`` (see :mod:`.pricing`).
         """
-        found: list[tuple[str, str]] = []
-        prices = PRICE_USD_PER_SECOND.get(self.model)
-        if prices is None:
-            found.append(("model", f"{shown(self.model)} has no known price"))
-        elif (self.resolution or DEFAULT_RESOLUTION) not in prices:
-            found.append(("resolution", f"{shown(self.resolution)} has no known price"))
+        found = [
+            (self._field_of(name), why) for name, why in unpriced_fields_of(self._spec, self.model, self.to_payload())
+        ]
+        if self._spec is None:  # nothing of a model without a spec is priced: every parameter of its own is named
+            found.extend(
+                (f"extra_params.{key}", "may change the bill and has no known price") for key in self.extra_params
+            )
         found.extend(
             (name, "may change the bill and has no known price")
             for name in request_fields(type(self), bill="unpriced")
-            if getattr(self, name) is not None
+            if getattr(self, name) is not None and name not in {field for field, _ in found}
         )
-        found.extend(unpriced_extra_params(self.extra_params))
         return found
 
     def unpriced_fields(self) -> list[str]:
@@ -304,14 +369,19 @@ class VideoRequest(BaseModel):
         """
         return [name for name, _ in self.unpriced()]
 
-    def estimated_cost_usd(self) -> float | None:
+    def estimated_cost_usd(self, seconds: float | None = None) -> float | None:
         """
         What the request will cost if accepted, in USD; ``None`` when a field that may change the bill
         has no known price (see :meth:`unpriced_fields`), including a model without a known price.
+
+        :param seconds: the seconds the API billed, when it said (in place of the requested duration).
         """
-        if self.unpriced():
+        if self.unpriced() or self._spec is None:
             return None
-        return estimate_cost_usd(self.model, self.resolution, self.duration, video_count(self.extra_params))
+        body = self.to_payload()
+        if seconds is not None and self._spec.seconds is not None:
+            body = {**body, "duration": seconds, "prompt": ""}  # the billed seconds, not the scenes asked for
+        return self._spec.estimate(body).usd
 
     def cost_problem(self, max_cost_usd: float | None) -> str | None:
         """
@@ -328,6 +398,7 @@ class VideoRequest(BaseModel):
             unpriced=self.unpriced(),
             max_cost_usd=max_cost_usd,
             unpriced_fields=request_fields(type(self), bill="unpriced"),
+            kind=self.kind,
         )
 
     def to_payload(self) -> dict[str, Any]:
@@ -346,7 +417,14 @@ class VideoRequest(BaseModel):
         return frozenset(_BODY_NAMES.get(name, name) for name in cls.model_fields if name != "extra_params")
 
     @classmethod
-    def build(cls, *, from_templates: Collection[str] = (), **fields: Any) -> VideoRequest:
+    def build(
+        cls,
+        *,
+        from_templates: Collection[str] = (),
+        validation: Validation = "strict",
+        spec: ModelSpec | None = None,
+        **fields: Any,
+    ) -> VideoRequest:
         """
         Build a request, turning pydantic's errors into one that names each field and what it allows.
         ``None`` values are dropped, so operator arguments that were not given keep the API's default.
@@ -354,11 +432,15 @@ class VideoRequest(BaseModel):
         :param from_templates: the fields whose values were rendered from templates: their text is
             read as the field's type (``"8"`` as 8, ``"true"`` as ``True``, ``"['https://...']"`` as
             a list, ``"None"`` as unset) before the same rules check it; other values must have it.
+        :param validation: how the model's spec is applied: ``strict`` (refuse), ``warn`` (keep the
+            problems in :attr:`spec_problems`, to be logged) or ``off``.
+        :param spec: the model's spec as the live catalogue gave it; by default the shipped one.
         :param fields: the request's fields.
         """
         given = {name: value for name, value in fields.items() if value is not None}
+        context = {FROM_TEMPLATES: frozenset(from_templates), _VALIDATION: validation, _SPEC: spec}
         try:
-            return cls.model_validate(given, context={FROM_TEMPLATES: frozenset(from_templates)})
+            return cls.model_validate(given, context=context)
         except ValidationError as err:
             raise EmpirioLabsRequestError(describe_validation_error(err)) from None
 

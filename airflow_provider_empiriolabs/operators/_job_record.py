@@ -41,7 +41,6 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from airflow_provider_empiriolabs.models.pricing import DEFAULT_RESOLUTION
 from airflow_provider_empiriolabs.models.text import is_job_id
 
 if TYPE_CHECKING:
@@ -431,7 +430,7 @@ class Announced:
         self._log.info(
             "Submitting %s, %s, %g s of video",
             self._request.model,
-            self._request.resolution or DEFAULT_RESOLUTION,
+            self._request.effective_resolution,
             self._request.billed_seconds,
         )
 
@@ -440,7 +439,7 @@ class Announced:
         self._log.info(
             "Sending %s, %s, %g s of video to EmpirioLabs (connection %r): estimated %s",
             self._request.model,
-            self._request.resolution or DEFAULT_RESOLUTION,
+            self._request.effective_resolution,
             self._request.billed_seconds,
             self._conn_id,
             self._estimate,

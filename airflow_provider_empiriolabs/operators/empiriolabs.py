@@ -85,7 +85,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         control character other than tabs and line breaks.
     :param model: model id; ``happyhorse-1-1`` by default. Other video models get a passthrough
         (see ``extra_params``).
-    :param mode: ``auto`` (inferred from the images), ``t2v``, ``i2v`` or ``r2v``.
+    :param mode: ``auto`` (inferred from the images), ``t2v``, ``i2v`` or ``r2v``; another model's
+        modes as its spec lists them (``videoedit``...).
     :param images: image URLs or uploaded paths: none for t2v, exactly 1 for i2v, 1 to 9 for r2v
         (referred to in the prompt as character1 ... character9). Storage URLs (``s3://``, ``gs://``,
         ``abfs://``, ``file://``) and absolute local paths are uploaded on submission.
@@ -378,9 +379,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
     def _finish(self, job: Job, ledger: _Ledger) -> dict[str, Any]:
         raise_for_failed_job(job)
         summary = seal_summary(
-            job.summary(
-                model=self.request.model, resolution=self.request.resolution, seconds=self.request.billed_seconds
-            ),
+            job.summary(seconds=self.request.billed_seconds, price=self.request.estimated_cost_usd),
             self.hook.settings.api_key,
         )
         ledger.save("done", job_id=job.job_id, summary=summary)  # a retry after this returns it, unpaid

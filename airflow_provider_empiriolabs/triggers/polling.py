@@ -38,7 +38,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from airflow_provider_empiriolabs.models.pricing import DEFAULT_RESOLUTION
 from airflow_provider_empiriolabs.triggers._render_times import (
     MIN_USEFUL_PROGRESS,
     PRIOR_CALIBRATION,
@@ -84,7 +83,7 @@ MAX_AGE = 24 * 3600.0
 
 def render_key(request: VideoRequest) -> RenderKey:
     """The kind of the job a request makes, as far as its render time goes (what times are learned by)."""
-    return RenderKey(request.model, request.resolution or DEFAULT_RESOLUTION, float(request.billed_seconds))
+    return RenderKey(request.model, request.effective_resolution, float(request.billed_seconds))
 
 
 @dataclass

@@ -186,8 +186,9 @@ class TestSubmission:
     def test_a_request_that_cannot_be_built_is_not_sent(
         self, api: HostileAPI, waits: dict[str, list[float]], mode: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        built = request()
         monkeypatch.setattr(VideoRequest, "to_payload", lambda self: {"prompt": object()})
-        _, error, _ = call(mode, "submit_video", request())
+        _, error, _ = call(mode, "submit_video", built)
         assert isinstance(error, EmpirioLabsRequestError), repr(error)
         assert "not sent" in str(error)
         assert api.posts == 0

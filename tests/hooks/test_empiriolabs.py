@@ -26,7 +26,6 @@ from airflow_provider_empiriolabs.hooks.empiriolabs import (
 )
 from airflow_provider_empiriolabs.models import (
     HAPPYHORSE_MODEL,
-    PRICE_USD_PER_SECOND,
     Job,
     JobStatus,
     VideoRequest,
@@ -248,7 +247,7 @@ class TestAgainstSimulator:
         assert model["id"] == HAPPYHORSE_MODEL
         assert {"prompt", "duration", "seed"} <= {p["name"] for p in model["supported_parameters"]}
         prices = {row["resolution"]: row["price_usd"] for row in model["pricing_rows"]}
-        assert prices == PRICE_USD_PER_SECOND[HAPPYHORSE_MODEL]
+        assert prices == {"720p": 0.14, "1080p": 0.18}  # the model page's
         with pytest.raises(EmpirioLabsNotFoundError) as info:
             sim_hook.get_model("no-such-model")
         assert info.value.code == "model_not_found"

@@ -182,15 +182,12 @@ class TestWholeBill:
         assert estimate_cost_usd(HAPPYHORSE_MODEL, "1080p", 14.01) == pytest.approx(2.70)
         assert request.to_payload()["duration"] == 5.5  # sent as asked: the API takes a number
 
-    @pytest.mark.parametrize(
-        ("extra", "videos"),
-        [({"n": 2}, 2), ({"num_outputs": 3}, 3), ({"n": 2, "num_outputs": 2}, 4), ({"n": 1}, 1)],
-    )
-    def test_a_count_of_videos_multiplies_the_estimate(self, extra: dict[str, int], videos: int) -> None:
-        request = accepted(duration=5, extra_params=extra)
-        assert request.unpriced_fields() == []
-        assert request.estimated_cost_usd() == pytest.approx(0.70 * videos)
-        assert request.billed_seconds == 5 * videos
+    def test_a_parameter_the_spec_does_not_know_is_refused_naming_it(self) -> None:
+        with pytest.raises(EmpirioLabsRequestError) as info:
+            accepted(duration=5, extra_params={"n": 2})
+        message = str(info.value)
+        assert "extra_params.n: happyhorse-1-1 takes no such parameter; it takes aspect_ratio" in message
+        assert "docs.empiriolabs.ai/models/happyhorse-1-1" in message  # where the rule comes from
 
     @pytest.mark.parametrize(
         ("fields", "unpriced"),
@@ -198,19 +195,17 @@ class TestWholeBill:
             ({"template": "dance-loop"}, ["template"]),
             ({"extend_from": {"job_id": "job_1"}}, ["extend_from"]),
             ({"extend_from": {"video_url": IMG}}, ["extend_from"]),
-            ({"extra_params": {"n": "2"}}, ["extra_params.n"]),
-            ({"extra_params": {"n": 2.0}}, ["extra_params.n"]),
-            ({"extra_params": {"n": True}}, ["extra_params.n"]),
-            ({"extra_params": {"n": 0}}, ["extra_params.n"]),
-            ({"extra_params": {"num_outputs": 10**6}}, ["extra_params.num_outputs"]),
-            ({"extra_params": {"parameters": {"duration": 15}}}, ["extra_params.parameters.duration"]),
-            ({"extra_params": {"parameters": {}}}, ["extra_params.parameters"]),
-            ({"extra_params": {"N": 2}}, ["extra_params.N"]),
-            ({"extra_params": {"num_videos": 2, "seconds": 15}}, ["extra_params.num_videos", "extra_params.seconds"]),
+            # Sent unchecked (validation="off"): a key the spec does not know may change the bill.
+            ({"extra_params": {"n": 2}, "validation": "off"}, ["extra_params.n"]),
+            ({"extra_params": {"parameters": {"duration": 15}}, "validation": "off"}, ["extra_params.parameters"]),
+            (
+                {"extra_params": {"num_videos": 2, "seconds": 15}, "validation": "warn"},
+                ["extra_params.num_videos", "extra_params.seconds"],
+            ),
             ({"model": "wan-2-5"}, ["model"]),
             (
-                {"template": "t", "extra_params": {"n": 2, "size": "4k"}},
-                ["template", "extra_params.size"],
+                {"template": "t", "extra_params": {"n": 2, "size": "4k"}, "validation": "off"},
+                ["extra_params.n", "extra_params.size", "template"],
             ),
         ],
     )
@@ -227,24 +222,19 @@ class TestWholeBill:
         assert request.cost_problem(None) is None  # without a cap, nothing to refuse
 
     def test_the_message_says_what_a_capped_request_may_hold(self) -> None:
-        problem = accepted(template="t", extra_params={"parameters": {"duration": 15}}).cost_problem(5)
+        problem = accepted(template="t", extra_params={"size": "4k"}, validation="off").cost_problem(5)
         assert problem is not None
-        for allowed in ("leave template and extend_from unset", "negative_prompt", "n, num_outputs", "1 to 100"):
+        for allowed in ("leave template and extend_from unset", "only the parameters of the model's spec"):
             assert allowed in problem, problem
 
-    def test_a_nested_hostile_key_is_escaped_in_the_message(self) -> None:
-        problem = accepted(extra_params={"parameters": {"dur\nation\u202e": 1}}).cost_problem(5)
+    def test_a_hostile_key_is_escaped_in_the_message(self) -> None:
+        problem = accepted(extra_params={"dur-ation": 1, "x": {"a\nb\u202e": 1}}, validation="off").cost_problem(5)
         assert problem is not None and "\n" not in problem and "\u202e" not in problem
-        assert "extra_params.parameters.'dur\\nation\\u202e'" in problem
-
-    def test_bill_neutral_params_keep_the_estimate(self) -> None:
-        request = accepted(duration=3, extra_params={"negative_prompt": "blur"})
-        assert request.unpriced_fields() == []
-        assert request.cost_problem(0.42) is None
+        assert "extra_params.dur-ation" in problem
 
     def test_over_the_cap(self) -> None:
-        problem = accepted(duration=5, extra_params={"n": 2}).cost_problem(1.0)
-        assert problem == "max_cost_usd: the estimated cost $1.40 exceeds the limit of $1.00"
+        problem = accepted(duration=8, resolution="1080p").cost_problem(1.0)
+        assert problem == "max_cost_usd: the estimated cost $1.44 exceeds the limit of $1.00"
 
     def test_at_the_cap(self) -> None:
         assert accepted(duration=3).cost_problem(0.42) is None
@@ -252,7 +242,8 @@ class TestWholeBill:
     def test_unknown_model(self) -> None:
         problem = accepted(model="wan-2-5", duration=5).cost_problem(10)
         assert problem is not None
-        assert "unknown (no price for this model, 'wan-2-5')" in problem and "happyhorse-1-1" in problem
+        assert "unknown (no price for this model, 'wan-2-5': it has no model spec)" in problem
+        assert "happyhorse-1-1" in problem and "wan-2-6" in problem
 
     @pytest.mark.parametrize("cap", [math.nan, math.inf, -1.0, "1", True])
     def test_a_cap_that_is_not_a_number_of_usd_is_a_problem(self, cap: Any) -> None:

@@ -17,7 +17,6 @@ from airflow_provider_empiriolabs.exceptions import EmpirioLabsError, EmpirioLab
 from airflow_provider_empiriolabs.models import (
     HAPPYHORSE_MODEL,
     MAX_SEED,
-    PRICE_USD_PER_SECOND,
     AccountUsage,
     Job,
     JobError,
@@ -25,6 +24,7 @@ from airflow_provider_empiriolabs.models import (
     SubmittedJob,
     VideoRequest,
     estimate_cost_usd,
+    shipped_spec,
 )
 
 IMG = "https://img.example.com/a.png"
@@ -327,23 +327,17 @@ class TestOtherModels:
         # (it is a field of the request), so without this another model's 20 s video cannot be asked for.
         assert accepted(prompt="p", model=OTHER_MODEL, duration=20).to_payload()["duration"] == 20
 
-    @pytest.mark.parametrize(
-        ("name", "value"),
-        [
-            ("mode", "t2v"),
-            ("watermark", False),
-            ("generate_audio", True),
-            ("template", "slug"),
-            ("extend_from", {"job_id": "j"}),
-        ],
-    )
-    def test_happyhorse_only_params_refused(self, name: str, value: Any) -> None:
-        refused(
-            name, "only HappyHorse 1.1", OTHER_MODEL, "extra_params", prompt="p", model=OTHER_MODEL, **{name: value}
-        )
+    @pytest.mark.parametrize(("name", "value"), [("mode", "t2v"), ("watermark", False), ("generate_audio", True)])
+    def test_fields_a_model_without_spec_may_not_know_are_refused(self, name: str, value: Any) -> None:
+        refused(name, "has no model spec", OTHER_MODEL, "extra_params", prompt="p", model=OTHER_MODEL, **{name: value})
 
-    def test_several_happyhorse_only_params_all_named(self) -> None:
-        refused("watermark, template", prompt="p", model=OTHER_MODEL, watermark=True, template="x")
+    def test_several_unknowable_fields_all_named(self) -> None:
+        refused("mode, watermark", prompt="p", model=OTHER_MODEL, watermark=True, mode="t2v")
+
+    @pytest.mark.parametrize(("name", "value"), [("template", "slug"), ("extend_from", {"job_id": "j"})])
+    def test_platform_fields_go_to_every_video_model(self, name: str, value: Any) -> None:
+        for model in (OTHER_MODEL, "wan-2-6", "kling-o3"):
+            assert accepted(prompt="p", model=model, **{name: value}).to_payload()[name] == value
 
     def test_common_fields_keep_their_types(self) -> None:
         refused("seed", prompt="p", model=OTHER_MODEL, seed=True)
@@ -354,8 +348,13 @@ class TestOtherModels:
     def test_extra_params_must_not_repeat_fields(self, model: str, key: str) -> None:
         refused("extra_params", "must not repeat", key, prompt="p", model=model, extra_params={key: "x"})
 
-    def test_extra_params_on_happyhorse_are_sent(self) -> None:
-        assert accepted(prompt="p", extra_params={"camera_motion": "orbit"}).to_payload()["camera_motion"] == "orbit"
+    def test_extra_params_on_happyhorse_are_checked_by_its_spec(self) -> None:
+        refused(
+            "extra_params.camera_motion", "takes no such parameter", prompt="p", extra_params={"camera_motion": "o"}
+        )
+        request = accepted(prompt="p", extra_params={"camera_motion": "orbit"}, validation="warn")
+        assert request.to_payload()["camera_motion"] == "orbit"  # sent, and the problem kept to be logged
+        assert request.spec_problems and request.spec_problems[0].startswith("extra_params.camera_motion:")
 
     def test_extra_params_wrong_type(self) -> None:
         refused("extra_params", "dictionary", prompt="p", extra_params=["a"])
@@ -403,6 +402,7 @@ class TestPayload:
             template="dance",
             extend_from={"job_id": "job_9"},
             extra_params={"style": "noir"},
+            validation="off",
         ).to_payload()
         assert payload == {
             "prompt": "character1 and character2 dance",
@@ -450,7 +450,7 @@ class TestCost:
         assert accepted(prompt="p").billed_seconds == 5
 
     def test_documented_price_table(self) -> None:
-        assert PRICE_USD_PER_SECOND[HAPPYHORSE_MODEL] == {"720p": 0.14, "1080p": 0.18}
+        assert [(r.label, r.usd) for r in shipped_spec(HAPPYHORSE_MODEL).prices] == [("720p", 0.14), ("1080p", 0.18)]
 
     def test_unknown_model_or_resolution_has_no_price(self) -> None:
         assert estimate_cost_usd(OTHER_MODEL, "720p", 5) is None

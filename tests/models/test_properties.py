@@ -24,11 +24,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.models import (
-    BILL_NEUTRAL_PARAMS,
     HAPPYHORSE_MODEL,
-    MAX_PRICED_VIDEOS,
-    PRICE_USD_PER_SECOND,
-    VIDEO_COUNT_PARAMS,
     AccountUsage,
     Job,
     SubmittedJob,
@@ -72,9 +68,9 @@ JSON = st.recursive(
     max_leaves=12,
 )
 BILL_KEYS = st.sampled_from(
-    [*VIDEO_COUNT_PARAMS, *BILL_NEUTRAL_PARAMS, "parameters", "num_videos", "seconds", "N", "size", "fps"]
+    ["n", "num_outputs", "negative_prompt", "parameters", "num_videos", "seconds", "N", "size", "fps"]
 )
-COUNTS = st.one_of(st.integers(-2, MAX_PRICED_VIDEOS + 2), st.sampled_from([2.0, "2", True, None, [2]]))
+COUNTS = st.one_of(st.integers(-2, 102), st.sampled_from([2.0, "2", True, None, [2]]))
 EXTRA_PARAMS = st.dictionaries(
     st.one_of(BILL_KEYS, wrapped(BILL_KEYS), TEXT),
     st.one_of(COUNTS, JSON, st.fixed_dictionaries({"duration": DURATIONS})),
@@ -124,24 +120,24 @@ CAPS = st.one_of(st.none(), st.floats(0, 50), st.sampled_from([0.0, 0.42, 0.70, 
 _FIELD_NAMES = set(VideoRequest.model_fields) | {"request"}
 
 
+#: Default resolution and prices per second, typed here from the model pages (not read from the spec files).
+_PAGES = {
+    HAPPYHORSE_MODEL: ("720p", {"720p": 0.14, "1080p": 0.18}),
+    "happyhorse-1-0": ("1080p", {"720p": 0.14, "1080p": 0.24}),
+}
+
+
 def _oracle(request: VideoRequest) -> tuple[list[str], float | None]:
     """What changes the bill, from first principles: (fields with no price, the estimate)."""
-    unpriced = [name for name in ("template", "extend_from") if getattr(request, name) is not None]
-    videos = 1
-    for key, value in request.extra_params.items():
-        if key in BILL_NEUTRAL_PARAMS:
-            continue
-        if key in VIDEO_COUNT_PARAMS and type(value) is int and 1 <= value <= MAX_PRICED_VIDEOS:
-            videos *= value
-            continue
-        unpriced.append(f"extra_params.{key}")
-    prices = PRICE_USD_PER_SECOND.get(request.model, {})
-    price = prices.get(request.resolution or "720p")
+    unpriced = [f"extra_params.{key}" for key in request.extra_params]  # no key of them is in a spec here
+    unpriced += [name for name in ("template", "extend_from") if getattr(request, name) is not None]
+    default, prices = _PAGES.get(request.model, ("", {}))
+    price = prices.get(request.resolution or default)
     if price is None:
         unpriced.insert(0, "model" if not prices else "resolution")
         return unpriced, None
     seconds = 5 if request.duration is None else math.ceil(request.duration)
-    return unpriced, round(price * seconds * videos, 4)
+    return unpriced, round(price * seconds, 4)
 
 
 def _top_field(name: str) -> str:

@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
-from airflow_provider_empiriolabs.models import PRICE_USD_PER_SECOND, Job, estimate_cost_usd
+from airflow_provider_empiriolabs.models import Job, estimate_cost_usd
 from tests.reliability.support import task_outcomes
 from tests.support import make_context, make_operator, run_dag
 
@@ -82,7 +82,7 @@ def test_the_result_carries_what_the_api_charged(empiriolabs_connection: Any, du
     summary = make_operator(duration=duration, resolution=resolution).execute(make_context())
 
     price_table = estimate_cost_usd("happyhorse-1-1", resolution, duration)
-    assert price_table == pytest.approx(PRICE_USD_PER_SECOND["happyhorse-1-1"][resolution] * duration)
+    assert price_table == pytest.approx({"720p": 0.14, "1080p": 0.18}[resolution] * duration)
     assert summary["video_seconds"] == duration
     assert summary["cost_usd"] == pytest.approx(price_table)
     # The API's own accounts agree: its usage history for the job, and the balance it charged.
@@ -115,7 +115,11 @@ def test_the_api_s_reported_cost_wins_over_the_price_table() -> None:
             "result": {"data": [{"url": "https://x/0.mp4"}], "usage": {"billable_units": 5, "cost_usd": 0.5}},
         }
     )
-    assert job.summary(model="happyhorse-1-1", resolution="720p", seconds=5)["cost_usd"] == 0.5
+    assert (
+        job.summary(seconds=5, price=lambda s: estimate_cost_usd("happyhorse-1-1", "720p", s or 5))["cost_usd"] == 0.5
+    )
     # Without a reported cost, the billed seconds priced by the table.
     job = Job.from_api({"job_id": "job_1", "status": "completed", "result": {"usage": {"billable_units": 4}}})
-    assert job.summary(model="happyhorse-1-1", resolution="1080p", seconds=5)["cost_usd"] == pytest.approx(0.72)
+    assert job.summary(seconds=5, price=lambda s: estimate_cost_usd("happyhorse-1-1", "1080p", s or 5))[
+        "cost_usd"
+    ] == pytest.approx(0.72)

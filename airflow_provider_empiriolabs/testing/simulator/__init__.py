@@ -32,7 +32,7 @@ from airflow_provider_empiriolabs.testing.simulator.catalogue import (
     DEFAULT_API_KEY,
     DEFAULT_FAILING_PROMPTS,
     MODELS,
-    ModelSpec,
+    SimulatedModel,
 )
 from airflow_provider_empiriolabs.testing.simulator.faults import Decision, normalize_fault
 from airflow_provider_empiriolabs.testing.simulator.gateway import Gateway
@@ -56,11 +56,11 @@ __all__ = [
     "Gateway",
     "Job",
     "Message",
-    "ModelSpec",
     "Receive",
     "Scope",
     "Send",
     "SimClock",
+    "SimulatedModel",
     "SimulatorState",
     "Upload",
     "build_routes",

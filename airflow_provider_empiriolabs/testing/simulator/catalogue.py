@@ -34,7 +34,7 @@ _UPLOAD_TYPES = ("image/", "audio/", "video/")
 
 
 @dataclass(frozen=True)
-class ModelSpec:
+class SimulatedModel:
     """What ``GET /v1/models/{id}`` shows and what validation and billing use.
 
     :param strict: reject unknown request fields (catches client typos); off for a model that is
@@ -81,7 +81,7 @@ class ModelSpec:
         }
 
 
-_HAPPYHORSE = ModelSpec(
+_HAPPYHORSE = SimulatedModel(
     id="happyhorse-1-1",
     name="HappyHorse 1.1",
     description="Text, image and reference to video, 3 to 15 s, 720p or 1080p, with audio.",
@@ -119,7 +119,7 @@ _HAPPYHORSE = ModelSpec(
     ),
 )
 
-_WAN = ModelSpec(
+_WAN = SimulatedModel(
     id="wan-2-5",
     name="Wan 2.5",
     description="Generic text or image to video model; extra parameters are passed through.",
@@ -147,11 +147,11 @@ _WAN = ModelSpec(
 )
 
 #: Models the simulator knows, by id.
-MODELS: dict[str, ModelSpec] = {m.id: m for m in (_HAPPYHORSE, _WAN)}
+MODELS: dict[str, SimulatedModel] = {m.id: m for m in (_HAPPYHORSE, _WAN)}
 
 _HAPPYHORSE_FIELDS = frozenset(
     {"model", *(p["name"] for p in _HAPPYHORSE.parameters)},
 )
 
 
-__all__ = ["DEFAULT_API_KEY", "DEFAULT_FAILING_PROMPTS", "MODELS", "ModelSpec"]
+__all__ = ["DEFAULT_API_KEY", "DEFAULT_FAILING_PROMPTS", "MODELS", "SimulatedModel"]

@@ -21,7 +21,7 @@ from airflow_provider_empiriolabs.testing.simulator.catalogue import (
     _SEED_MAX,
     _TEMPLATES,
     MODELS,
-    ModelSpec,
+    SimulatedModel,
 )
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ def _check_prompt(body: dict[str, Any], max_chars: int) -> str:
     return prompt
 
 
-def _check_common(body: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
+def _check_common(body: dict[str, Any], spec: SimulatedModel) -> dict[str, Any]:
     out: dict[str, Any] = {"model": spec.id, "prompt": _check_prompt(body, spec.max_prompt_chars)}
     out["resolution"] = _check_enum(body, "resolution", list(spec.prices), spec.default_resolution)
     duration = body.get("duration", 5)
