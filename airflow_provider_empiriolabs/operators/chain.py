@@ -442,7 +442,7 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
     def _finish(self, job: Job, request: VideoRequest, ledger: Ledger) -> dict[str, Any]:
         raise_for_failed_job(job)
         summary = seal_summary(
-            job.summary(model=request.model, resolution=request.resolution, seconds=request.billed_seconds),
+            job.summary(seconds=request.billed_seconds, price=priced_as_generation(request).estimated_cost_usd),
             self.hook.settings.api_key,
         )
         ledger.save("done", job_id=job.job_id, summary=summary)  # a retry after this reuses it, unpaid

@@ -25,8 +25,14 @@ def api(empiriolabs_simulator: EmpirioLabsSimulator) -> Iterator[httpx.Client]:
         yield client
 
 
-def post(api: httpx.Client, prompt: str = "a horse galloping on a beach", **fields: Any) -> httpx.Response:
-    return api.post("/v1/videos/generations", json={"model": "happyhorse-1-1", "prompt": prompt, **fields})
+#: "Extend works on every video model": each model the simulator serves (a spec'd one and a passthrough).
+MODELS = ["happyhorse-1-1", "wan-2-5"]
+
+
+def post(
+    api: httpx.Client, prompt: str = "a horse galloping on a beach", model: str = "happyhorse-1-1", **fields: Any
+) -> httpx.Response:
+    return api.post("/v1/videos/generations", json={"model": model, "prompt": prompt, **fields})
 
 
 def finished(api: httpx.Client, job_id: str) -> str:
@@ -59,15 +65,26 @@ def test_a_completed_job_is_extended_and_the_source_kept(
     assert sim.stats()["extends"] == {extension.json()["job_id"]: {"job_id": source}}
 
 
-def test_an_unknown_job_is_refused_unbilled(empiriolabs_simulator: EmpirioLabsSimulator, api: httpx.Client) -> None:
+@pytest.mark.parametrize("model", MODELS)
+def test_an_unknown_job_is_refused_unbilled(
+    empiriolabs_simulator: EmpirioLabsSimulator, api: httpx.Client, model: str
+) -> None:
     balance = empiriolabs_simulator.stats()["balance_usd"]
-    refused(post(api, extend_from={"job_id": "job_0123456789abcdef01234567"}), "extend_from.job_id", "unknown job")
+    unknown = {"job_id": "job_0123456789abcdef01234567"}
+    refused(post(api, model=model, extend_from=unknown), "extend_from.job_id", "unknown job")
     assert empiriolabs_simulator.stats()["balance_usd"] == balance
 
 
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("url", ["ftp://videos.example.com/1.mp4", "file:///etc/passwd", "videos.example.com/1.mp4"])
-def test_a_video_url_that_is_not_http_is_refused(api: httpx.Client, url: str) -> None:
-    refused(post(api, extend_from={"video_url": url}), "extend_from.video_url", "http(s)")
+def test_a_video_url_that_is_not_http_is_refused(api: httpx.Client, url: str, model: str) -> None:
+    refused(post(api, model=model, extend_from={"video_url": url}), "extend_from.video_url", "http(s)")
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("extend", [{}, {"job_id": "job_1", "video_url": "https://v.example.com/1.mp4"}, "job_1"])
+def test_a_malformed_extend_from_is_refused(api: httpx.Client, extend: Any, model: str) -> None:
+    refused(post(api, model=model, extend_from=extend), "extend_from", "must be {'job_id': ...} or {'video_url': ...}")
 
 
 def test_an_unfinished_job_is_refused(empiriolabs_simulator: EmpirioLabsSimulator, api: httpx.Client) -> None:
