@@ -246,3 +246,11 @@ def test_after_a_clear_a_changed_shot_pays_from_that_shot_on(empiriolabs_connect
     assert sim.stats()["posts"] == 5  # shots 2 and 3 again; shot 1 kept
     assert after["job_ids"][0] == before["job_ids"][0]
     assert not set(after["job_ids"][1:]) & set(before["job_ids"])
+
+
+@pytest.mark.parametrize(("model", "per_link"), [("kling-3-0-turbo", 0.90), ("wan-2-6", 0.69), ("pixverse-v5-6", 0.75)])
+def test_other_models_chains_are_priced_by_their_specs(model: str, per_link: float) -> None:
+    shots = [{"prompt": f"shot {n}", "duration": 5} for n in range(3)]
+    assert chain(shots=shots, model=model, max_cost_usd=3 * per_link + 0.001)
+    with pytest.raises(EmpirioLabsRequestError, match=rf"the chain's estimated cost \${3 * per_link:.2f}"):
+        chain(shots=shots, model=model, max_cost_usd=3 * per_link - 0.01)
