@@ -112,8 +112,8 @@ class VideoRequest(BaseModel):
     )
     model: Annotated[str, FieldUse(bill="rate")] = Field(
         HAPPYHORSE_MODEL,
-        description="model id; ``happyhorse-1-1`` by default. Other video models get a passthrough "
-        "(see ``extra_params``).",
+        description="model id; ``happyhorse-1-1`` by default. A model with a spec (see the models page) "
+        "is checked and priced by it; another gets a passthrough (see ``extra_params``).",
     )
     mode: Annotated[str | None, _SHOWN] = Field(
         None,
@@ -149,7 +149,8 @@ class VideoRequest(BaseModel):
     )
     extra_params: dict[str, Any] = Field(
         default_factory=dict,
-        description="further body fields, sent as they are (the passthrough for other models' own parameters).",
+        description="the model's own parameters (``flash_mode``, ``model_tier``...), checked by its spec; "
+        "for a model without one, sent as they are.",
     )
 
     @model_validator(mode="before")

@@ -83,8 +83,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
 
     :param prompt: what to film, 1 to 2,500 characters with at least one visible character and no
         control character other than tabs and line breaks.
-    :param model: model id; ``happyhorse-1-1`` by default. Other video models get a passthrough
-        (see ``extra_params``).
+    :param model: model id; ``happyhorse-1-1`` by default. A model with a spec (see the models page)
+        is checked and priced by it; another gets a passthrough (see ``extra_params``).
     :param mode: ``auto`` (inferred from the images), ``t2v``, ``i2v`` or ``r2v``; another model's
         modes as its spec lists them (``videoedit``...).
     :param images: image URLs or uploaded paths: none for t2v, exactly 1 for i2v, 1 to 9 for r2v
@@ -98,8 +98,8 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
     :param generate_audio: whether the model adds native audio (the API's default is yes).
     :param template: a template slug.
     :param extend_from: ``{"job_id": ...}`` or ``{"video_url": ...}`` to continue a video.
-    :param extra_params: further body fields, sent as they are (the passthrough for other models' own
-        parameters).
+    :param extra_params: the model's own parameters (``flash_mode``, ``model_tier``...), checked by its
+        spec; for a model without one, sent as they are.
     :param images_conn_id: the Airflow connection for storage URLs in ``images`` that name none
         themselves (``s3://my_conn@bucket/key`` does). Templated.
     :param empiriolabs_conn_id: the Airflow connection of the account. Templated.
