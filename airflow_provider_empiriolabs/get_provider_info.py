@@ -116,6 +116,7 @@ def get_provider_info() -> dict[str, Any]:
                     f"{_PACKAGE}.operators.empiriolabs",
                     f"{_PACKAGE}.operators.image",
                     f"{_PACKAGE}.operators.compose",
+                    f"{_PACKAGE}.operators.chain",
                 ],
             }
         ],

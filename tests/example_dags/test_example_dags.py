@@ -111,3 +111,19 @@ def test_image_example_pays_once_per_task_and_lands_every_image(empiriolabs_conn
         assert event["extra"]["job_id"] == posters["job_id"] and event["extra"]["output_index"] == index
     assert all(path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for path in landed)
     assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_film_pays_each_of_its_three_shots_once_and_stores_them(empiriolabs_connection: Any, tmp_path: Path) -> None:
+    sim = empiriolabs_connection
+    run = _run("example_empiriolabs_film", destination=f"file://{tmp_path}/")
+
+    stats = sim.stats()
+    assert stats["posts"] == 3
+    film = _xcom(run, "film")
+    first, second, third = film["job_ids"]
+    assert stats["extends"] == {second: {"job_id": first}, third: {"job_id": second}}
+    assert film["video_seconds"] == 45
+    assert film["estimated_cost_usd"] == pytest.approx(6.30)  # 45 s at 720p
+    landed = sorted(tmp_path.rglob("*.mp4"))
+    assert len(landed) == 3
+    assert {hashlib.sha256(path.read_bytes()).hexdigest() for path in landed} == {sim.expected_video_sha256()}

@@ -33,6 +33,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from airflow_provider_empiriolabs.hooks.empiriolabs import wait_retry_after
+from airflow_provider_empiriolabs.operators.chain import EmpirioLabsVideoChainOperator
 from airflow_provider_empiriolabs.operators.compose import EmpirioLabsComposeOperator
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.operators.image import EmpirioLabsGenerateImageOperator
@@ -181,15 +182,19 @@ def run_with_retries(make_operator: Any, steps: Steps) -> Outcome:
         outcome.tries += 1
         context: Any = {"ti": CrashingTI(steps), "task_state_store": store}
         try:
-            try:
-                result = make_operator().execute(context)
-            except TaskDeferred as deferred:
-                steps("defer")
-                trigger = _rebuilt(deferred.trigger)
-                steps("trigger")
-                event = asyncio.run(asyncio.wait_for(_first_event(trigger), 60))
-                steps("trigger event")
-                result = getattr(make_operator(), deferred.method_name)(context, event)
+            method, event = "execute", None
+            while True:  # a chain defers once per link, resuming each time on a fresh operator
+                try:
+                    operator = make_operator()
+                    result = operator.execute(context) if event is None else getattr(operator, method)(context, event)
+                    break
+                except TaskDeferred as deferred:
+                    steps("defer")
+                    trigger = _rebuilt(deferred.trigger)
+                    steps("trigger")
+                    event = asyncio.run(asyncio.wait_for(_first_event(trigger), 60))
+                    steps("trigger event")
+                    method = deferred.method_name
             steps("return value")
             outcome.result = result
             return outcome
@@ -221,6 +226,10 @@ IMAGE_PATHS: dict[str, dict[str, Any]] = {
 }
 
 
+#: The chain paths' storyboard: every step of both links, and so every step between them, is failed in turn.
+CHAIN_SHOTS = [{"prompt": PROMPT, "duration": 3}, {"prompt": "The horse slows to a walk at the water's edge"}]
+
+
 def _factory(tmp_path: Path, path: str) -> Any:
     if path in IMAGE_PATHS:
         image_kwargs: dict[str, Any] = {"task_id": "draw", "prompt": PROMPT, "num_images": 2, "poll_interval": 0.02}
@@ -230,6 +239,11 @@ def _factory(tmp_path: Path, path: str) -> Any:
         compose = {"task_id": "render", "recipe": "ai-ugc-product-ad", "mode": "render", "storyboard": STORYBOARD}
         compose.update(poll_interval=0.02, deferrable=path == "compose-deferrable")
         return lambda: EmpirioLabsComposeOperator(**compose)
+    if path.startswith("chain"):
+        deferrable = path == "chain_deferrable"
+        return lambda: EmpirioLabsVideoChainOperator(
+            task_id="film", shots=CHAIN_SHOTS, poll_interval=0.02, deferrable=deferrable
+        )
     kwargs: dict[str, Any] = {"task_id": "generate", "prompt": PROMPT, "duration": 3, "poll_interval": 0.02}
     if path == "deferrable":
         kwargs["deferrable"] = True
@@ -257,7 +271,10 @@ def _outcome_unknown(steps: Steps, kind: type[BaseException], post: str) -> bool
 
 
 @pytest.mark.parametrize("kind", [InjectedFailure, InjectedKill], ids=["failure", "kill"])
-@pytest.mark.parametrize("path", ["worker", "deferrable", "upload", *IMAGE_PATHS, "compose", "compose-deferrable"])
+@pytest.mark.parametrize(
+    "path",
+    ["worker", "deferrable", "upload", *IMAGE_PATHS, "compose", "compose-deferrable", "chain", "chain_deferrable"],
+)
 def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     empiriolabs_connection: Any, steps: Steps, tmp_path: Path, path: str, kind: type[BaseException]
 ) -> None:
@@ -265,12 +282,14 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     sim.configure(render_base_seconds=1.0, render_seconds_per_video_second=0.5)
     make_operator = _factory(tmp_path, path)
 
+    links = len(CHAIN_SHOTS) if path.startswith("chain") else 1  # each link is one billed POST
     clean = run_with_retries(make_operator, steps)
     done = "succeeded" if path.startswith("compose") else "completed"  # Compose's word for it (the blog's)
     assert clean.result["status"] == done and clean.tries == 1, clean
     held = path == "image_sync_b64"  # no job to poll: the answer holds the images, written to storage
-    assert _post(path) in steps.names
+    assert steps.names.count(_post(path)) == links
     seen: list[str] = []
+    failed_steps: list[Step] = []
     pending = list(steps.crossed)
     known = set(pending)
     while pending:
@@ -286,12 +305,14 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
         if steps.failed is None:  # this run did not reach ``step`` (fewer polls this time)
             continue
         seen.append(steps.failed)
+        failed_steps.append(step)
         where = f"{step[0]} #{step[1]} ({kind.__name__}, {path})"
         stats = sim.stats()
-        assert stats["posts"] <= 1, where
+        assert stats["posts"] <= links, where
+        assert len(set(map(str, stats["extends"].values()))) == len(stats["extends"]), where  # no link made twice
         if outcome.final_error is None:
             assert outcome.result["status"] == done, where
-            assert stats["jobs_created"] == 1, where
+            assert stats["jobs_created"] == links, where
             if held:
                 assert len(outcome.result["stored_uris"]) == 2, where
                 assert all(Path(uri.removeprefix("file://")).is_file() for uri in outcome.result["stored_uris"]), where
@@ -311,5 +332,7 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     assert "return value" in seen
     if path.endswith("deferrable"):
         assert {"defer", "trigger", "trigger event"} <= set(seen)
+    if path.startswith("chain"):  # both links' steps were failed, so those between them too
+        assert {("store.set done", 1), ("POST /v1/videos/generations", links)} <= set(failed_steps)
     if path == "upload":
         assert any(name.startswith("POST /v1/files/upload") for name in seen)

@@ -2,12 +2,12 @@
 Every path fails fast on the same errors: the written policy, checked against every way a task reads a job.
 
 The paths are the generate operator on a worker (a retry reattaching to its job) and resumed from
-the triggerer, the same two of the Compose operator (a render, on its own endpoint), the sensor
-poking, poking once before deferring and resumed from the triggerer, and the transfer fetching the
-job for its outputs. Each meets the same API error on every GET of the
-job (real HTTP against the simulator), and must fail without retries exactly when :data:`SPEC`
-says so, without ever sending a second POST. The companion tests keep the spec, the policy module
-and the rest of the package from drifting apart.
+the triggerer, the same two of the Compose operator (a render, on its own endpoint), the chain
+operator likewise (its first link's job), the sensor poking, poking once before deferring and
+resumed from the triggerer, and the transfer fetching the job for its outputs. Each meets the same
+API error on every GET of the job (real HTTP against the simulator), and must fail without retries
+exactly when :data:`SPEC` says so, without ever sending a second POST. The companion tests keep the
+spec, the policy module and the rest of the package from drifting apart.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from airflow_provider_empiriolabs.hooks._responses import error_for
 from airflow_provider_empiriolabs.models import Job, JobError, JobStatus
 from airflow_provider_empiriolabs.models.image_request import ImageRequest
 from airflow_provider_empiriolabs.operators._reference_images import EmpirioLabsReferenceImageError
+from airflow_provider_empiriolabs.operators.chain import EmpirioLabsVideoChainOperator
 from airflow_provider_empiriolabs.operators.compose import EmpirioLabsComposeOperator
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.operators.image import EmpirioLabsGenerateImageOperator
@@ -74,6 +75,8 @@ PATHS = [
     "transfer",
     "image_worker",
     "image_deferred",
+    "chain_worker",
+    "chain_deferred",
 ]
 HOOK_PARAMS = {"max_attempts": 2}
 PACKAGE = Path(airflow_provider_empiriolabs.__file__).parent
@@ -166,6 +169,19 @@ def _run_path(path: str, job_id: str, tmp_path: Path, **sensor_kwargs: Any) -> B
         elif path == "sensor_deferred":
             sensor = _sensor(job_id, deferrable=True, hook_params=HOOK_PARAMS, **sensor_kwargs)
             sensor.resume_execution("execute_complete", {"event": _trigger_event(job_id)}, {})
+        elif path in ("chain_worker", "chain_deferred"):  # the chain's first link is the job: a retry, or resumed
+            chain = EmpirioLabsVideoChainOperator(
+                task_id="film",
+                shots=[{"prompt": "A horse at the shore", "duration": 3}, {"prompt": "It walks into the sea"}],
+                poll_interval=0.05,
+                deferrable=path == "chain_deferred",
+                hook_params=HOOK_PARAMS,
+            )
+            context = make_context(**{f"{chain.external_id_key}_0": job_id})
+            if path == "chain_worker":
+                chain.execute(context)
+            else:
+                chain.resume_execution("execute_complete", {"event": _trigger_event(job_id)}, context)
         elif path == "transfer":
             EmpirioLabsToObjectStorageOperator(
                 task_id="copy", job_id=job_id, destination=f"file://{tmp_path}/"

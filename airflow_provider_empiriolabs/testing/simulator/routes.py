@@ -23,7 +23,7 @@ from airflow_provider_empiriolabs.testing.simulator.compose import compose_route
 from airflow_provider_empiriolabs.testing.simulator.gateway import Gateway
 from airflow_provider_empiriolabs.testing.simulator.images import image_routes
 from airflow_provider_empiriolabs.testing.simulator.templates import template_routes
-from airflow_provider_empiriolabs.testing.simulator.validation import ApiError, _invalid
+from airflow_provider_empiriolabs.testing.simulator.validation import ApiError, _invalid, check_extension_source
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -76,7 +76,9 @@ def build_routes(state: SimulatorState) -> list[Route]:
             body = json.loads(raw) if raw else None
         except ValueError:
             raise ApiError(400, "invalid_request", "The request body is not valid JSON.") from None
+        check_extension_source(body, state.status_now)
         job = state.create_job(body)
+        state.extensions[job.job_id] = body.get("extend_from") if isinstance(body, dict) else None
         return JSONResponse(
             {"job_id": job.job_id, "status": "queued", "poll_url": f"/v1/jobs/{job.job_id}"},
             status_code=202,

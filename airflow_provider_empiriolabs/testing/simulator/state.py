@@ -100,6 +100,7 @@ class SimulatorState(JobsMixin, AdmissionMixin):
             "peak_requests_60s": 0,
         }
         self.gets_per_job: dict[str, int] = {}
+        self.extensions: dict[str, dict[str, str] | None] = {}  # job id -> its body's extend_from
         self.responses_by_status: dict[str, int] = {}
 
     def reset(self) -> None:
@@ -123,6 +124,7 @@ class SimulatorState(JobsMixin, AdmissionMixin):
         with self.lock:
             out: dict[str, Any] = dict(self.counters)
             out["gets_per_job"] = dict(self.gets_per_job)
+            out["extends"] = {job_id: source for job_id, source in self.extensions.items() if source is not None}
             out["responses_by_status"] = dict(self.responses_by_status)
             out["pending_faults"] = sum(f["count"] for f in self.faults)
             out["balance_usd"] = _money(self.balance)
@@ -148,6 +150,12 @@ class SimulatorState(JobsMixin, AdmissionMixin):
             self.uploads[upload.upload_id] = upload
             self.counters["uploads"] += 1
             return upload
+
+    def status_now(self, job_id: str) -> str | None:
+        """The status a job of the account has now, ``None`` when there is no such job."""
+        with self.lock:
+            job = self.jobs.get(job_id)
+            return None if job is None else self.job_status(job, self.clock.now())[0]
 
 
 __all__ = ["SimulatorState"]

@@ -6,6 +6,7 @@ Changes when the API documents a new rule for a request field or a new error cod
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
@@ -228,17 +229,34 @@ def validate_generation(
             raise _invalid("template", "must be a template slug string")
         if template not in _TEMPLATES:
             raise ApiError(404, "template_not_found", f"Template '{template[:100]}' not found.", param="template")
-    extend = body.get("extend_from")
-    if extend is not None:
-        if not isinstance(extend, dict) or len(extend) != 1 or not set(extend) <= {"job_id", "video_url"}:
-            raise _invalid("extend_from", "must be {'job_id': ...} or {'video_url': ...}")
-        if "job_id" in extend:
-            source = jobs.get(extend["job_id"]) if isinstance(extend["job_id"], str) else None
-            if source is None:
-                raise _invalid("extend_from.job_id", "unknown job")
-        elif not isinstance(extend["video_url"], str) or not extend["video_url"].startswith(("http://", "https://")):
+    return out  # extend_from, for every model: check_extension_source (the route calls it first)
+
+
+def check_extension_source(body: Any, status_of: Callable[[str], str | None]) -> None:
+    """
+    Refuse what no video model can extend ("extend works on every video model"): a malformed
+    ``extend_from``, a ``video_url`` that is not http(s), a job the account does not have, or one
+    whose video is not finished (still queued, processing, or failed).
+
+    :param body: the request body as received.
+    :param status_of: the status of a job of the account now (``None`` when there is no such job).
+    """
+    extend = body.get("extend_from") if isinstance(body, dict) else None
+    if extend is None:
+        return
+    if not isinstance(extend, dict) or len(extend) != 1 or not set(extend) <= {"job_id", "video_url"}:
+        raise _invalid("extend_from", "must be {'job_id': ...} or {'video_url': ...}")
+    if "video_url" in extend:
+        url = extend["video_url"]
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise _invalid("extend_from.video_url", "must be an http(s) URL")
-    return out
+        return
+    job_id = extend["job_id"]
+    status = status_of(job_id) if isinstance(job_id, str) else None
+    if status is None:
+        raise _invalid("extend_from.job_id", "unknown job")
+    if status != "completed":
+        raise _invalid("extend_from.job_id", f"job {job_id[:100]} is {status}: only a completed video can be extended")
 
 
-__all__ = ["ApiError", "validate_generation"]
+__all__ = ["ApiError", "check_extension_source", "validate_generation"]
