@@ -11,7 +11,11 @@ from typing import Any
 
 from airflow_provider_empiriolabs.testing import video
 from airflow_provider_empiriolabs.testing.simulator._common import _is_int, _is_number
-from airflow_provider_empiriolabs.testing.simulator.catalogue import DEFAULT_API_KEY, DEFAULT_FAILING_PROMPTS
+from airflow_provider_empiriolabs.testing.simulator.catalogue import (
+    DEFAULT_API_KEY,
+    DEFAULT_FAILING_PROMPTS,
+    check_catalogue_changes,
+)
 from airflow_provider_empiriolabs.testing.simulator.faults import normalize_fault
 
 
@@ -171,6 +175,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "upload_max_bytes": _v_upload_max,
     "api_keys": _v_api_keys,
     "strict_parameters": _v_bool("strict_parameters"),
+    "catalogue_changes": check_catalogue_changes,
 }
 
 #: Every knob and its default. Settable at construction, by ``configure()`` and ``POST /_config``.
@@ -199,6 +204,7 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "upload_max_bytes": 20 * 1024 * 1024,
     "api_keys": [DEFAULT_API_KEY],  # keys of the one account (they share the rate limit)
     "strict_parameters": True,  # reject unknown fields for happyhorse-1-1
+    "catalogue_changes": {},  # what GET /v1/models/{id} says unlike the spec files: {model: {prices, parameters}}
 }
 
 #: Knob names.
