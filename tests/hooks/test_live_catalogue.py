@@ -225,15 +225,55 @@ _NAMES = st.sampled_from([*_hh().parameters, "brand_new", "", KEY])
 _LABELS = st.sampled_from([row.label for row in _hh().prices] + ["720P", "4k", KEY])
 
 
+_NUMBERS = (
+    st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats()
+    | st.sampled_from(["3", "20", "1e400", "-5", "$0.15", "0.15 USD / s", "$0.09 (was $0.10)", "nan", "inf", "15 - 3"])
+)
+_JUNK = _JSON | _NUMBERS
+
+
+def _maybe(key: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.one_of(st.just({}), values.map(lambda value: {key: value}))
+
+
+@st.composite
+def _plausible_param(draw: st.DrawFn) -> dict[str, Any]:
+    item: dict[str, Any] = {"name": draw(_NAMES)} if draw(st.integers(0, 9)) else {}
+    for key in draw(st.lists(_PARAM_KEYS, max_size=4)):
+        item[key] = draw(
+            _NUMBERS
+            | st.lists(_NUMBERS | st.sampled_from(["720p", "1080p", "4k"]), max_size=4)
+            | st.sampled_from(["3 - 20", "720p", True])
+            | _JUNK
+        )
+    return item
+
+
+@st.composite
+def _plausible_row(draw: st.DrawFn) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    row.update(draw(_maybe(draw(st.sampled_from(["label", "charge", "name", "spec"])), _LABELS | _JUNK)))
+    row.update(draw(_maybe(draw(st.sampled_from(["price", "price_usd", "rate", "usd", "amount"])), _NUMBERS | _JUNK)))
+    row.update(draw(_maybe(draw(st.sampled_from(["unit", "billing_unit", "spec"])), st.sampled_from(_UNITS) | _JUNK)))
+    row.update(draw(_maybe("resolution", st.sampled_from(["720p", "1080p", "4k"]) | _JUNK)))
+    for key in draw(st.lists(_ROW_KEYS, max_size=2)):
+        row[key] = draw(_JUNK)
+    return row
+
+
+_UNITS = ["video-second", "per second", "per video", "image", "additional fee", "token", ""]
+
+
 @st.composite
 def _plausible(draw: st.DrawFn) -> dict[str, Any]:
-    params = draw(st.lists(st.dictionaries(_PARAM_KEYS, _JSON | _NAMES, max_size=5), max_size=5))
-    for item in params:
-        if draw(st.booleans()):
-            item["name"] = draw(_NAMES)
-    rows = draw(st.lists(st.dictionaries(_ROW_KEYS, _JSON | _LABELS, max_size=5), max_size=5))
-    body: dict[str, Any] = {"supported_parameters": params}
-    body[draw(st.sampled_from(["pricing_rows", "pricing"]))] = rows if draw(st.booleans()) else draw(_JSON)
+    params = draw(st.lists(_plausible_param(), max_size=6))
+    rows = draw(st.lists(_plausible_row(), max_size=6))
+    body: dict[str, Any] = {"supported_parameters": params if draw(st.integers(0, 9)) else draw(_JSON)}
+    key = draw(st.sampled_from(["pricing_rows", "pricing"]))
+    body[key] = rows if draw(st.integers(0, 9)) else draw(_JSON)
+    if key == "pricing" and rows and draw(st.booleans()):
+        body[key] = {str(row.get("label", i)): row for i, row in enumerate(rows)}  # rows by label
     if draw(st.booleans()):
         body["id"] = draw(st.sampled_from([HH, "other"]))
     return body
