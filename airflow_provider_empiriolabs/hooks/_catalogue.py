@@ -133,6 +133,10 @@ def _merge(shipped: ModelSpec, body: Any) -> LiveSpec:
     except ValidationError as error:
         first = error.errors()[0].get("msg", "invalid") if error.errors() else "invalid"
         return LiveSpec(shipped, problem=f"what it says does not make a valid spec ({first})")
+    if spec != shipped:  # a refusal names where its rule came from
+        spec = spec.model_copy(
+            update={"source": f"the live catalogue (GET /v1/models/{spec.id}) over {shipped.source}"}
+        )
     return LiveSpec(spec, tuple(notes))
 
 

@@ -197,8 +197,9 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         """The rendered request, validated; a task fails here, before anything is sent."""
         # An invalid request, or one over max_cost_usd, fails without retries, naming task and file.
         with task_outcome(), naming_the_task(self, running=True):
-            spec = self.hook.model_spec(self._request_fields()["model"])  # the live catalogue's, if shipped
-            request = self.request_model.build(from_templates=self._from_templates, spec=spec, **self._request_fields())
+            request = self.request_model.build(from_templates=self._from_templates, **self._request_fields())
+            if (live := self.hook.model_spec(request.model)) != request.spec:  # the live catalogue's, once valid
+                request = request.build(from_templates=self._from_templates, spec=live, **self._request_fields())
             check_cost(request, self.max_cost_usd)
         return request
 

@@ -19,11 +19,12 @@ from typing import Any
 
 import httpx
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_empiriolabs.hooks import _catalogue
 from airflow_provider_empiriolabs.testing.server import connection_json
 from tests.dags.live_catalogue_dags import MANY_TASKS
-from tests.support import run_dag, task_instance, xcom
+from tests.support import make_context, make_operator, run_dag, task_instance, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -79,6 +80,26 @@ def test_a_live_price_over_the_cap_refuses_the_job_naming_the_difference(
     assert DIFFERENCE in text
     assert "max_cost_usd: the estimated cost $0.45 exceeds" in text
     assert live.api_key not in text
+
+
+def test_a_live_range_narrower_than_the_shipped_one_refuses_before_the_post(live: Any) -> None:
+    live.configure(catalogue_changes={HH: {"parameters": {"duration": {"maximum": 12}}}})
+
+    with pytest.raises(AirflowFailException) as caught:  # not retried: no retry can fix it
+        make_operator(duration=15, wait_for_completion=False).execute(make_context())
+
+    text = str(caught.value)
+    assert "duration" in text and "must be 3 to 12 (got 15)" in text
+    assert "the live catalogue (GET /v1/models/happyhorse-1-1)" in text
+    assert live.stats()["posts"] == 0
+    assert live.stats()["catalogue_reads"] == 1
+
+
+def test_bad_input_is_refused_before_the_catalogue_is_read(live: Any) -> None:
+    with pytest.raises(AirflowFailException):
+        make_operator(duration="{{ 16 }}", wait_for_completion=False).execute(make_context())
+
+    assert live.stats()["requests_total"] == 0
 
 
 def test_several_tasks_in_one_process_make_one_catalogue_get(live: Any) -> None:
