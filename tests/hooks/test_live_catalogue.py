@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import pytest
@@ -418,3 +419,30 @@ def test_a_5xx_or_a_bad_body_leaves_the_shipped_spec_with_one_warning(
     assert live_conn.stats()["requests_total"] == 1  # tried once: the shipped spec is there
     EmpirioLabsHook().model_spec(HH)
     assert live_conn.stats()["requests_total"] == 1  # the failed read is remembered a while too
+
+
+# -- the simulator's catalogue -------------------------------------------------------------------
+
+
+def test_the_simulator_lists_every_shipped_spec_and_its_own_models(empiriolabs_simulator: Any) -> None:
+    import httpx
+
+    listed = httpx.get(f"{empiriolabs_simulator.url}/v1/models").json()["data"]
+
+    assert [m["id"] for m in listed] == [*shipped_models(), "wan-2-5"]
+    assert {m["id"]: m["category"] for m in listed if m["id"] == "seedream-5-0-lite"} == {"seedream-5-0-lite": "image"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ([], "must be {model_id"),
+        ({"no-such-model": {}}, "has no spec file"),
+        ({HH: {"price": {}}}, "only 'prices' and 'parameters'"),
+        ({HH: {"prices": {"4k": 1.0}}}, "no price rows ['4k']"),
+        ({HH: {"parameters": {"duration": 12}}}, "must be an object"),
+    ],
+)
+def test_the_catalogue_knob_refuses_what_it_cannot_serve(empiriolabs_simulator: Any, changes: Any, says: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(says)):
+        empiriolabs_simulator.configure(catalogue_changes=changes)
