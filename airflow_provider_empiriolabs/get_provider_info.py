@@ -55,6 +55,18 @@ CONFIG: dict[str, Any] = {
                 "example": "/opt/airflow/empiriolabs-specs",
                 "default": "",
             },
+            "catalogue_ttl_seconds": {
+                "description": (
+                    "Seconds a task's process keeps what the live model catalogue (GET /v1/models/{id}) said "
+                    "about a model with a shipped spec: its prices, ranges and allowed values win over the "
+                    "spec's, and each difference is logged. 0 turns the live read off (the shipped specs "
+                    "only). A connection's extra catalogue_ttl_seconds wins over this."
+                ),
+                "version_added": "0.2.0",
+                "type": "float",
+                "example": "3600",
+                "default": "3600",
+            },
             "view_allowed_storage": {
                 "description": (
                     "Comma-separated URI prefixes (e.g. s3://videos/published/, file:///srv/videos/) of the "

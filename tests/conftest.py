@@ -37,6 +37,9 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "example_dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+# No live catalogue read unless a test asks (its connection's extra catalogue_ttl_seconds wins): the
+# tests that count requests or script "any" faults count the job's calls (tests/hooks/test_live_catalogue.py).
+os.environ["AIRFLOW__EMPIRIOLABS__CATALOGUE_TTL_SECONDS"] = "0"
 
 if TYPE_CHECKING:
     from tests.support import RedisServer

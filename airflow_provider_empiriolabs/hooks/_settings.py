@@ -30,6 +30,8 @@ TOTAL_TIMEOUT_FACTOR = 4.0
 #: The connection form's Test button: each network operation, and the whole call, within this many
 #: seconds, tried once: an API that is down or unreachable is said in seconds, not after retries.
 TEST_CONNECTION_TIMEOUT_SECONDS = 5.0
+#: Seconds a read of the live model catalogue is kept per process (see ``hooks/_catalogue.py``).
+DEFAULT_CATALOGUE_TTL_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,15 @@ ALLOW_PRIVATE_OUTPUT_HOSTS = ConnectionSetting(
     {"type": ["boolean", "null"]},
     False,
 )
+CATALOGUE_TTL = ConnectionSetting(
+    "catalogue_ttl_seconds",
+    "Model catalogue TTL (seconds)",
+    "How long a task's process keeps what the live model catalogue said about a model (its prices "
+    "and ranges win over the shipped spec). 0 turns the live read off. Empty: [empiriolabs] "
+    f"catalogue_ttl_seconds, else {DEFAULT_CATALOGUE_TTL_SECONDS:g}.",
+    {"type": ["number", "null"], "minimum": 0},
+    DEFAULT_CATALOGUE_TTL_SECONDS,
+)
 #: Every extra of the connection, in the form's order.
 CONNECTION_SETTINGS: tuple[ConnectionSetting, ...] = (
     TIMEOUT,
@@ -103,6 +114,7 @@ CONNECTION_SETTINGS: tuple[ConnectionSetting, ...] = (
     BUDGET_CONN_ID,
     ALLOWED_OUTPUT_HOSTS,
     ALLOW_PRIVATE_OUTPUT_HOSTS,
+    CATALOGUE_TTL,
 )
 
 

@@ -34,7 +34,7 @@ from airflow_provider_empiriolabs.exceptions import (
     missing_connection_message,
 )
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
-from airflow_provider_empiriolabs.hooks import _calls, _exchange, _responses, _retry
+from airflow_provider_empiriolabs.hooks import _calls, _catalogue, _exchange, _responses, _retry
 from airflow_provider_empiriolabs.hooks._clients import shared_async_clients as shared_async_clients
 from airflow_provider_empiriolabs.hooks._deadline import Deadline, bound_by_deadline, deadline_scope
 from airflow_provider_empiriolabs.hooks._exchange import Call as _Call
@@ -50,6 +50,7 @@ from airflow_provider_empiriolabs.models import AccountUsage, Job, UploadedFile,
 from airflow_provider_empiriolabs.models import check_job_id as check_job_id  # the job-id rule, re-exported
 from airflow_provider_empiriolabs.models.compose_request import ComposeResult
 from airflow_provider_empiriolabs.models.image_request import HeldAnswer, ImageRequest
+from airflow_provider_empiriolabs.models.spec import ModelSpec
 from airflow_provider_empiriolabs.models.templates import TEMPLATE_NOT_FOUND, Template
 from airflow_provider_empiriolabs.models.text import shown
 from airflow_provider_empiriolabs.redaction import mask_signed_url, redact_log_text
@@ -464,6 +465,19 @@ class EmpirioLabsHook(BaseHook):
         :param job_id: the Compose job.
         """
         return self._run(_calls.compose_result(job_id))
+
+    def model_spec(self, model_id: str) -> ModelSpec | None:
+        """
+        The model's shipped spec with the live catalogue's values over them (``GET /v1/models/{id}``).
+
+        ``None`` for a model without a shipped spec, with no request. The catalogue is read once per
+        process, base URL and model for ``catalogue_ttl_seconds`` (0: never, the shipped spec as it
+        is); each difference it wins is logged, and a catalogue that cannot be read leaves the
+        shipped spec with one warning (see :mod:`._catalogue`). Never raises.
+
+        :param model_id: the model's id.
+        """
+        return _catalogue.model_spec(self, model_id)
 
 
 def user_agent() -> str:

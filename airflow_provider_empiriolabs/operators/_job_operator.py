@@ -201,6 +201,11 @@ class JobOperator(BaseOperator):
         # An invalid request, or one over max_cost_usd, fails without retries, naming task and file.
         with task_outcome(), naming_the_task(self, running=True):
             request = self.request_model.build(from_templates=self._from_templates, **self._request_fields())
+            if hasattr(request, "spec") and (live := self.hook.model_spec(request.model)) != request.spec:
+                # The live catalogue's values over the shipped spec (read once the request is known valid).
+                request = self.request_model.build(
+                    from_templates=self._from_templates, spec=live, **self._request_fields()
+                )
             if getattr(request, "template", None) is None:  # a template's defaults are read before sending
                 check_cost(request, self.max_cost_usd)
         return request

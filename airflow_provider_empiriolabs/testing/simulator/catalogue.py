@@ -5,6 +5,7 @@ Changes when the real API adds a model, a price or a parameter.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -154,4 +155,134 @@ _HAPPYHORSE_FIELDS = frozenset(
 )
 
 
-__all__ = ["DEFAULT_API_KEY", "DEFAULT_FAILING_PROMPTS", "MODELS", "SimulatedModel"]
+# -- the catalogue as GET /v1/models/{id} shows it ----------------------------------------------
+#
+# Every model the package ships a spec file for is served, in a shape of the simulator's own that
+# differs from the files (the real one is not published): parameters as a list with ``options``,
+# ``minimum``/``maximum``; price rows with ``charge``, ``billing_unit``, ``price_usd`` and their
+# conditions as plain keys. The files are read as JSON, never through the provider's code, so the
+# client's reader is tested against a shape it did not write.
+
+_BILLING_UNITS = {"second": "video-second", "clip": "video", "image": "image", "fee": "additional fee"}
+_SPEC_KINDS = {"video": "/v1/videos/generations", "image": "/v1/images/generations"}
+
+
+def _spec_files() -> dict[str, dict[str, Any]]:
+    from importlib import resources
+
+    folder = resources.files("airflow_provider_empiriolabs").joinpath("models", "specs")
+    specs: dict[str, dict[str, Any]] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            data = json.loads(entry.read_text(encoding="utf-8"))
+            specs[data["id"]] = data
+    return specs
+
+
+#: The shipped spec files, as JSON, by model id.
+SPEC_FILES: dict[str, dict[str, Any]] = _spec_files()
+
+
+def _live_parameter(name: str, param: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    kind = param.get("type", "string")
+    item: dict[str, Any] = {
+        "name": name,
+        "type": "enum" if param.get("allowed") is not None else {"integer": "number"}.get(kind, kind),
+        "required": bool(param.get("required", False)),
+    }
+    for key, live in (("default", "default"), ("allowed", "options"), ("min", "minimum"), ("max", "maximum")):
+        if param.get(key) is not None:
+            item[live] = param[key]
+    if param.get("description"):
+        item["description"] = param["description"]
+    item.update(change)
+    return item
+
+
+def catalogue_models() -> list[str]:
+    """Every model id ``GET /v1/models`` lists: the shipped specs', then the simulator's own."""
+    return list(dict.fromkeys([*SPEC_FILES, *MODELS]))
+
+
+def catalogue_summary(model_id: str) -> dict[str, Any]:
+    """A model's entry in the list."""
+    if model_id not in SPEC_FILES:
+        return MODELS[model_id].summary()
+    data = SPEC_FILES[model_id]
+    endpoint = _SPEC_KINDS[data["kind"]]
+    return {
+        "id": model_id,
+        "object": "model",
+        "name": data["name"],
+        "display_name": data["name"],
+        "category": data["kind"],
+        "type": data["kind"],
+        "owned_by": "empiriolabs",
+        "endpoint": endpoint,
+        "supported_endpoints": [f"POST {endpoint}"],
+    }
+
+
+def catalogue_detail(model_id: str, changes: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """
+    ``GET /v1/models/{id}``'s body, or ``None`` for an unknown model.
+
+    :param changes: the ``catalogue_changes`` knob: per model, ``{"prices": {label: usd},
+        "parameters": {name: {key: value}}}`` (keys as served: ``options``, ``minimum``, ...).
+    """
+    if model_id not in SPEC_FILES:
+        return MODELS[model_id].detail() if model_id in MODELS else None
+    data = SPEC_FILES[model_id]
+    change = (changes or {}).get(model_id, {})
+    prices, parameters = change.get("prices", {}), change.get("parameters", {})
+    return {
+        **catalogue_summary(model_id),
+        "description": f"{data['name']} (from {data['source']})",
+        "supported_parameters": [
+            _live_parameter(name, param, parameters.get(name, {})) for name, param in data["parameters"].items()
+        ],
+        "pricing_rows": [
+            {
+                "charge": row["label"],
+                "billing_unit": _BILLING_UNITS[row["unit"]],
+                "price_usd": prices.get(row["label"], row["usd"]),
+                "currency": "USD",
+                **row.get("when", {}),
+            }
+            for row in data.get("prices", [])
+        ],
+    }
+
+
+def check_catalogue_changes(value: Any) -> dict[str, Any]:
+    """The ``catalogue_changes`` knob, checked: what the catalogue says unlike the spec files (see above)."""
+    if not isinstance(value, dict):
+        raise ValueError("catalogue_changes must be {model_id: {'prices': {label: usd}, 'parameters': {name: {...}}}}")
+    for model_id, change in value.items():
+        if model_id not in SPEC_FILES:
+            raise ValueError(f"catalogue_changes: {model_id!r} has no spec file; known: {', '.join(SPEC_FILES)}")
+        if not isinstance(change, dict) or set(change) - {"prices", "parameters"}:
+            raise ValueError(f"catalogue_changes[{model_id!r}] must hold only 'prices' and 'parameters'")
+        labels = {row["label"] for row in SPEC_FILES[model_id].get("prices", [])}
+        unknown = set(change.get("prices", {})) - labels
+        if unknown:
+            raise ValueError(
+                f"catalogue_changes[{model_id!r}]: no price rows {sorted(unknown)}; rows: {sorted(labels)}"
+            )
+        for name, keys in change.get("parameters", {}).items():
+            if not isinstance(keys, dict):
+                raise ValueError(f"catalogue_changes[{model_id!r}].parameters[{name!r}] must be an object")
+    return value
+
+
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_FAILING_PROMPTS",
+    "MODELS",
+    "SPEC_FILES",
+    "SimulatedModel",
+    "catalogue_detail",
+    "catalogue_models",
+    "catalogue_summary",
+    "check_catalogue_changes",
+]

@@ -11,7 +11,11 @@ from typing import Any
 
 from airflow_provider_empiriolabs.testing import video
 from airflow_provider_empiriolabs.testing.simulator._common import _is_int, _is_number
-from airflow_provider_empiriolabs.testing.simulator.catalogue import DEFAULT_API_KEY, DEFAULT_FAILING_PROMPTS
+from airflow_provider_empiriolabs.testing.simulator.catalogue import (
+    DEFAULT_API_KEY,
+    DEFAULT_FAILING_PROMPTS,
+    check_catalogue_changes,
+)
 from airflow_provider_empiriolabs.testing.simulator.faults import normalize_fault
 
 
@@ -173,6 +177,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "strict_parameters": _v_bool("strict_parameters"),
     "job_reports_cost": _v_bool("job_reports_cost"),
     "usage_lists_outputs": _v_bool("usage_lists_outputs"),
+    "catalogue_changes": check_catalogue_changes,
 }
 
 #: Every knob and its default. Settable at construction, by ``configure()`` and ``POST /_config``.
@@ -203,6 +208,7 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "strict_parameters": True,  # reject unknown fields for happyhorse-1-1
     "job_reports_cost": True,  # a finished job's result.usage holds cost_usd (undocumented: off is the docs' shape)
     "usage_lists_outputs": True,  # usage events list the job's output_urls (off: none can be matched to a job)
+    "catalogue_changes": {},  # what GET /v1/models/{id} says unlike the spec files: {model: {prices, parameters}}
 }
 
 #: Knob names.

@@ -18,7 +18,12 @@ from starlette.routing import Route
 
 from airflow_provider_empiriolabs.testing import video
 from airflow_provider_empiriolabs.testing.simulator._common import _TRUNCATED, ASGIApp, Message, Receive, Scope, Send
-from airflow_provider_empiriolabs.testing.simulator.catalogue import _UPLOAD_TYPES, MODELS
+from airflow_provider_empiriolabs.testing.simulator.catalogue import (
+    _UPLOAD_TYPES,
+    catalogue_detail,
+    catalogue_models,
+    catalogue_summary,
+)
 from airflow_provider_empiriolabs.testing.simulator.compose import compose_routes
 from airflow_provider_empiriolabs.testing.simulator.gateway import Gateway
 from airflow_provider_empiriolabs.testing.simulator.images import image_routes
@@ -102,14 +107,15 @@ def build_routes(state: SimulatorState) -> list[Route]:
         return _VideoResponse(state, str(path), job.content_type)
 
     async def list_models(request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": [m.summary() for m in MODELS.values()]})
+        return JSONResponse({"object": "list", "data": [catalogue_summary(m) for m in catalogue_models()]})
 
     async def get_model(request: Request) -> Response:
         model_id = request.path_params["model_id"]
-        spec = MODELS.get(model_id)
-        if spec is None:
+        state.count("catalogue_reads")
+        detail = catalogue_detail(model_id, state.knobs.get("catalogue_changes"))
+        if detail is None:
             raise ApiError(404, "model_not_found", f"The model '{model_id[:100]}' does not exist.", param="model")
-        return JSONResponse(spec.detail())
+        return JSONResponse(detail)
 
     async def usage(request: Request) -> Response:
         q = request.query_params

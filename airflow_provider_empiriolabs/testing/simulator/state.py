@@ -98,6 +98,7 @@ class SimulatorState(JobsMixin, AdmissionMixin):
             "unauthorized": 0,
             "faults_injected": 0,
             "peak_requests_60s": 0,
+            "catalogue_reads": 0,  # GET /v1/models/{id}
         }
         self.gets_per_job: dict[str, int] = {}
         self.extensions: dict[str, dict[str, str] | None] = {}  # job id -> its body's extend_from
