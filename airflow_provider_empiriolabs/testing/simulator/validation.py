@@ -6,11 +6,14 @@ Changes when the API documents a new rule for a request field or a new error cod
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
 
 from airflow_provider_empiriolabs.models import request_body_fields
+from airflow_provider_empiriolabs.models.catalogue import shipped_spec
+from airflow_provider_empiriolabs.models.spec import ModelSpec
 from airflow_provider_empiriolabs.testing.simulator._common import _is_int, _is_number
 from airflow_provider_empiriolabs.testing.simulator.catalogue import (
     _ASPECT_RATIOS,
@@ -186,6 +189,8 @@ def validate_generation(
         raise ApiError(400, "invalid_request", "Missing required parameter: 'model'.", param="model")
     if not isinstance(model, str):
         raise _invalid("model", "must be a string")
+    if model != _HAPPYHORSE.id and (model_spec := shipped_spec(model)) is not None:
+        return validate_by_spec(body, model_spec, uploads, strict=strict)
     spec = MODELS.get(model)
     if spec is None:
         raise ApiError(
@@ -241,4 +246,42 @@ def validate_generation(
     return out
 
 
-__all__ = ["ApiError", "validate_generation"]
+def validate_by_spec(
+    body: dict[str, Any], spec: ModelSpec, uploads: dict[str, Upload], *, strict: bool
+) -> dict[str, Any]:
+    """Validate a body for a model with a spec file (the package's or ``[empiriolabs] model_specs``'), and price it.
+
+    Every problem the spec names is a 400 naming the parameter (the first one; the message counts
+    the rest). The job is billed by the spec's price rows: per second (the billed seconds), per
+    clip, plus any fee. A case the spec calls unpriced before sending (an edit billed by its input
+    video's length, a clip length the model chooses) is billed here as if the input, or the clip,
+    were ``duration`` long (the model's default when unset).
+
+    :param strict: refuse parameters the spec does not list (the ``strict_parameters`` knob).
+    """
+    if spec.kind != "video":
+        raise _invalid("model", f"'{spec.id}' is an {spec.kind} model; this endpoint takes video models")
+    problems = [(name, rule) for name, rule in spec.problems(body) if strict or "takes no such parameter" not in rule]
+    if problems:
+        name, rule = problems[0]
+        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        raise _invalid(name, f"{rule}{more}")
+    for name in ("image", "image_end"):
+        if isinstance(body.get(name), str):
+            _check_image_ref(body[name], name, uploads)
+    priced = spec.model_copy(update={"unpriced": ()}).estimate(body)
+    if priced.usd is None:
+        first = next(iter(name for row in spec.prices for name in row.when), "model")
+        raise _invalid(first, f"{spec.id} has no price for this request ({priced.why})")
+    seconds = spec.billed_seconds(body)
+    duration = seconds if seconds is not None else spec.value(body, "duration")
+    return {
+        "model": spec.id,
+        "prompt": body["prompt"],
+        "resolution": str(spec.value(body, "resolution")),
+        "duration": duration if isinstance(duration, (int, float)) else 0,
+        "cost": Decimal(str(priced.usd)),
+    }
+
+
+__all__ = ["ApiError", "validate_by_spec", "validate_generation"]
