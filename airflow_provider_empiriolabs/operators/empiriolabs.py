@@ -34,9 +34,11 @@ from airflow_provider_empiriolabs.exceptions import (
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, Job, VideoRequest
+from airflow_provider_empiriolabs.models.request import Validation
 from airflow_provider_empiriolabs.operators._checks import (
     check_cost,
     check_literals,
+    check_validation,
     check_wait_settings,
     take_request_arguments,
     templated_arguments,
@@ -109,6 +111,9 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         render time and the reported progress, so most jobs need two or three.
     :param timeout: how long to wait for the job, in seconds or as a timedelta.
     :param max_cost_usd: refuse, before sending, a request whose estimated cost exceeds this.
+    :param validation: how the model's spec is applied: ``strict`` (the default) refuses what the
+        spec says the model would refuse, ``warn`` logs each such problem (one warning each) and
+        sends the request anyway, ``off`` sends it unchecked by the spec.
     :param hook_params: keyword arguments for :class:`EmpirioLabsHook` (for instance ``timeout``).
     :param regenerate: pay for a new video even when an earlier run of this task (cleared since)
         made one for the same request whose URLs still live. A changed request (prompt, seed...)
@@ -156,6 +161,7 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         max_cost_usd: float | None = None,
         hook_params: dict[str, Any] | None = None,
         regenerate: bool = False,
+        validation: Validation = "strict",
         **kwargs: Any,
     ) -> None:
         # The request's arguments: the model's fields (the signature tied by tests/operators/test_request_fields.py).
@@ -180,10 +186,17 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         self.hook_params = hook_params or {}
         self._job_id: str | None = None
         with naming_the_task(self):
+            self.validation: Validation = check_validation(validation)
             self.timeout = check_wait_settings(poll_interval, seconds, timeout, max_cost_usd)
             check_hook_params(self.hook_params)
             # Refuse now what the literal arguments already get wrong (see _checks).
-            check_literals(self.request_model, self._request_fields(), self._from_templates, self.max_cost_usd)
+            check_literals(
+                self.request_model,
+                self._request_fields(),
+                self._from_templates,
+                self.max_cost_usd,
+                validation=self.validation,
+            )
 
     # -- the request ------------------------------------------------------------------------------
 
@@ -197,8 +210,12 @@ class EmpirioLabsGenerateVideoOperator(BaseOperator):
         """The rendered request, validated; a task fails here, before anything is sent."""
         # An invalid request, or one over max_cost_usd, fails without retries, naming task and file.
         with task_outcome(), naming_the_task(self, running=True):
-            request = self.request_model.build(from_templates=self._from_templates, **self._request_fields())
+            request = self.request_model.build(
+                from_templates=self._from_templates, validation=self.validation, **self._request_fields()
+            )
             check_cost(request, self.max_cost_usd)
+        for problem in request.spec_problems:  # validation="warn": sent anyway, each problem said once
+            self.log.warning("Sending although the %s spec says: %s (validation='warn')", request.model, problem)
         return request
 
     @cached_property
