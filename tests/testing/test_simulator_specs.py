@@ -47,6 +47,8 @@ ACCEPTED: list[tuple[str, dict[str, Any], float]] = [
     ("pixverse-v5-6", {"resolution": "720p", "duration": 8, "audio": True}, 2.60),
     ("svi-2-0-pro", {"resolution": "1280x720", "duration": 20, "t2v_quality": "fast"}, 20 * 0.17 + 0.065),
     ("svi-2-0-pro", {"image": IMG, "duration": 18}, 18 * 0.057),
+    # no row prices 4K with a video input (the spec leaves it unpriced, not refused): the dearest row
+    ("kling-o3", {"model_tier": "4k", "workflow": "video_edit", "video": VID, "duration": 4}, 4 * 0.525),
 ]
 
 
@@ -78,7 +80,6 @@ REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
     ("kling-3-0-turbo", {"aspect_ratio": "4:3"}, "aspect_ratio", "'16:9', '9:16', '1:1'"),
     ("kling-3-0-turbo", {"generate_audio": True}, "generate_audio", "takes no such parameter"),
     ("kling-o3", {"prompt": "a|b|c|d|e|f|g"}, "prompt", "at most 6 scenes"),
-    ("kling-o3", {"model_tier": "4k", "workflow": "video_edit", "video": VID}, "model_tier", "no price"),
     ("seedance-2-0-fast", {"custom_duration": False, "duration": 5}, "duration", "custom_duration=true"),
     ("wan-2-6", {"mode": "t2v", "flash_mode": True}, "flash_mode", "i2v and r2v only"),
     ("wan-2-6", {"duration": 4}, "duration", "5 to 15"),

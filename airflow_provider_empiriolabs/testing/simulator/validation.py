@@ -270,9 +270,7 @@ def validate_by_spec(
         if isinstance(body.get(name), str):
             _check_image_ref(body[name], name, uploads)
     priced = spec.model_copy(update={"unpriced": ()}).estimate(body)
-    if priced.usd is None:
-        first = next(iter(name for row in spec.prices for name in row.when), "model")
-        raise _invalid(first, f"{spec.id} has no price for this request ({priced.why})")
+    cost = priced.usd if priced.usd is not None else _dearest(spec, body)
     seconds = spec.billed_seconds(body)
     duration = seconds if seconds is not None else spec.value(body, "duration")
     return {
@@ -280,8 +278,18 @@ def validate_by_spec(
         "prompt": body["prompt"],
         "resolution": str(spec.value(body, "resolution")),
         "duration": duration if isinstance(duration, (int, float)) else 0,
-        "cost": Decimal(str(priced.usd)),
+        "cost": Decimal(str(cost)),
     }
+
+
+def _dearest(spec: ModelSpec, body: dict[str, Any]) -> float:
+    """What a request no price row covers costs here: as if the model's dearest row applied (fees as they apply)."""
+    rates = [row for row in spec.prices if row.unit != "fee"]
+    if not rates:
+        return 0.0
+    dearest = max(rates, key=lambda row: row.usd).model_copy(update={"when": {}})
+    fees = tuple(row for row in spec.prices if row.unit == "fee")
+    return spec.model_copy(update={"unpriced": (), "prices": (dearest, *fees)}).estimate(body).usd or 0.0
 
 
 __all__ = ["ApiError", "validate_by_spec", "validate_generation"]
