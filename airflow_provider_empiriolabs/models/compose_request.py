@@ -376,12 +376,15 @@ class ComposeRequest(BaseModel):
         return frozenset(cls.model_fields)
 
     @classmethod
-    def build(cls, *, from_templates: Collection[str] = (), **fields: Any) -> ComposeRequest:
+    def build(
+        cls, *, from_templates: Collection[str] = (), validation: str = "strict", **fields: Any
+    ) -> ComposeRequest:
         """
         Build a request, turning pydantic's errors into one naming each field and what it allows.
         ``None`` values are dropped (the API's default stays).
 
         :param from_templates: the fields rendered from templates (their text read as the field's type).
+        :param validation: as for a video request; Compose has no model spec, so its own rules always hold.
         :param fields: the request's fields.
         """
         given = {name: value for name, value in fields.items() if value is not None}

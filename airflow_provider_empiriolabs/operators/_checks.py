@@ -18,12 +18,20 @@ from typing import Any, get_args
 from airflow.sdk import BaseOperator
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
-from airflow_provider_empiriolabs.models import MAX_REFERENCE_IMAGES, Mode, VideoRequest, request_fields
+from airflow_provider_empiriolabs.models import (
+    MAX_REFERENCE_IMAGES,
+    VALIDATION_MODES,
+    Mode,
+    VideoRequest,
+    request_fields,
+)
+from airflow_provider_empiriolabs.models.request import Validation
 from airflow_provider_empiriolabs.models.text import shown
 
 __all__ = [
     "check_cost",
     "check_literals",
+    "check_validation",
     "check_wait_settings",
     "take_request_arguments",
     "templated_arguments",
@@ -129,7 +137,12 @@ def unknown_arguments(unknown: Collection[str], model: type[Any], init: Callable
 
 
 def check_literals(
-    model: type[Any], fields: dict[str, Any], templated: Collection[str], max_cost_usd: float | None
+    model: type[Any],
+    fields: dict[str, Any],
+    templated: Collection[str],
+    max_cost_usd: float | None,
+    *,
+    validation: Validation = "strict",
 ) -> None:
     """
     Refuse, when the DAG is parsed, what the literal arguments already get wrong.
@@ -144,6 +157,7 @@ def check_literals(
     :param fields: the request's fields as the operator holds them (templates unrendered).
     :param templated: the request's fields that are templates.
     :param max_cost_usd: the cost cap, checked against the literal model, resolution and duration.
+    :param validation: how the model's spec is applied (``strict``, ``warn``, ``off``), as at run time.
     """
     fields = dict(fields)
     templated = set(templated)
@@ -165,7 +179,7 @@ def check_literals(
             count = {"i2v": 1, "r2v": MAX_REFERENCE_IMAGES}.get(mode if isinstance(mode, str) else "", 0)
             candidate["images"] = [f"https://stand-in.invalid/{n}.png" for n in range(count)]
         try:
-            request = model.build(**candidate)
+            request = model.build(validation=validation, **candidate)
         except EmpirioLabsRequestError as error:
             first_error = first_error or error
             continue
@@ -174,3 +188,15 @@ def check_literals(
         return
     assert first_error is not None
     raise first_error
+
+
+def check_validation(validation: Any) -> Validation:
+    """
+    The operator's ``validation`` argument, refused naming the allowed values when it is none of them.
+
+    :param validation: ``strict``, ``warn`` or ``off``.
+    """
+    for allowed in VALIDATION_MODES:
+        if validation == allowed and isinstance(validation, str):
+            return allowed
+    raise ValueError(f"validation: must be one of {', '.join(map(repr, VALIDATION_MODES))} (got {shown(validation)})")

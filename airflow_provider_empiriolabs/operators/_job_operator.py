@@ -59,11 +59,13 @@ from airflow_provider_empiriolabs.hooks._exchange import SendGuard
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, check_hook_params
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.models import Job
+from airflow_provider_empiriolabs.models.request import Validation
 from airflow_provider_empiriolabs.models.templates import priced_with_template
 from airflow_provider_empiriolabs.operators._actual_cost import with_actual_cost
 from airflow_provider_empiriolabs.operators._checks import (
     check_cost,
     check_literals,
+    check_validation,
     check_wait_settings,
     take_request_arguments,
     templated_arguments,
@@ -107,6 +109,7 @@ JOB_ARGUMENTS = (
     "max_cost_usd",
     "hook_params",
     "regenerate",
+    "validation",
 )
 
 
@@ -127,6 +130,9 @@ class JobOperator(BaseOperator):
     :param max_cost_usd: refuse, before sending, a request whose estimated cost exceeds this.
     :param hook_params: keyword arguments for :class:`EmpirioLabsHook`.
     :param regenerate: pay for a new job even when an earlier run made one for the same request.
+    :param validation: how the model's spec is applied: ``strict`` (the default) refuses what the
+        spec says the model would refuse, ``warn`` logs each such problem (one warning each) and
+        sends the request anyway, ``off`` sends it unchecked by the spec.
     """
 
     images: Any  # a request field as rendered, when the request model has it
@@ -157,6 +163,7 @@ class JobOperator(BaseOperator):
         max_cost_usd: float | None = own["max_cost_usd"]
         hook_params: dict[str, Any] | None = own["hook_params"]
         regenerate: bool = own["regenerate"]
+        validation: Any = "strict" if own["validation"] is None else own["validation"]
         given, unknown = take_request_arguments(self.request_model, arguments, kwargs)
         super().__init__(**kwargs)
         if unknown:  # refused once the task (and so the message) has its name
@@ -178,10 +185,17 @@ class JobOperator(BaseOperator):
         self.hook_params = hook_params or {}
         self._job_id: str | None = None
         with naming_the_task(self):
+            self.validation: Validation = check_validation(validation)
             self.timeout = check_wait_settings(poll_interval, seconds, timeout, max_cost_usd)
             check_hook_params(self.hook_params)
             # Refuse now what the literal arguments already get wrong (see _checks).
-            check_literals(self.request_model, self._request_fields(), self._from_templates, self.max_cost_usd)
+            check_literals(
+                self.request_model,
+                self._request_fields(),
+                self._from_templates,
+                self.max_cost_usd,
+                validation=self.validation,
+            )
 
     # -- the request ------------------------------------------------------------------------------
 
@@ -208,6 +222,8 @@ class JobOperator(BaseOperator):
                 )
             if getattr(request, "template", None) is None:  # a template's defaults are read before sending
                 check_cost(request, self.max_cost_usd)
+        for problem in getattr(request, "spec_problems", ()):  # validation="warn": sent anyway, each said once
+            self.log.warning("Sending although the %s spec says: %s (validation='warn')", request.model, problem)
         return request
 
     @cached_property

@@ -17,6 +17,7 @@ from airflow.sdk import conf
 
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, Job, VideoRequest
+from airflow_provider_empiriolabs.models.request import Validation
 from airflow_provider_empiriolabs.operators._checks import templated_arguments
 from airflow_provider_empiriolabs.operators._job_operator import JobOperator
 from airflow_provider_empiriolabs.triggers._render_times import RenderKey
@@ -68,6 +69,9 @@ class EmpirioLabsGenerateVideoOperator(JobOperator):
         render time and the reported progress, so most jobs need two or three.
     :param timeout: how long to wait for the job, in seconds or as a timedelta.
     :param max_cost_usd: refuse, before sending, a request whose estimated cost exceeds this.
+    :param validation: how the model's spec is applied: ``strict`` (the default) refuses what the
+        spec says the model would refuse, ``warn`` logs each such problem (one warning each) and
+        sends the request anyway, ``off`` sends it unchecked by the spec.
     :param hook_params: keyword arguments for :class:`EmpirioLabsHook` (for instance ``timeout``).
     :param regenerate: pay for a new video even when an earlier run of this task (cleared since)
         made one for the same request whose URLs still live. A changed request (prompt, seed...)
@@ -104,6 +108,7 @@ class EmpirioLabsGenerateVideoOperator(JobOperator):
         max_cost_usd: float | None = None,
         hook_params: dict[str, Any] | None = None,
         regenerate: bool = False,
+        validation: Validation = "strict",
         **kwargs: Any,
     ) -> None:
         # The request's arguments: the model's fields (the signature tied by tests/operators/test_request_fields.py).

@@ -31,6 +31,7 @@ from airflow_provider_empiriolabs.models.image_request import (
     HeldAnswer,
     ImageRequest,
 )
+from airflow_provider_empiriolabs.models.request import Validation
 from airflow_provider_empiriolabs.operators._checks import templated_arguments
 from airflow_provider_empiriolabs.operators._job_operator import JobOperator
 from airflow_provider_empiriolabs.redaction import mask_signed_url
@@ -85,6 +86,9 @@ class EmpirioLabsGenerateImageOperator(JobOperator):
     :param max_cost_usd: refuse, before sending, a request whose estimated cost exceeds this.
     :param hook_params: keyword arguments for :class:`EmpirioLabsHook`.
     :param regenerate: pay for new images even when an earlier run of this task made them for the same request.
+    :param validation: how the model's spec is applied: ``strict`` (the default) refuses what the
+        spec says the model would refuse, ``warn`` logs each such problem (one warning each) and
+        sends the request anyway, ``off`` sends it unchecked by the spec.
     """
 
     #: The request's fields, their rules and descriptions: the operator's request arguments are its fields.
@@ -116,6 +120,7 @@ class EmpirioLabsGenerateImageOperator(JobOperator):
         max_cost_usd: float | None = None,
         hook_params: dict[str, Any] | None = None,
         regenerate: bool = False,
+        validation: Validation = "strict",
         **kwargs: Any,
     ) -> None:
         super().__init__(arguments=locals(), **kwargs)

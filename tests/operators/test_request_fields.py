@@ -47,6 +47,7 @@ OPERATOR_ONLY: dict[str, str] = {
     "max_cost_usd": "a cap checked against the request's estimate: not sent",
     "hook_params": "the hook's own settings",
     "regenerate": "whether a cleared task pays for a new video",
+    "validation": "how the model's spec is applied (strict, warn, off): not sent",
 }
 #: Request fields the operator does not take as arguments, each with why: none.
 NOT_ARGUMENTS: dict[str, str] = {}

@@ -10,7 +10,9 @@ streams concurrently from one thread with no thread-per-request overhead.
 Why an independent implementation: the simulator never imports the provider's hooks, models or
 Airflow. It re-states the API from ``empiriolabs-api.md`` so that a client mistake (a wrong field
 name, a resubmitted POST, a poll storm, an ignored ``Retry-After``) shows up as a failing test
-instead of being mirrored by shared code.
+instead of being mirrored by shared code. The exception is the model spec files: a model with one
+is checked and billed by the same file the provider reads (:mod:`.validation`), and the files are
+checked against the model pages by hand-typed tables in the tests.
 
 Time is *simulated*: ``time_scale`` simulated seconds pass per real second, so a 50 s render, a
 60 s rate-limit window or a 1 h retention can be crossed in a test within a second or two. Every

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
 
 from airflow_provider_empiriolabs.models import request_body_fields
+from airflow_provider_empiriolabs.models.catalogue import shipped_spec
+from airflow_provider_empiriolabs.models.spec import ModelSpec
 from airflow_provider_empiriolabs.testing.simulator._common import _is_int, _is_number
 from airflow_provider_empiriolabs.testing.simulator.catalogue import (
     _ASPECT_RATIOS,
@@ -187,6 +190,8 @@ def validate_generation(
         raise ApiError(400, "invalid_request", "Missing required parameter: 'model'.", param="model")
     if not isinstance(model, str):
         raise _invalid("model", "must be a string")
+    if model != _HAPPYHORSE.id and (model_spec := shipped_spec(model)) is not None:
+        return validate_by_spec(body, model_spec, uploads, strict=strict)
     spec = MODELS.get(model)
     if spec is None:
         raise ApiError(
@@ -259,4 +264,50 @@ def check_extension_source(body: Any, status_of: Callable[[str], str | None]) ->
         raise _invalid("extend_from.job_id", f"job {job_id[:100]} is {status}: only a completed video can be extended")
 
 
-__all__ = ["ApiError", "check_extension_source", "validate_generation"]
+def validate_by_spec(
+    body: dict[str, Any], spec: ModelSpec, uploads: dict[str, Upload], *, strict: bool
+) -> dict[str, Any]:
+    """Validate a body for a model with a spec file (the package's or ``[empiriolabs] model_specs``'), and price it.
+
+    Every problem the spec names is a 400 naming the parameter (the first one; the message counts
+    the rest). The job is billed by the spec's price rows: per second (the billed seconds), per
+    clip, plus any fee. A case the spec calls unpriced before sending (an edit billed by its input
+    video's length, a clip length the model chooses) is billed here as if the input, or the clip,
+    were ``duration`` long (the model's default when unset).
+
+    :param strict: refuse parameters the spec does not list (the ``strict_parameters`` knob).
+    """
+    if spec.kind != "video":
+        raise _invalid("model", f"'{spec.id}' is an {spec.kind} model; this endpoint takes video models")
+    problems = [(name, rule) for name, rule in spec.problems(body) if strict or "takes no such parameter" not in rule]
+    if problems:
+        name, rule = problems[0]
+        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        raise _invalid(name, f"{rule}{more}")
+    for name in ("image", "image_end"):
+        if isinstance(body.get(name), str):
+            _check_image_ref(body[name], name, uploads)
+    priced = spec.model_copy(update={"unpriced": ()}).estimate(body)
+    cost = priced.usd if priced.usd is not None else _dearest(spec, body)
+    seconds = spec.billed_seconds(body)
+    duration = seconds if seconds is not None else spec.value(body, "duration")
+    return {
+        "model": spec.id,
+        "prompt": body["prompt"],
+        "resolution": str(spec.value(body, "resolution")),
+        "duration": duration if isinstance(duration, (int, float)) else 0,
+        "cost": Decimal(str(cost)),
+    }
+
+
+def _dearest(spec: ModelSpec, body: dict[str, Any]) -> float:
+    """What a request no price row covers costs here: as if the model's dearest row applied (fees as they apply)."""
+    rates = [row for row in spec.prices if row.unit != "fee"]
+    if not rates:
+        return 0.0
+    dearest = max(rates, key=lambda row: row.usd).model_copy(update={"when": {}})
+    fees = tuple(row for row in spec.prices if row.unit == "fee")
+    return spec.model_copy(update={"unpriced": (), "prices": (dearest, *fees)}).estimate(body).usd or 0.0
+
+
+__all__ = ["ApiError", "check_extension_source", "validate_by_spec", "validate_generation"]
