@@ -229,7 +229,7 @@ class VideoRequest(BaseModel):
         if spec is None or validation == "off":
             return self
         if spec.kind != self.kind:
-            raise rule_error("model", f"{self.model!r} is an {spec.kind} model; this request takes {self.kind} models")
+            raise rule_error("model", f"{self.model!r} makes {spec.kind}s; this request takes {self.kind} models")
         # A field the request model declares unpriced is its own (the spec cannot judge it; a cap names it).
         own = set(request_fields(type(self), bill="unpriced"))
         body = {name: value for name, value in self.to_payload().items() if name not in own}

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from airflow_provider_empiriolabs.models.text import shown
+from airflow_provider_empiriolabs.models.text import is_http_url, is_uploaded_path, shown
 
 __all__ = ["ABSENT", "PRESENT", "Estimate", "ModelSpec", "Param", "PriceRow", "Rule"]
 
@@ -54,6 +54,7 @@ class Param(BaseModel):
     min: float | None = None
     max: float | None = None
     max_length: int | None = Field(None, description="characters of a string, or items of an array")
+    reference: bool = Field(False, description="holds media references: http(s) URLs or uploaded paths")
     description: str = ""
 
     def problem(self, value: Any) -> str | None:
@@ -61,6 +62,12 @@ class Param(BaseModel):
         kind = _kind_problem(self.type, value)
         if kind:
             return kind
+        if self.reference:
+            items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
+            bad = next((item for item in items if not (is_http_url(item) or is_uploaded_path(item))), None)
+            if bad is not None or not items:
+                got = "" if bad is None else f" (got {shown(bad)})"
+                return f"must be an http(s) URL or a path returned by /v1/files/upload{got}"
         if self.allowed is not None and value not in self.allowed:
             return f"must be one of {', '.join(map(_literal, self.allowed))} (got {shown(value)})"
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -115,7 +115,7 @@ def test_a_held_request_whose_images_were_lost_is_never_sent_again(sim: Any, tmp
         ({"num_images": 16}, "num_images", "1 to 15"),
         ({"extra_params": {"quality": "9K"}}, "quality", "'2K', '3K'"),
         ({"extra_params": {"max_images": 2}}, "extra_params", "num_images"),
-        ({"model": "happyhorse-1-1"}, "model", "video model"),
+        ({"model": "happyhorse-1-1"}, "model", "makes videos"),
         ({"response_format": "b64_json", "destination": "file:///tmp/x/"}, "response_format", "sync=True"),
         ({"response_format": "b64_json", "sync": True}, "destination", "destination"),
         ({"model": "qwen-image-2-0", "images": ["https://a.example/1.png"] * 4}, "images", "at most 3"),

@@ -32,7 +32,7 @@ VID = "https://assets.example.com/a.mp4"
 _COMMON = {"prompt", "mode", "resolution", "duration", "aspect_ratio", "seed", "watermark", "generate_audio", "image"}
 
 
-#: Parameters that hold a media reference: drawn as URLs here (see the xfail test below for why).
+#: Parameters that hold a media reference: drawn as URLs here (a non-URL is refused, see the test below).
 _REFERENCES = {"image_end", "video", "reference_images", "reference_videos"}
 
 
@@ -99,12 +99,7 @@ def test_what_the_operator_would_send_the_simulator_accepts_at_its_estimate(case
         assert params["cost"] == Decimal(str(estimate)), (body, estimate, params["cost"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by the search above: a media reference in extra_params (image_end) is checked only as a "
-    "string, so the operator sends a non-URL the API refuses (a wasted request, not a paid one); the fix "
-    "belongs in models/request.py (check spec parameters holding a reference like images)",
-)
+# Found by the search above: a media reference in extra_params (image_end) was checked only as a string.
 def test_an_image_reference_in_extra_params_is_refused_before_sending() -> None:
     with pytest.raises(EmpirioLabsRequestError, match="image_end"):
         VideoRequest.build(model="pixverse-v5-6", prompt="a fox", extra_params={"image_end": "4k"})

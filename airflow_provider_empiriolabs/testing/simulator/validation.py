@@ -278,7 +278,7 @@ def validate_by_spec(
     :param strict: refuse parameters the spec does not list (the ``strict_parameters`` knob).
     """
     if spec.kind != "video":
-        raise _invalid("model", f"'{spec.id}' is an {spec.kind} model; this endpoint takes video models")
+        raise _invalid("model", f"'{spec.id}' makes {spec.kind}s; this endpoint takes video models")
     problems = [(name, rule) for name, rule in spec.problems(body) if strict or "takes no such parameter" not in rule]
     if problems:
         name, rule = problems[0]
