@@ -239,6 +239,138 @@ NEW_SURFACES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+#: Issue 19's paths (specs, the live catalogue, images, chains, templates, actual cost, Compose):
+#: (class, test node id, before, after)
+EVERY_JOB: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "Specs: a spec file's price or rule differs from the model page",
+        "tests/models/test_specs_by_hand.py::test_a_per_second_model_costs_its_page_rate_times_the_seconds",
+        "fails on an edited row",
+        "pass: tables typed by hand from the pages",
+    ),
+    (
+        "Specs: a model with a spec is unknown to the simulator",
+        "tests/testing/test_simulator_specs.py::test_a_model_with_a_spec_is_served_and_billed_by_its_rows",
+        "404 for every model but two",
+        "served, enforced, billed by its rows",
+    ),
+    (
+        "Specs: client and simulator disagree on accepting or pricing a request",
+        "tests/reliability/test_spec_agreement.py::test_what_the_operator_would_send_the_simulator_accepts_at_its_estimate",
+        "kling-o3 4K with a video refused",
+        "every generated request accepted at its estimate",
+    ),
+    (
+        "Specs: a non-URL media reference in extra_params is sent",
+        "tests/reliability/test_spec_agreement.py::test_an_image_reference_in_extra_params_is_refused_before_sending",
+        "image_end='4k' sent, refused by the API",
+        "refused before sending, naming the field",
+    ),
+    (
+        "Specs: an unknown validation mode",
+        "tests/reliability/test_video_models.py::test_an_unknown_validation_is_refused_when_built_naming_the_allowed_ones",
+        "no argument",
+        "refused naming strict, warn, off",
+    ),
+    (
+        "Live catalogue: 500, HTML, 10 MB, a hang, a body echoing the key",
+        "tests/operators/test_live_catalogue_runs.py::test_a_hostile_catalogue_never_fails_the_run",
+        "no live read",
+        "the run succeeds on the shipped spec, one warning, no key",
+    ),
+    (
+        "Live catalogue: a live price over the cap",
+        "tests/operators/test_live_catalogue_runs.py::test_a_live_price_over_the_cap_refuses_the_job_naming_the_difference",
+        "shipped price used, job sent",
+        "refused, 0 POSTs, the difference logged",
+    ),
+    (
+        "Live catalogue: a catalogue GET before bad input is refused",
+        "tests/operators/test_live_catalogue_runs.py::test_bad_input_is_refused_before_the_catalogue_is_read",
+        "1 GET before the refusal",
+        "0 requests",
+    ),
+    (
+        "Images: a held (sync) answer lost to a failure after it arrived",
+        "tests/reliability/test_crash_points.py::test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video",
+        "retry GETs a made-up id, paid images lost",
+        "recorded done first; one POST",
+    ),
+    (
+        "Images: the view serves a PNG for a video job",
+        "tests/ui/test_ui_images.py::test_a_png_is_served_for_an_image_job_only",
+        "served",
+        "images only for image jobs",
+    ),
+    (
+        "Images: HTML labelled image/png",
+        "tests/transfers/test_images.py::test_an_html_page_labelled_as_an_image_is_refused",
+        "no image transfer",
+        "refused by the container check",
+    ),
+    (
+        "Chain: a resumed chain records the wrong job for a link",
+        "tests/operators/test_chain_dags.py::test_a_three_link_chain_pays_each_link_once",
+        "link 2's job recorded as link 1's",
+        "each link paid once",
+    ),
+    (
+        "Chain: a crash between links k and k+1",
+        "tests/operators/test_chain.py::test_a_crash_after_link_k_is_accepted_pays_each_link_once",
+        "a link paid twice (shared record)",
+        "each link paid once",
+    ),
+    (
+        "Chain: extend_from unchecked by the simulator for other models",
+        "tests/testing/test_extend_from.py::test_an_unknown_job_is_refused_unbilled",
+        "accepted",
+        "refused unbilled",
+    ),
+    (
+        "Templates: a model outside supported_models is sent",
+        "tests/operators/test_templates.py::test_a_model_outside_the_supported_ones_is_refused_before_sending",
+        "POSTed, 400",
+        "refused before sending",
+    ),
+    (
+        "Templates: the cap ignores a template's default_params",
+        "tests/operators/test_templates.py::test_the_cap_holds_with_the_template_duration",
+        "every template refused under a cap",
+        "priced with its defaults",
+    ),
+    (
+        "Actual cost: a usage endpoint answering 500 or junk",
+        "tests/operators/test_actual_cost.py::test_the_operator_finishes_with_the_estimate_when_usage_fails",
+        "no lookup",
+        "the estimate, labelled, one call",
+    ),
+    (
+        "Actual cost: each job's debited cost among the model's events",
+        "tests/operators/test_actual_cost.py::test_each_job_gets_its_own_debited_cost_among_the_model_events",
+        "no cost source",
+        "matched by output URL",
+    ),
+    (
+        "Compose: any cap",
+        "tests/operators/test_compose.py::test_any_cost_cap_refuses_compose_before_sending_saying_why",
+        "no Compose path",
+        "refused when parsed, naming why, 0 requests",
+    ),
+    (
+        "Compose: a storyboard edited into nonsense by the reviewer",
+        "tests/example_dags/test_compose.py::test_a_storyboard_edited_into_nonsense_is_refused_before_the_render_is_paid",
+        "no Compose DAG",
+        "refused before the render is paid",
+    ),
+    (
+        "Compose: client and simulator disagree on a request",
+        "tests/testing/test_simulator_compose.py::test_what_the_client_refuses_the_simulator_refuses_too",
+        "no Compose endpoint",
+        "both refuse the same requests",
+    ),
+)
+
+
 def render_new_surfaces() -> list[str]:
     """The Markdown section: one row per class."""
     head = [
@@ -250,4 +382,16 @@ def render_new_surfaces() -> list[str]:
         "| class | test | before | after |",
         "|---|---|---|---|",
     ]
-    return head + [f"| {c} | `{t}` | {b} | {a} |" for c, t, b, a in NEW_SURFACES]
+    every_job = [
+        "",
+        "## Every EmpirioLabs job: specs, the live catalogue, images, chains, templates, actual cost, Compose",
+        "",
+        "| class | test | before | after |",
+        "|---|---|---|---|",
+    ]
+    return (
+        head
+        + [f"| {c} | `{t}` | {b} | {a} |" for c, t, b, a in NEW_SURFACES]
+        + every_job
+        + [f"| {c} | `{t}` | {b} | {a} |" for c, t, b, a in EVERY_JOB]
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.new_surfaces import NEW_SURFACES
+from tests.reliability.new_surfaces import EVERY_JOB, NEW_SURFACES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,7 +25,7 @@ def _names(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("row", NEW_SURFACES, ids=[row[0][:50] for row in NEW_SURFACES])
+@pytest.mark.parametrize("row", NEW_SURFACES + EVERY_JOB, ids=[row[0][:50] for row in NEW_SURFACES + EVERY_JOB])
 def test_each_class_names_a_test_that_exists(row: tuple[str, str, str, str]) -> None:
     path, _, name = row[1].partition("::")
     assert (REPO / path).is_file(), f"{row[0]}: {path} does not exist"
