@@ -41,6 +41,7 @@ from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook, chec
 from airflow_provider_empiriolabs.links.empiriolabs import EmpirioLabsJobLink
 from airflow_provider_empiriolabs.models import HAPPYHORSE_MODEL, Job, VideoRequest, request_fields
 from airflow_provider_empiriolabs.models.text import shown
+from airflow_provider_empiriolabs.operators._actual_cost import with_actual_cost
 from airflow_provider_empiriolabs.operators._checks import check_wait_settings
 from airflow_provider_empiriolabs.operators._fingerprint import request_fingerprint
 from airflow_provider_empiriolabs.operators._job_record import Announced, Ledger, Next, RecordUnwritable, generation
@@ -441,10 +442,9 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
 
     def _finish(self, job: Job, request: VideoRequest, ledger: Ledger) -> dict[str, Any]:
         raise_for_failed_job(job)
-        summary = seal_summary(
-            job.summary(seconds=request.billed_seconds, price=priced_as_generation(request).estimated_cost_usd),
-            self.hook.settings.api_key,
-        )
+        summary = job.summary(seconds=request.billed_seconds, price=priced_as_generation(request).estimated_cost_usd)
+        summary = with_actual_cost(summary, job, self.hook, model=request.model, log=self.log)  # before sealing
+        summary = seal_summary(summary, self.hook.settings.api_key)
         ledger.save("done", job_id=job.job_id, summary=summary)  # a retry after this reuses it, unpaid
         log_finished(self.log, job, summary)
         return summary
@@ -454,6 +454,9 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
         last = finished[-1]
         seconds: list[Any] = [summary.get("video_seconds") for summary in finished]
         costs: list[Any] = [summary.get("cost_usd") for summary in finished]
+        # The chain's cost is only as sure as its least sure link's (an estimate, else the job's figure).
+        sources = {summary.get("cost_source") for summary in finished}
+        source = next((kind for kind in ("estimate", "job", "usage") if kind in sources), "estimate")
         return {
             "job_id": last["job_id"],
             "status": last["status"],
@@ -463,6 +466,7 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
             "links": finished,
             "video_seconds": None if None in seconds else sum(seconds),
             "cost_usd": None if None in costs else round(sum(costs), 6),
+            "cost_source": source,
             "estimated_cost_usd": chain_estimate(self.links),
         }
 
