@@ -163,7 +163,9 @@ class JobOperator(BaseOperator):
         max_cost_usd: float | None = own["max_cost_usd"]
         hook_params: dict[str, Any] | None = own["hook_params"]
         regenerate: bool = own["regenerate"]
-        validation: Any = "strict" if own["validation"] is None else own["validation"]
+        # A subclass that names no validation argument (Compose: no spec) is strict; one it names is checked.
+        named = "validation" in arguments or ("validation" in own and own["validation"] is not None)
+        validation: Any = own["validation"] if named else "strict"
         given, unknown = take_request_arguments(self.request_model, arguments, kwargs)
         super().__init__(**kwargs)
         if unknown:  # refused once the task (and so the message) has its name
@@ -214,12 +216,11 @@ class JobOperator(BaseOperator):
         """The rendered request, validated; a task fails here, before anything is sent."""
         # An invalid request, or one over max_cost_usd, fails without retries, naming task and file.
         with task_outcome(), naming_the_task(self, running=True):
-            request = self.request_model.build(from_templates=self._from_templates, **self._request_fields())
+            options = {"from_templates": self._from_templates, "validation": self.validation}
+            request = self.request_model.build(**options, **self._request_fields())
             if hasattr(request, "spec") and (live := self.hook.model_spec(request.model)) != request.spec:
                 # The live catalogue's values over the shipped spec (read once the request is known valid).
-                request = self.request_model.build(
-                    from_templates=self._from_templates, spec=live, **self._request_fields()
-                )
+                request = self.request_model.build(**options, spec=live, **self._request_fields())
             if getattr(request, "template", None) is None:  # a template's defaults are read before sending
                 check_cost(request, self.max_cost_usd)
         for problem in getattr(request, "spec_problems", ()):  # validation="warn": sent anyway, each said once
