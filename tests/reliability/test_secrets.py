@@ -173,9 +173,12 @@ def test_the_canary_key_appears_nowhere(
         run = _example_dag(dag_id).test(run_conf=conf)
         assert run.state == "success", dag_id
         runs.append(run)
-    # A new example DAG joins this test; the approval DAG waits for a person, so its own test
-    # (tests/example_dags/test_approval.py) answers it and checks what the reviewer is shown.
-    assert {d for d in _example_dag_ids()} == EXAMPLE_DAG_IDS | {"example_empiriolabs_approval"}
+    # A new example DAG joins this test or the next; the approval and Compose DAGs wait for a person,
+    # so their own tests (tests/example_dags/test_approval.py, test_compose.py) answer them.
+    assert {d for d in _example_dag_ids()} == EXAMPLE_DAG_IDS | NEWER_EXAMPLE_DAG_IDS | {
+        "example_empiriolabs_approval",
+        "example_empiriolabs_compose",
+    }
     # Failure cases: the API's errors, a lost answer, a deadline, an expired URL.
     for dag_id, conf, faults in (
         ("reliability_deferrable", {"prompt": "SIMULATE_CONTENT_POLICY a horse"}, []),
@@ -213,8 +216,47 @@ def test_the_canary_key_appears_nowhere(
     logs = "".join(capfd.readouterr())
     records = captured_text(debug_logging)
     assert "Submitting happyhorse-1-1" in logs  # the task logs were captured
-    assert _debug_http_logs_seen(logs + records)  # at DEBUG: httpcore's header logs included
     assert len(serialized_triggers) >= 4  # deferrals happened, their kwargs were captured
+    _assert_the_canary_appears_nowhere(logs, records, serialized_triggers, raised)
+    assert sim.stats()["unauthorized"] == 1  # only the deliberate 401: the canary was the key in use
+
+
+#: The example DAGs of the chain, the template and the other video models: run by the next test.
+NEWER_EXAMPLE_DAG_IDS = {
+    "example_empiriolabs_film",
+    "example_empiriolabs_template",
+    "example_empiriolabs_video_models",
+}
+
+
+@pytest.mark.slow
+def test_the_canary_key_appears_nowhere_in_the_chain_template_and_model_examples(
+    canary: Any,
+    serialized_triggers: list[str],
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    debug_logging: pytest.LogCaptureFixture,
+) -> None:
+    sim = canary
+    sim.configure(render_base_seconds=1, render_seconds_per_video_second=0.05)
+    for dag_id in sorted(NEWER_EXAMPLE_DAG_IDS):
+        dag = _example_dag(dag_id)
+        for task in dag.tasks:  # the simulator renders in a fraction of the planned time: look sooner
+            if hasattr(task, "poll_interval"):
+                task.poll_interval = 0.2
+        run = dag.test(run_conf={"destination": f"file://{tmp_path}/{dag_id}/"})
+        assert run.state == "success", dag_id
+    logs = "".join(capfd.readouterr())
+    assert "Submitting kling-o3" in logs  # the task logs were captured
+    _assert_the_canary_appears_nowhere(logs, captured_text(debug_logging), serialized_triggers, [])
+    assert sim.stats()["unauthorized"] == 0
+
+
+def _assert_the_canary_appears_nowhere(
+    logs: str, records: str, serialized_triggers: list[str], raised: list[BaseException]
+) -> None:
+    """Not the key, nor its secret part, in any place a task, a trigger or Airflow writes to."""
+    assert _debug_http_logs_seen(logs + records)  # at DEBUG: httpcore's header logs included
     places = {
         "captured stdout/stderr (task logs)": logs,
         "log records of every logger, at DEBUG": records,
@@ -229,7 +271,6 @@ def test_the_canary_key_appears_nowhere(
     for where, text in places.items():
         assert CANARY not in text, f"the API key leaked into {where}"
         assert CANARY[len("sk-empiriolabs-") :] not in text, f"part of the API key leaked into {where}"
-    assert sim.stats()["unauthorized"] == 1  # only the deliberate 401: the canary was the key in use
 
 
 def test_output_url_signatures_are_never_logged_whole(
