@@ -40,8 +40,8 @@ from airflow_provider_empiriolabs.models.fields import (
     FROM_TEMPLATES,
     FieldUse,
     described_fields,
-    from_text,
     json_problem,
+    templates_read_as_types,
 )
 from airflow_provider_empiriolabs.models.text import forbidden_prompt_controls, has_visible_text, is_http_url, shown
 from airflow_provider_empiriolabs.redaction import redact_url
@@ -255,16 +255,7 @@ class ComposeRequest(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _text_of_templates(cls, data: Any, info: ValidationInfo) -> Any:
-        # Templates render to text: "8", "true", "{...}" become the field's type, only for templated fields.
-        rendered = (info.context or {}).get(FROM_TEMPLATES) or ()
-        if not rendered or not isinstance(data, dict):
-            return data
-        return {
-            name: from_text(cls.model_fields[name], value)
-            if name in rendered and name in cls.model_fields and isinstance(value, str)
-            else value
-            for name, value in data.items()
-        }
+        return templates_read_as_types(cls, data, info.context)
 
     @field_validator("model_overrides")
     @classmethod

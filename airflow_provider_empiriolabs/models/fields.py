@@ -33,6 +33,7 @@ __all__ = [
     "described_fields",
     "from_text",
     "request_fields",
+    "templates_read_as_types",
 ]
 
 
@@ -197,6 +198,29 @@ def _types(annotation: Any) -> list[Any]:
     if origin in (Union, types.UnionType):
         return [kind for arg in get_args(annotation) for kind in _types(arg)]
     return [annotation]
+
+
+def templates_read_as_types(model: type[BaseModel], data: Any, context: Mapping[str, Any] | None) -> Any:
+    """
+    A request model's input with each templated field's rendered text read as the field's type.
+
+    A template renders to text (``render_template_as_native_obj`` is off by default): ``"8"``,
+    ``"true"``, ``"['https://...']"`` become the field's type here, and only for fields that were
+    templates (named in the validation context under :data:`FROM_TEMPLATES`).
+
+    :param model: the request model.
+    :param data: its input, before validation.
+    :param context: the validation context.
+    """
+    rendered = (context or {}).get(FROM_TEMPLATES) or ()
+    if not rendered or not isinstance(data, dict):
+        return data
+    return {
+        name: from_text(model.model_fields[name], value)
+        if name in rendered and name in model.model_fields and isinstance(value, str)
+        else value
+        for name, value in data.items()
+    }
 
 
 def from_text(field: FieldInfo, text: str) -> Any:

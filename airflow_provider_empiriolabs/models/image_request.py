@@ -35,6 +35,7 @@ from airflow_provider_empiriolabs.models.fields import (
     _no_bool,
     as_list,
     described_fields,
+    templates_read_as_types,
 )
 from airflow_provider_empiriolabs.models.parsing import api_job_id, number
 from airflow_provider_empiriolabs.models.request import _SPEC, _VALIDATION, Validation, VideoRequest
@@ -128,7 +129,7 @@ class ImageRequest(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _text_of_templates(cls, data: Any, info: ValidationInfo) -> Any:
-        return VideoRequest._text_of_templates.__func__(cls, data, info)
+        return templates_read_as_types(cls, data, info.context)
 
     @field_validator("prompt")
     @classmethod

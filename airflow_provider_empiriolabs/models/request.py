@@ -38,9 +38,9 @@ from airflow_provider_empiriolabs.models.fields import (
     TemplateSlug,
     as_list,
     described_fields,
-    from_text,
     json_problem,
     request_fields,
+    templates_read_as_types,
 )
 from airflow_provider_empiriolabs.models.pricing import (
     HAPPYHORSE_MODEL,
@@ -156,17 +156,7 @@ class VideoRequest(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _text_of_templates(cls, data: Any, info: ValidationInfo) -> Any:
-        # A template renders to text (render_template_as_native_obj is off by default): "8", "true",
-        # "['https://...']" become the field's type here, and only for fields that were templates.
-        rendered = (info.context or {}).get(FROM_TEMPLATES) or ()
-        if not rendered or not isinstance(data, dict):
-            return data
-        return {
-            name: from_text(cls.model_fields[name], value)
-            if name in rendered and name in cls.model_fields and isinstance(value, str)
-            else value
-            for name, value in data.items()
-        }
+        return templates_read_as_types(cls, data, info.context)
 
     @field_validator("prompt")
     @classmethod
