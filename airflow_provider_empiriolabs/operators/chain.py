@@ -56,6 +56,7 @@ from airflow_provider_empiriolabs.sealing import SEALED_KEY, seal_summary
 from airflow_provider_empiriolabs.triggers._events import finished_job
 from airflow_provider_empiriolabs.triggers.empiriolabs import EmpirioLabsJobTrigger
 from airflow_provider_empiriolabs.triggers.polling import PollPlanner, render_key
+from airflow_provider_empiriolabs.ui.request_record import request_record
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -405,6 +406,17 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
         self._job_id = job_id
         context["ti"].xcom_push(key="job_id", value=job_id)  # the link in flight: the task's job link opens it
         context["ti"].xcom_push(key="job_url", value=self.hook.job_url(job_id))
+        # What the EmpirioLabs view shows beside the film and counts once in the spend: the whole chain.
+        context["ti"].xcom_push(key="request", value=self._chain_record())
+
+    def _chain_record(self) -> dict[str, Any]:
+        """The last shot's request as the view records a request, with the whole chain's estimate and seconds."""
+        links = self.links
+        record = request_record(links[-1], self.empiriolabs_conn_id, billed=priced_as_generation(links[-1]))
+        record["estimated_cost_usd"] = chain_estimate(links)
+        record["billed_seconds"] = sum(link.billed_seconds for link in links)
+        record["shots"] = len(links)
+        return record
 
     def _wait(
         self,

@@ -73,3 +73,21 @@ def test_a_templated_chain_within_its_cap_runs(empiriolabs_connection: Any) -> N
     assert task_outcomes(run) == {"film": ("success", 1)}
     assert xcom(run, "film")["video_seconds"] == 9
     assert empiriolabs_connection.stats()["posts"] == 3
+
+
+def test_the_spend_counts_a_chain_once_at_the_cost_of_all_its_links(empiriolabs_connection: Any) -> None:
+    from airflow.utils.session import create_session
+
+    from airflow_provider_empiriolabs.ui.records import spend_summary
+
+    run = run_dag("empiriolabs_test_chain")
+
+    summary = xcom(run, "film")
+    assert summary["cost_source"] == "usage"  # each link's debited cost, matched by its output URL
+    assert summary["cost_usd"] == pytest.approx(sum(link["cost_usd"] for link in summary["links"]))
+    recorded = xcom(run, "film", key="request")
+    assert recorded["shots"] == 3 and recorded["estimated_cost_usd"] == pytest.approx(1.40)
+    with create_session() as session:
+        spend = spend_summary(session, {run.dag_id})
+    assert spend.jobs == 1  # the film, once: not its last link alone, not each link
+    assert spend.total_usd == pytest.approx(summary["cost_usd"])
