@@ -80,6 +80,11 @@ def test_the_spend_counts_a_chain_once_at_the_cost_of_all_its_links(empiriolabs_
 
     from airflow_provider_empiriolabs.ui.records import spend_summary
 
+    def spend() -> Any:
+        with create_session() as session:
+            return spend_summary(session, {"empiriolabs_test_chain"})
+
+    before = spend()
     run = run_dag("empiriolabs_test_chain")
 
     summary = xcom(run, "film")
@@ -87,7 +92,6 @@ def test_the_spend_counts_a_chain_once_at_the_cost_of_all_its_links(empiriolabs_
     assert summary["cost_usd"] == pytest.approx(sum(link["cost_usd"] for link in summary["links"]))
     recorded = xcom(run, "film", key="request")
     assert recorded["shots"] == 3 and recorded["estimated_cost_usd"] == pytest.approx(1.40)
-    with create_session() as session:
-        spend = spend_summary(session, {run.dag_id})
-    assert spend.jobs == 1  # the film, once: not its last link alone, not each link
-    assert spend.total_usd == pytest.approx(summary["cost_usd"])
+    after = spend()
+    assert after.jobs - before.jobs == 1  # the film, once: not its last link alone, not each link
+    assert after.total_usd - before.total_usd == pytest.approx(summary["cost_usd"])
