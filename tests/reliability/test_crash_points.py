@@ -279,7 +279,13 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     empiriolabs_connection: Any, steps: Steps, tmp_path: Path, path: str, kind: type[BaseException]
 ) -> None:
     sim = empiriolabs_connection
-    sim.configure(render_base_seconds=1.0, render_seconds_per_video_second=0.5)
+    # Renders long enough for a poll to see the job running; a chain's links, shorter (it renders two).
+    render = (
+        {"render_base_seconds": 0.4, "render_seconds_per_video_second": 0.1}
+        if path.startswith("chain")
+        else {"render_base_seconds": 1.0, "render_seconds_per_video_second": 0.5}
+    )
+    sim.configure(**render)
     make_operator = _factory(tmp_path, path)
 
     links = len(CHAIN_SHOTS) if path.startswith("chain") else 1  # each link is one billed POST
@@ -295,7 +301,7 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     while pending:
         step = pending.pop(0)
         sim.reset()
-        sim.configure(render_base_seconds=1.0, render_seconds_per_video_second=0.5)
+        sim.configure(**render)
         steps.__init__(fail_at=step, kind=kind)  # type: ignore[misc]
         outcome = run_with_retries(make_operator, steps)
         for new in steps.crossed:  # steps only a failure reaches (the retry's) are failed too

@@ -103,6 +103,14 @@ EXAMPLE_DAG_IDS = {
 }
 
 
+def _fast(dag: Any) -> Any:
+    """The DAG with its generate tasks polling every 0.2 s: the simulator renders in a fraction of the planned time."""
+    for task in dag.tasks:
+        if hasattr(task, "poll_interval"):
+            task.poll_interval = 0.2
+    return dag
+
+
 def _example_dag_ids() -> list[str]:
     from airflow.dag_processing.dagbag import DagBag
 
@@ -146,6 +154,8 @@ def test_the_canary_key_appears_nowhere(
     from tests.example_dags.test_assets_and_mapping import BRIEF, PNG, _pool_counting_deferred_tasks
 
     sim = canary
+    render = {key: sim.config()[key] for key in ("render_base_seconds", "render_seconds_per_video_second")}
+    sim.configure(render_base_seconds=1, render_seconds_per_video_second=0.05)  # the examples, quickly
     references = tmp_path / "references"
     references.mkdir()
     (references / "rider.png").write_bytes(PNG)
@@ -170,7 +180,7 @@ def test_the_canary_key_appears_nowhere(
         ("example_empiriolabs_taskflow", {"destination": f"file://{tmp_path}/taskflow/"}),
         ("example_empiriolabs_image", {"destination": f"file://{tmp_path}/images/"}),  # a job and a held request
     ):
-        run = _example_dag(dag_id).test(run_conf=conf)
+        run = _fast(_example_dag(dag_id)).test(run_conf=conf)
         assert run.state == "success", dag_id
         runs.append(run)
     # A new example DAG joins this test or the next; the approval and Compose DAGs wait for a person,
@@ -179,7 +189,8 @@ def test_the_canary_key_appears_nowhere(
         "example_empiriolabs_approval",
         "example_empiriolabs_compose",
     }
-    # Failure cases: the API's errors, a lost answer, a deadline, an expired URL.
+    # Failure cases: the API's errors, a lost answer, a deadline, an expired URL (at the usual render times).
+    sim.configure(**render)
     for dag_id, conf, faults in (
         ("reliability_deferrable", {"prompt": "SIMULATE_CONTENT_POLICY a horse"}, []),
         ("reliability_post_timeout", {}, [{"kind": "delay", "match": "post", "seconds": 1.0, "accepted": True}]),
@@ -240,11 +251,7 @@ def test_the_canary_key_appears_nowhere_in_the_chain_template_and_model_examples
     sim = canary
     sim.configure(render_base_seconds=1, render_seconds_per_video_second=0.05)
     for dag_id in sorted(NEWER_EXAMPLE_DAG_IDS):
-        dag = _example_dag(dag_id)
-        for task in dag.tasks:  # the simulator renders in a fraction of the planned time: look sooner
-            if hasattr(task, "poll_interval"):
-                task.poll_interval = 0.2
-        run = dag.test(run_conf={"destination": f"file://{tmp_path}/{dag_id}/"})
+        run = _fast(_example_dag(dag_id)).test(run_conf={"destination": f"file://{tmp_path}/{dag_id}/"})
         assert run.state == "success", dag_id
     logs = "".join(capfd.readouterr())
     assert "Submitting kling-o3" in logs  # the task logs were captured
