@@ -39,6 +39,7 @@ from airflow_provider_empiriolabs.models.errors import describe_validation_error
 from airflow_provider_empiriolabs.models.fields import (
     FROM_TEMPLATES,
     FieldUse,
+    _no_bool,
     described_fields,
     json_problem,
     templates_read_as_types,
@@ -106,12 +107,6 @@ def _json_values(value: dict[str, Any]) -> dict[str, Any]:
     problem = json_problem(value)
     if problem:
         raise ValueError(f"must hold JSON values only, not {problem}")
-    return value
-
-
-def _no_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not a boolean")
     return value
 
 
