@@ -50,7 +50,7 @@ def render_page(title: str, body: str, *, refresh_seconds: int | None = None) ->
 
 #: What the view says of a cost, by where it comes from (``VideoRecord.cost_source``).
 _SOURCE_LABELS = {
-    "usage": "debited (the account's usage)",
+    "usage": "debited, from the account's usage",
     "job": "as the job reported it",
     "estimate": "estimate: no usage event matched",
 }

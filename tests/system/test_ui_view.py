@@ -97,7 +97,8 @@ def test_the_run_tab_plays_the_runs_video_with_what_it_cost(seen: dict[str, Any]
     assert "resolution=720p" in fields["Parameters"] and "aspect_ratio=16:9" in fields["Parameters"]
     assert fields["Duration"] == "5 s"
     assert fields["Estimated cost"] == "$0.70"
-    assert fields["Actual cost"] == _usd(view_run["event"]["cost"]["amount"])  # the API's own figure
+    # The API's own figure, debited and matched to the job by its output URL (and said so).
+    assert fields["Actual cost"] == f"{_usd(view_run['event']['cost']['amount'])} (debited, from the account's usage)"
     assert fields["Stored at"] == f"file://{view_run['out']}/{job_id}/0.mp4"
     _check_screenshot(seen["shots"] / "run-view.png")
     _check_screenshot(seen["shots"] / "video-frame.png")

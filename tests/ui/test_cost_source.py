@@ -26,7 +26,7 @@ def _record(summary: dict[str, Any] | None) -> VideoRecord:
 @pytest.mark.parametrize(
     ("source", "label"),
     [
-        ("usage", "debited (the account&#x27;s usage)"),
+        ("usage", "debited, from the account&#x27;s usage"),
         ("estimate", "estimate: no usage event matched"),
         ("job", "as the job reported it"),
     ],
