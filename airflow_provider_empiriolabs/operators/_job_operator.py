@@ -28,6 +28,8 @@ A request model with a ``template`` field gets the template's rules before sendi
 (:attr:`JobOperator.priced_request`: the model checked against the template's, its
 ``default_params`` in the estimate and under ``max_cost_usd``); every finished job's summary gets
 its actual cost and ``cost_source`` in :meth:`JobOperator._finish` (``operators/_actual_cost.py``).
+An answer that held its outputs (no job to reattach to) is recorded ``done`` there as soon as
+:meth:`JobOperator._summary` has put them where a retry finds them, before that usage read.
 """
 
 from __future__ import annotations
@@ -286,7 +288,8 @@ class JobOperator(BaseOperator):
     #      reattached, a finished one is returned, an unknown outcome fails without sending;
     #   3. otherwise upload file images, record "sending" and POST (the hook records "sending" again
     #      right before every attempt), record "accepted" with the job id before anything else;
-    #   4. push the job id to XCom, wait from acceptance (here or in the triggerer), record "done".
+    #   4. push the job id to XCom, wait from acceptance (here or in the triggerer), record "done";
+    #      an answer holding its outputs skips the wait and is recorded "done" before the usage read.
 
     def execute(self, context: Context) -> Any:
         _ = self.request  # validate before the task state store or the API is touched
@@ -372,9 +375,9 @@ class JobOperator(BaseOperator):
                 kwargs={"rate_limited_since": self._rate_limited_since},
             )
         accepted_at = time.time()
-        if isinstance(posted, Job):  # the outputs came in the answer: recorded done first, before anything else
+        if isinstance(posted, Job):  # the outputs came in the answer: recorded done as soon as they can be found
             self._job_id = posted.job_id
-            summary = self._finish(posted, ledger)
+            summary = self._finish(posted, ledger, answered=True)
             self._push_job(posted.job_id, context)
             return posted, accepted_at, summary
         job = accepted_job(posted, accepted_at)
@@ -463,10 +466,20 @@ class JobOperator(BaseOperator):
             job = finished_job(event, self.hook)
             return self._finish(job, self._ledger(context))
 
-    def _finish(self, job: Job, ledger: _Ledger) -> dict[str, Any]:
+    def _finish(self, job: Job, ledger: _Ledger, *, answered: bool = False) -> dict[str, Any]:
+        """
+        Record the finished job done with its summary (its actual cost read) and return the summary.
+
+        :param answered: the outputs came in the POST's answer (a held request): there is no job to
+            reattach to, so the record is saved ``done`` as soon as :meth:`_summary` has put them where
+            a retry finds them (URLs at once, bytes once written), before the usage read, and again after.
+        """
         raise_for_failed_job(job)
         model = getattr(self._billed_request(), "model", None)
-        summary = with_actual_cost(self._summary(job), job, self.hook, model=model, log=self.log)  # before sealing
+        summary = self._summary(job)
+        if answered:  # a retry after this returns them, unpaid, whatever happens to the usage read
+            ledger.save("done", job_id=job.job_id, summary=seal_summary(summary, self.hook.settings.api_key))
+        summary = with_actual_cost(summary, job, self.hook, model=model, log=self.log)  # before sealing
         summary = seal_summary(summary, self.hook.settings.api_key)
         ledger.save("done", job_id=job.job_id, summary=summary)  # a retry after this returns it, unpaid
         log_finished(self.log, job, summary)

@@ -10,7 +10,11 @@ once per task instance and request" hold by construction rather than by care:
   runner whose supervisor is gone cannot write it, so it cannot send either);
 - an attempt the API provably refused (429, 503, no connection) turns it back to ``not_sent``;
 - an accepted POST turns it to ``accepted`` with the job id, before anything else is done;
-- a finished job turns it to ``done`` with the job's summary (its output URLs live 7 days).
+- a finished job turns it to ``done`` with the job's summary (its output URLs live 7 days);
+- an answer that holds its outputs (a held image request: no job to reattach to) turns it to
+  ``done`` as soon as a retry could find them again (URLs at once, bytes once written to
+  storage), before the usage read, and to ``done`` again with the actual cost. Outputs that
+  cannot be put where a retry finds them leave it ``sending``: never sent again.
 
 A later try reads it first, and :func:`decide` says what comes next (a pure function of the
 record, the request's fingerprint, the try's generation and ``regenerate``):

@@ -4,12 +4,17 @@ The operator that generates images: the video's job path (:mod:`._job_operator`)
 By default the API answers with a job, polled (or deferred on) exactly like a video's. With
 ``sync=True`` the request is held until the images are made and the answer holds them (URLs, or
 their bytes as ``b64_json``): there is no job id, so what the answer held is recorded in the job
-record as done (its ``b64_json`` images written first) before anything else, and a retry returns it
-without paying again. A held request cut off before its answer was read, or before it was recorded,
-is an unknown outcome, as any billed POST's: never resent.
+record as done as soon as a retry could find it (URLs at once, ``b64_json`` images once written),
+before the usage read (:meth:`.JobOperator._finish`), and a retry returns it without paying again.
+A held request cut off before its answer was read, or before it was recorded, is an unknown
+outcome, as any billed POST's: never resent.
 
 Images in ``b64_json`` are written to ``destination`` (each committed whole, as the transfer
-commits a video) and never travel in XCom: the task returns their storage URIs.
+commits a video, each write tried :data:`STORE_ATTEMPTS` times) and never travel in XCom: the task
+returns their storage URIs. They exist only in the answer: images that still cannot be written
+fail the task without retries, saying they were paid and that a retry will not send the request
+again (the record stays ``sending``); a worker killed while writing them loses those not written
+yet, and a retry fails as an unknown outcome, unpaid. Nothing can hold the bytes for it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import conf
 
-from airflow_provider_empiriolabs._outcome import task_outcome
+from airflow_provider_empiriolabs._outcome import ErrorKind, task_failure, task_outcome
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError, naming_the_task
 from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.models import Job, JobStatus
@@ -34,7 +39,7 @@ from airflow_provider_empiriolabs.models.image_request import (
 from airflow_provider_empiriolabs.models.request import Validation
 from airflow_provider_empiriolabs.operators._checks import templated_arguments
 from airflow_provider_empiriolabs.operators._job_operator import JobOperator
-from airflow_provider_empiriolabs.redaction import mask_signed_url
+from airflow_provider_empiriolabs.redaction import mask_signed_url, redact_log_text
 from airflow_provider_empiriolabs.transfers._body import MAGIC_BYTES_NEEDED, sniff_container
 from airflow_provider_empiriolabs.transfers._copier import DEFAULT_WRITE_BLOCK_SIZE
 from airflow_provider_empiriolabs.triggers._render_times import RenderKey
@@ -44,10 +49,14 @@ if TYPE_CHECKING:
 
     from airflow_provider_empiriolabs.hooks._exchange import SendGuard
 
-__all__ = ["HELD_JOB_PREFIX", "EmpirioLabsGenerateImageOperator"]
+__all__ = ["HELD_JOB_PREFIX", "STORE_ATTEMPTS", "STORE_BACKOFF_SECONDS", "EmpirioLabsGenerateImageOperator"]
 
 #: The id a held request's answer is recorded under (it has no job): never a job to poll.
 HELD_JOB_PREFIX = "held-"
+#: How many times each ``b64_json`` image's write is tried (a storage hiccup must not lose a paid image).
+STORE_ATTEMPTS = 4
+#: The first wait between two tries of an image's write, in seconds (doubling, at most 10 s).
+STORE_BACKOFF_SECONDS = 0.5
 
 
 class EmpirioLabsGenerateImageOperator(JobOperator):
@@ -199,24 +208,46 @@ class EmpirioLabsGenerateImageOperator(JobOperator):
     # -- b64_json images to storage -------------------------------------------------------------
 
     def _store(self, job_id: str, images: Sequence[bytes]) -> list[str]:
-        """Write each image whole under ``destination`` (committed as the transfer commits a video); their URIs."""
-        from airflow_provider_empiriolabs.transfers._commit import PendingObject, storage_uri
+        """
+        Write each image whole under ``destination`` (committed as the transfer commits a video); their URIs.
 
+        Each write is tried :data:`STORE_ATTEMPTS` times (a storage hiccup is retried, never the paid
+        request); an image that still cannot be written fails the task without retries, saying so.
+        """
+        import tenacity
+
+        from airflow_provider_empiriolabs.transfers._commit import storage_uri
+
+        def say_why(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome is not None else None
+            self.log.warning(
+                "Writing an image to %s failed (%s); attempt %d of %d in %.1f s",
+                storage_uri(state.args[0]),
+                type(error).__name__,
+                state.attempt_number + 1,
+                STORE_ATTEMPTS,
+                state.upcoming_sleep,
+            )
+
+        # Any error of a write is worth another try (tenacity's default): the bytes are ours and a
+        # failed write leaves nothing at the final name, so a try costs nothing and sends nothing.
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(STORE_ATTEMPTS),
+            wait=tenacity.wait_exponential(multiplier=STORE_BACKOFF_SECONDS, max=10),
+            before_sleep=say_why,
+            reraise=True,
+        )
         root = self._destination_root()
         uris: list[str] = []
         for index, image in enumerate(images):
             container = sniff_container(image[:MAGIC_BYTES_NEEDED]) or "png"
             extension = "jpg" if container == "jpeg" else container
             target = root / job_id / f"{index}.{extension}"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            pending = PendingObject(target, DEFAULT_WRITE_BLOCK_SIZE, self.log)
-            pending.open()
             try:
-                pending.write(image)
-                pending.commit(len(image))
-            except BaseException:
-                pending.discard()
-                raise
+                retrying(self._write, target, image)
+            except Exception as error:
+                # The outputs are gone (they existed only in the answer): no retry of the task can fix that.
+                raise task_failure(ErrorKind.OUTPUT_GONE, _not_stored(index, images, target, uris, error)) from error
             uris.append(storage_uri(target))
             self.log.info(
                 "Wrote image %d of %d (%s, %s bytes) to %s",
@@ -227,3 +258,33 @@ class EmpirioLabsGenerateImageOperator(JobOperator):
                 uris[-1],
             )
         return uris
+
+    def _write(self, target: ObjectStoragePath, image: bytes) -> None:
+        """One attempt to write an image whole at ``target``: nothing is left at the final name if it fails."""
+        from airflow_provider_empiriolabs.transfers._commit import PendingObject
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pending = PendingObject(target, DEFAULT_WRITE_BLOCK_SIZE, self.log)
+        pending.open()
+        try:
+            pending.write(image)
+            pending.commit(len(image))
+        except BaseException:
+            pending.discard()
+            raise
+
+
+def _not_stored(
+    index: int, images: Sequence[bytes], target: ObjectStoragePath, written: Sequence[str], error: Exception
+) -> str:
+    """What the task says when a paid ``b64_json`` image cannot be written: what is lost, what a retry does."""
+    from airflow_provider_empiriolabs.transfers._commit import storage_uri
+
+    kept = f"; {len(written)} written before it: {', '.join(written)}" if written else "; none was written"
+    return (
+        f"The held image request was paid and answered with {len(images)} image(s) as b64_json, but image "
+        f"{index + 1} could not be written to {storage_uri(target)} after {STORE_ATTEMPTS} attempts "
+        f"({type(error).__name__}: {redact_log_text(str(error))[:300]}){kept}. The images existed only in that "
+        "answer, so those not written are lost. The task fails without retries, and a retry or clear of it will "
+        "not send the request again (it is not paid twice); to pay for new images, clear it with regenerate=True"
+    )

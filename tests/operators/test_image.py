@@ -10,7 +10,9 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
+from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
 from airflow_provider_empiriolabs.models.image_request import HeldAnswer, ImageRequest
+from airflow_provider_empiriolabs.operators import image
 from airflow_provider_empiriolabs.operators.image import EmpirioLabsGenerateImageOperator
 from airflow_provider_empiriolabs.sealing import unseal_output_urls
 from airflow_provider_empiriolabs.testing.image import PNG_SIGNATURE
@@ -105,6 +107,82 @@ def test_a_held_request_whose_images_were_lost_is_never_sent_again(sim: Any, tmp
         operator.execute(context)
     with pytest.raises(AirflowFailException, match="not sent again"):
         _operator(sync=True, response_format="b64_json", destination=f"file://{tmp_path}/out/").execute(context)
+    assert sim.stats()["posts"] == 1
+
+
+class WorkerKilled(BaseException):
+    """The worker dies at this step: no ``except Exception`` and no later code of the try runs."""
+
+
+def test_a_held_answers_urls_survive_a_worker_killed_while_reading_the_usage(
+    sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = make_context()
+
+    def killed(*args: Any, **kwargs: Any) -> Any:
+        raise WorkerKilled  # the worker dies during the usage read, after the answer arrived
+
+    with monkeypatch.context() as patched:
+        patched.setattr(EmpirioLabsHook, "get_account_usage_once", killed)
+        with pytest.raises(WorkerKilled):
+            _operator(sync=True, num_images=2).execute(context)
+
+    again = _operator(sync=True, num_images=2).execute(context)  # the retry
+    assert again["job_id"].startswith("held-") and len(unseal_output_urls(again)) == 2
+    assert all(".png?" in url for url in unseal_output_urls(again))
+    assert sim.stats()["posts"] == 1
+
+
+def _failing_writes(monkeypatch: pytest.MonkeyPatch, failures: int) -> list[int]:
+    """Make the first ``failures`` storage writes of images fail as a storage outage does; the attempts seen."""
+    from airflow_provider_empiriolabs.transfers._commit import PendingObject
+
+    attempts: list[int] = []
+    write = PendingObject.write
+
+    def flaky(self: PendingObject, data: bytes) -> None:
+        attempts.append(len(data))
+        if len(attempts) <= failures:
+            raise OSError(28, "No space left on device")
+        write(self, data)
+
+    monkeypatch.setattr(PendingObject, "write", flaky)
+    monkeypatch.setattr(image, "STORE_BACKOFF_SECONDS", 0.01)  # the waits between tries: not what is tested
+    return attempts
+
+
+def test_a_b64_image_whose_write_fails_once_is_written_on_a_second_attempt(
+    sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts = _failing_writes(monkeypatch, failures=1)
+    context = make_context()
+    summary = _operator(
+        sync=True, num_images=2, response_format="b64_json", destination=f"file://{tmp_path}/out/"
+    ).execute(context)
+
+    assert len(summary["stored_uris"]) == 2 and len(attempts) == 3  # image 1 twice, image 2 once
+    for uri in summary["stored_uris"]:
+        assert Path(uri.removeprefix("file://")).read_bytes().startswith(PNG_SIGNATURE)
+    assert not list((tmp_path / "out").rglob("*.partial"))
+    assert context["task_state_store"].values["empiriolabs_job_id"]["state"] == "done"
+    assert sim.stats()["posts"] == 1
+
+
+def test_b64_images_that_cannot_be_written_fail_saying_they_were_paid_and_a_retry_pays_nothing(
+    sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _failing_writes(monkeypatch, failures=1_000)
+    context = make_context()
+    destination = f"file://{tmp_path}/out/"
+    with pytest.raises(AirflowFailException) as failed:
+        _operator(sync=True, num_images=2, response_format="b64_json", destination=destination).execute(context)
+    text = str(failed.value)
+    assert "paid" in text and "could not be written" in text and "No space left on device" in text
+    assert "will not send the request again" in text and "regenerate=True" in text
+    assert not list((tmp_path / "out").rglob("*.*"))  # nothing partial left behind
+
+    with pytest.raises(AirflowFailException, match="not sent again"):  # a retry, or a clear, of the task
+        _operator(sync=True, num_images=2, response_format="b64_json", destination=destination).execute(context)
     assert sim.stats()["posts"] == 1
 
 

@@ -4,9 +4,9 @@ the task is retried.
 
 The steps are not listed here: the harness records every boundary the operator crosses (each
 task-state-store read and write, each XCom push, each HTTP exchange, in the worker or the
-triggerer, before the request leaves and after it reached the server, the deferral, the trigger,
-the return value) and a scenario is run once per step, failing that step. Adding a store write or
-an API call to the operator adds its crash points here by itself.
+triggerer, before the request leaves and after it reached the server, each image committed to
+storage, the deferral, the trigger, the return value) and a scenario is run once per step, failing
+that step. Adding a store write or an API call to the operator adds its crash points here by itself.
 
 A step is named by what it is and which occurrence it is ("the 2nd store.get"), not by its
 position: runs differ in length (the number of polls depends on timing, a failure adds a retry),
@@ -16,7 +16,10 @@ failing ones included, is failed in turn.
 For every step: at most one POST reached the API, and the video is delivered, except where the
 failure falls between the POST leaving and its job id being recorded with the process killed
 (no code runs after a kill): there, and only there, the task fails saying the outcome is unknown,
-without a second POST.
+without a second POST. A held (``sync``) image answer has no job id: it is recorded done as soon as
+its images can be found again (its URLs at once, its ``b64_json`` bytes once written), so a kill
+after that finds it recorded; a kill while its bytes are written loses them (they exist only in
+that answer), and the task fails, unknown, without a second POST.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from airflow_provider_empiriolabs.operators.chain import EmpirioLabsVideoChainOp
 from airflow_provider_empiriolabs.operators.compose import EmpirioLabsComposeOperator
 from airflow_provider_empiriolabs.operators.empiriolabs import EmpirioLabsGenerateVideoOperator
 from airflow_provider_empiriolabs.operators.image import EmpirioLabsGenerateImageOperator
+from airflow_provider_empiriolabs.transfers._commit import PendingObject
 from tests.support import DictStateStore, RecordingTI
 
 MAX_TRIES = 4
@@ -147,6 +151,13 @@ def steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[Steps]:
     monkeypatch.setattr(wait_retry_after, "__call__", lambda self, state: 0.01)
     monkeypatch.setattr(httpx.Client, "send", send)
     monkeypatch.setattr(httpx.AsyncClient, "send", asend)
+    commit = PendingObject.commit
+
+    def image_written(self: PendingObject, written: int) -> None:  # a b64_json image committed to storage
+        current("storage commit")
+        commit(self, written)
+
+    monkeypatch.setattr(PendingObject, "commit", image_written)
     yield current
 
 
@@ -218,12 +229,16 @@ def _post(path: str) -> str:
     return "POST /v1/images/generations" if path in IMAGE_PATHS else "POST /v1/videos/generations"
 
 
-#: The image paths: the job path on a worker and deferred, and a held (sync) request whose images come as b64.
+#: The image paths: the job path on a worker and deferred, and a held (sync) request whose images come as
+#: URLs or as b64.
 IMAGE_PATHS: dict[str, dict[str, Any]] = {
     "image": {},
     "image_deferrable": {"deferrable": True},
+    "image_sync_url": {"sync": True},
     "image_sync_b64": {"sync": True, "response_format": "b64_json"},
 }
+#: The steps that may leave a held answer unrecorded: the POST, its answer, the record's writes, the image writes.
+HELD_UNRECORDED = ("store.set", "storage commit")
 
 
 #: The chain paths' storyboard: every step of both links, and so every step between them, is failed in turn.
@@ -254,17 +269,20 @@ def _factory(tmp_path: Path, path: str) -> Any:
     return lambda: EmpirioLabsGenerateVideoOperator(**kwargs)
 
 
-def _outcome_unknown(steps: Steps, kind: type[BaseException], post: str) -> bool:
+def _outcome_unknown(steps: Steps, kind: type[BaseException], post: str, *, held: bool = False) -> bool:
     """
     Whether the injected failure left a POST whose outcome nobody can know.
 
     An exception can do that only by losing the POST's answer (the hook says so); a kill can
     also strike after "sending" landed in the store and before "accepted" did: the record then
-    says a POST may have left, and no later try may send another.
+    says a POST may have left, and no later try may send another. A held answer is recorded as
+    soon as it is read (its bytes once written): a kill at any other step finds it recorded.
     """
     if steps.failed == f"{post}: answer lost":
         return True
     if kind is not InjectedKill:
+        return False
+    if held and not (steps.failed or "").startswith((post, *HELD_UNRECORDED)):
         return False
     landed = [name.split()[1] for name in steps.names if name.endswith(": acknowledgement lost")]
     return bool(landed) and landed[-1].startswith("sending")
@@ -292,7 +310,7 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     clean = run_with_retries(make_operator, steps)
     done = "succeeded" if path.startswith("compose") else "completed"  # Compose's word for it (the blog's)
     assert clean.result["status"] == done and clean.tries == 1, clean
-    held = path == "image_sync_b64"  # no job to poll: the answer holds the images, written to storage
+    held = path.startswith("image_sync")  # no job to poll: the answer holds the images (b64: written to storage)
     assert steps.names.count(_post(path)) == links
     seen: list[str] = []
     failed_steps: list[Step] = []
@@ -319,7 +337,9 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
         if outcome.final_error is None:
             assert outcome.result["status"] == done, where
             assert stats["jobs_created"] == links, where
-            if held:
+            if path == "image_sync_url":
+                assert len(outcome.result["output_urls"]) == 2, where
+            elif held:
                 assert len(outcome.result["stored_uris"]) == 2, where
                 assert all(Path(uri.removeprefix("file://")).is_file() for uri in outcome.result["stored_uris"]), where
             else:
@@ -329,7 +349,7 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
                 assert outcome.result["manifest"]["scenes"], where
         else:
             # The only way not to deliver: the outcome of the one POST is unknown, and said so.
-            assert _outcome_unknown(steps, kind, _post(path)), where
+            assert _outcome_unknown(steps, kind, _post(path), held=held), where
             assert "usage" in str(outcome.final_error), where
     # The harness did cross the steps that matter for money (a guard against it testing nothing).
     assert any(name.startswith("store.set sending") for name in seen)
@@ -338,6 +358,8 @@ def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     assert "return value" in seen
     if path.endswith("deferrable"):
         assert {"defer", "trigger", "trigger event"} <= set(seen)
+    if path == "image_sync_b64":
+        assert "storage commit" in seen
     if path.startswith("chain"):  # both links' steps were failed, so those between them too
         assert {("store.set done", 1), ("POST /v1/videos/generations", links)} <= set(failed_steps)
     if path == "upload":
