@@ -297,6 +297,36 @@ EVERY_JOB: tuple[tuple[str, str, str, str], ...] = (
         "recorded done first; one POST",
     ),
     (
+        "Images: a held URL answer, the worker killed in the usage read",
+        "tests/operators/test_image.py::test_a_held_answers_urls_survive_a_worker_killed_while_reading_the_usage",
+        "retry: unknown outcome, paid images lost",
+        "retry returns them; one POST",
+    ),
+    (
+        "Images: every step of a held URL answer failing in turn (searched)",
+        "tests/reliability/test_crash_points.py::test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video[image_sync_url-kill]",
+        "a kill at the usage read lost the images",
+        "delivered but for a kill before the record; one POST",
+    ),
+    (
+        "Images: a b64_json image write failing once",
+        "tests/operators/test_image.py::test_a_b64_image_whose_write_fails_once_is_written_on_a_second_attempt",
+        "OSError, retry: unknown outcome, images lost",
+        "written on the 2nd try; one POST",
+    ),
+    (
+        "Images: a storage commit failing at each image in turn (searched)",
+        "tests/reliability/test_crash_points.py::test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video[image_sync_b64-failure]",
+        "images lost, unknown outcome",
+        "written on a retry of the write; one POST",
+    ),
+    (
+        "Images: b64_json images that cannot be written at all",
+        "tests/operators/test_image.py::test_b64_images_that_cannot_be_written_fail_saying_they_were_paid_and_a_retry_pays_nothing",
+        'a bare OSError, retried into "unknown"',
+        "fails without retries: paid, not stored, not sent again; one POST",
+    ),
+    (
         "Images: the view serves a PNG for a video job",
         "tests/ui/test_ui_images.py::test_a_png_is_served_for_an_image_job_only",
         "served",
