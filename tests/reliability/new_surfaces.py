@@ -303,8 +303,8 @@ EVERY_JOB: tuple[tuple[str, str, str, str], ...] = (
         "retry returns them; one POST",
     ),
     (
-        "Images: every step of a held URL answer failing in turn (searched)",
-        "tests/reliability/test_crash_points.py::test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video[image_sync_url-kill]",
+        "Images: every step of a held URL answer failing in turn (searched: image_sync_url)",
+        "tests/reliability/test_crash_points.py::test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video",
         "a kill at the usage read lost the images",
         "delivered but for a kill before the record; one POST",
     ),
@@ -315,8 +315,8 @@ EVERY_JOB: tuple[tuple[str, str, str, str], ...] = (
         "written on the 2nd try; one POST",
     ),
     (
-        "Images: a storage commit failing at each image in turn (searched)",
-        "tests/reliability/test_crash_points.py::test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video[image_sync_b64-failure]",
+        "Images: a storage commit failing at each image in turn (searched: image_sync_b64)",
+        "tests/reliability/test_crash_points.py::test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video",
         "images lost, unknown outcome",
         "written on a retry of the write; one POST",
     ),

@@ -237,6 +237,10 @@ IMAGE_PATHS: dict[str, dict[str, Any]] = {
     "image_sync_url": {"sync": True},
     "image_sync_b64": {"sync": True, "response_format": "b64_json"},
 }
+#: The paths whose search takes long (a deferral per link, or per job besides the video's): run by make test,
+#: left out of make test-quick's edit-run loop, which keeps every job kind on a worker, the video deferred and
+#: the images held.
+SLOW_PATHS = ("image_deferrable", "compose-deferrable", "chain", "chain_deferrable")
 #: The steps that may leave a held answer unrecorded: the POST, its answer, the record's writes, the image writes.
 HELD_UNRECORDED = ("store.set", "storage commit")
 
@@ -291,7 +295,19 @@ def _outcome_unknown(steps: Steps, kind: type[BaseException], post: str, *, held
 @pytest.mark.parametrize("kind", [InjectedFailure, InjectedKill], ids=["failure", "kill"])
 @pytest.mark.parametrize(
     "path",
-    ["worker", "deferrable", "upload", *IMAGE_PATHS, "compose", "compose-deferrable", "chain", "chain_deferrable"],
+    [
+        pytest.param(path, marks=pytest.mark.slow) if path in SLOW_PATHS else path
+        for path in (
+            "worker",
+            "deferrable",
+            "upload",
+            *IMAGE_PATHS,
+            "compose",
+            "compose-deferrable",
+            "chain",
+            "chain_deferrable",
+        )
+    ],
 )
 def test_every_step_failing_in_turn_pays_at_most_once_and_delivers_the_video(
     empiriolabs_connection: Any, steps: Steps, tmp_path: Path, path: str, kind: type[BaseException]
