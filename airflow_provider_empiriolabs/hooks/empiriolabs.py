@@ -36,6 +36,7 @@ from airflow_provider_empiriolabs.exceptions import (
 from airflow_provider_empiriolabs.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_empiriolabs.hooks import _calls, _catalogue, _exchange, _responses, _retry
 from airflow_provider_empiriolabs.hooks._clients import shared_async_clients as shared_async_clients
+from airflow_provider_empiriolabs.hooks._clients import tls_context
 from airflow_provider_empiriolabs.hooks._deadline import Deadline, bound_by_deadline, deadline_scope
 from airflow_provider_empiriolabs.hooks._exchange import Call as _Call
 from airflow_provider_empiriolabs.hooks._exchange import SendGuard
@@ -193,6 +194,7 @@ class EmpirioLabsHook(BaseHook):
             },
             "timeout": httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
             "follow_redirects": False,
+            "verify": tls_context(),  # read once per process, not per client
         }
 
     def get_conn(self) -> httpx.Client:

@@ -130,3 +130,8 @@ def test_the_fingerprint_names_the_account_without_the_key() -> None:
     assert digest != account_digest("https://api.other.example.com", key)
     assert digest == account_digest("https://api.example.com/", key)  # one account, however written
     assert fingerprint(request, account=digest) != fingerprint(request, account=account_digest("https://x", key))
+    # Computed once per process and account, and the key is not what it is kept under.
+    from airflow_provider_empiriolabs.operators._fingerprint import _ACCOUNT_DIGESTS
+
+    assert digest in _ACCOUNT_DIGESTS.values()
+    assert key not in repr(_ACCOUNT_DIGESTS) and key[8:] not in repr(_ACCOUNT_DIGESTS)

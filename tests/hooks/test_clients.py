@@ -105,3 +105,27 @@ class TestAsync:
         api.get("/v1/models").respond(200, json={"data": [{"id": "happyhorse-1-1"}]})
         assert [m["id"] for m in await hook.alist_models()] == ["happyhorse-1-1"]
         await hook.aclose()
+
+
+# ---------------------------------------------------------------------------------------------
+# The TLS context
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_every_client_verifies_with_one_tls_context_read_once_per_process(hook: EmpirioLabsHook) -> None:
+    import ssl
+
+    from airflow_provider_empiriolabs.hooks._clients import tls_context
+
+    other = EmpirioLabsHook(empiriolabs_conn_id=hook.empiriolabs_conn_id)
+    contexts = {
+        id(client._transport._pool._ssl_context)  # type: ignore[attr-defined]
+        for client in (hook.get_conn(), other.get_conn(), await hook.aget_conn())
+    }
+    assert contexts == {id(tls_context())}  # one bundle read, not one per client
+    context = tls_context()
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname  # still verifying
+    assert context.cert_store_stats()["x509_ca"] > 0  # with the CAs loaded
+    hook.close()
+    other.close()
+    await hook.aclose()
