@@ -9,7 +9,7 @@ NODE_TOOLS := tests/emulators/node_modules/.installed
 
 .PHONY: env demo dist test test-quick lint typecheck docs lock clean bench bench-transfer test-compat test-distributed
 .PHONY: help mutate
-.PHONY: bench-polling bench-triggerer bench-rate-budget bench-worker-slots bench-import bench-shared-budget
+.PHONY: bench-polling bench-triggerer bench-rate-budget bench-worker-slots bench-import bench-shared-budget bench-try-setup
 
 $(VENV)/.installed: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -146,7 +146,7 @@ bench-transfer: env
 	$(BIN)/python bench/transfer.py
 
 # Each bench writes its figures into docs/benchmarks.md (--quick: a smoke run that writes nothing).
-bench: bench-polling bench-triggerer bench-rate-budget bench-shared-budget bench-worker-slots bench-import bench-transfer
+bench: bench-polling bench-triggerer bench-rate-budget bench-shared-budget bench-worker-slots bench-import bench-transfer bench-try-setup
 
 bench-polling: env
 	$(BIN)/python bench/polling.py
@@ -165,6 +165,9 @@ bench-worker-slots: env
 
 bench-import: env
 	$(BIN)/python bench/import_cost.py
+
+bench-try-setup: env
+	$(BIN)/python bench/try_setup.py
 
 help:
 	@sed -n '/^## help$$/,/^## end$$/{/^## /d;s/^# \{0,1\}//;p}' $(firstword $(MAKEFILE_LIST))
