@@ -31,7 +31,6 @@ The hook reads the catalogue once per model, base URL and TTL per process (:func
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 import time
@@ -42,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from airflow_provider_empiriolabs.hooks._settings import CATALOGUE_TTL, DEFAULT_CATALOGUE_TTL_SECONDS
+from airflow_provider_empiriolabs.models import parsing
 from airflow_provider_empiriolabs.models.catalogue import CONFIG_SECTION, shipped_spec
 from airflow_provider_empiriolabs.models.spec import PLATFORM_FIELDS, ModelSpec, Param, PriceRow
 from airflow_provider_empiriolabs.models.text import shown
@@ -242,7 +242,7 @@ def _allowed(item: Mapping[str, Any], param: Param, where: str, notes: list[str]
 def _coerce(value: Any, kind: str) -> Any:
     """``value`` as a value of a parameter of type ``kind``, or ``_UNREAD`` when it cannot be one."""
     if kind in ("number", "integer"):
-        number = _number(value)
+        number = parsing.number(value)
         if number is None or (kind == "integer" and not float(number).is_integer()):
             return _UNREAD
         return int(number) if float(number).is_integer() and abs(number) < 2**53 else number
@@ -268,30 +268,11 @@ def _range(item: Mapping[str, Any], where: str, notes: list[str]) -> tuple[float
         else:
             notes.append(f"{where}: range {shown(raw)} not understood")
             return None, None
-    lo, hi = (None if v is None else _number(v) for v in (low, high))
+    lo, hi = (None if v is None else parsing.number(v) for v in (low, high))
     if (low is not None and lo is None) or (high is not None and hi is None):
         notes.append(f"{where}: range {shown(low)} to {shown(high)} not understood (not numbers)")
         return None, None
     return lo, hi
-
-
-def _number(value: Any) -> float | None:
-    """A finite number from a number or numeric text, else ``None`` (``True`` is not a number)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        try:
-            number = float(value)
-        except OverflowError:
-            return None
-        return number if math.isfinite(number) else None
-    if isinstance(value, str) and len(value) <= 64:
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
 
 
 # -- price rows ----------------------------------------------------------------------------------
@@ -404,10 +385,10 @@ def _rate(row: Mapping[str, Any]) -> float | None:
             continue
         if isinstance(value, Mapping):  # {"amount": 0.14, "currency": "USD"}
             value = next((value[k] for k in _RATE_KEYS if value.get(k) is not None), None)
-        number = _number(value)
+        number = parsing.number(value)
         if number is None and isinstance(value, str):
             match = _AMOUNT.search(value[:64])  # "$0.14", "0.14 USD / s", "$0.09 (was $0.10)": the first amount
-            number = _number(match.group(0).replace(",", ".")) if match else None
+            number = parsing.number(match.group(0).replace(",", ".")) if match else None
         if number is not None and 0 <= number <= MAX_RATE_USD:
             return round(number, 6)
         return None
@@ -509,7 +490,7 @@ def catalogue_ttl(extra: Mapping[str, Any], log: logging.Logger | Any) -> float:
         where = f"[{CONFIG_SECTION}] {CATALOGUE_TTL.name}"
     if raw in (None, ""):
         return DEFAULT_CATALOGUE_TTL_SECONDS
-    seconds = _number(raw)
+    seconds = parsing.number(raw)
     if seconds is None or seconds < 0:
         log.warning("%s must be 0 or more seconds (got %s); using %g", where, shown(raw), DEFAULT_CATALOGUE_TTL_SECONDS)
         return DEFAULT_CATALOGUE_TTL_SECONDS

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_empiriolabs.models.catalogue import shipped_models, shipped_spec
-from airflow_provider_empiriolabs.models.spec import PLATFORM_FIELDS, ModelSpec
+from airflow_provider_empiriolabs.models.spec import PLATFORM_FIELDS, ModelSpec, whole_seconds
 from airflow_provider_empiriolabs.models.text import shown
 
 HAPPYHORSE_MODEL = "happyhorse-1-1"
@@ -33,7 +33,7 @@ def billed_seconds(seconds: float | None) -> int:
         return DEFAULT_SECONDS
     if not math.isfinite(seconds):
         raise ValueError(f"duration: must be a finite number of seconds (got {seconds!r})")
-    return max(0, math.ceil(seconds))
+    return whole_seconds(seconds)
 
 
 def estimate_cost_usd(model: str, resolution: str | None, seconds: float | None) -> float | None:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from airflow_provider_empiriolabs.models.text import is_http_url, is_uploaded_path, shown
 
-__all__ = ["ABSENT", "PRESENT", "Estimate", "ModelSpec", "Param", "PriceRow", "Rule"]
+__all__ = ["ABSENT", "PRESENT", "Estimate", "ModelSpec", "Param", "PriceRow", "Rule", "whole_seconds"]
 
 #: A ``when`` value that matches a parameter given (not empty), or one left unset.
 PRESENT = "present"
@@ -40,6 +40,11 @@ PLATFORM_FIELDS: dict[str, frozenset[str]] = {
 }
 
 _SCENE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*s\s*:", re.IGNORECASE)
+
+
+def whole_seconds(seconds: float) -> int:
+    """The whole seconds the API bills for ``seconds`` of video: rounded up (5.5 s is billed as 6)."""
+    return max(0, math.ceil(seconds))
 
 
 class Param(BaseModel):
@@ -250,10 +255,11 @@ class ModelSpec(BaseModel):
             scenes = _scenes(body.get("prompt"))
             if not isinstance(duration, (int, float)) or isinstance(duration, bool):
                 return None
-            return float(sum(math.ceil(s if s is not None else duration) for s in scenes) or math.ceil(duration))
+            seconds = sum(whole_seconds(scene if scene is not None else duration) for scene in scenes)
+            return float(seconds or whole_seconds(duration))
         if self.seconds != "duration" or not isinstance(duration, (int, float)) or isinstance(duration, bool):
             return None
-        return float(math.ceil(duration)) if math.isfinite(duration) else None
+        return float(whole_seconds(duration)) if math.isfinite(duration) else None
 
     def value(self, body: Mapping[str, Any], name: str) -> Any:
         """The value ``name`` will have: the body's, else the model's default."""
