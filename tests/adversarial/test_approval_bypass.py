@@ -35,7 +35,7 @@ class ProbingReviewer(Reviewer):
         super().__init__(client, answers)
         self.refused: dict[str, int] = {}
 
-    def _answer_pending(self) -> None:
+    def _answer_pending(self) -> str | None:
         if not self.refused:
             resp = self.client.get(
                 f"/api/v2/dags/{DAG_ID}/dagRuns/~/hitlDetails",
@@ -50,7 +50,7 @@ class ProbingReviewer(Reviewer):
                 for options in NOT_OFFERED:
                     answer = self.client.patch(path, json={"chosen_options": options, "params_input": {"note": None}})
                     self.refused[repr(options)] = answer.status_code
-        super()._answer_pending()
+        return super()._answer_pending()
 
 
 def _published(folder: Path) -> list[str]:
@@ -66,9 +66,7 @@ def test_an_answer_not_offered_is_refused_and_a_stale_approval_never_publishes_a
     published = tmp_path / "published"
     published.mkdir()
     dag = _dag(DAG_ID)
-    reviewer = ProbingReviewer(rest_api, [("Approve", "")])
-    reviewer.start()
-    try:
+    with ProbingReviewer(rest_api, [("Approve", "")]) as reviewer:
         run = dag.test(
             run_conf={
                 "prompt": PROMPT,
@@ -78,9 +76,6 @@ def test_an_answer_not_offered_is_refused_and_a_stale_approval_never_publishes_a
                 "destination": f"file://{published}/",
             }
         )
-    finally:
-        reviewer.stop.set()
-        reviewer.join(10)
     assert not reviewer.errors, reviewer.errors
 
     # Airflow refused every answer that was not offered; the offered one went through.

@@ -17,7 +17,8 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
+from unittest import mock
 
 import pytest
 
@@ -35,6 +36,18 @@ class Reviewer(threading.Thread):
     """
     Answers the run's HITL prompts in order, as a person on the Required Actions page would.
 
+    Use it as a context manager around ``dag.test()``: it answers while the block runs, and only between
+    the tasks dag.test() runs. Airflow 3.3's dag.test() (3.3.0 to 3.3.2) writes a task's state a second
+    time once the task has come back: ``_run_task`` calls ``ti.set_state(taskrun_result.ti.state)``, the
+    state the task reported, after the Execution API has already parked it -- or, for an answer that came
+    first, already resumed it to ``scheduled``. An answer recorded while dag.test() was still running the
+    review task (a prompt is listed from the moment the task writes it, before it parks) was then
+    overwritten with ``awaiting_input``: the prompt answered, the task waiting, dag.test() waiting for it
+    forever. A worker in a deployment makes no such second write; here the reviewer waits for dag.test()
+    to finish the task it is running. A prompt left waiting that this reviewer will not answer (answered
+    yet still waiting, or none of its answers left) fails the waiting task and is reported, rather than
+    left to wait forever.
+
     :param client: a client of Airflow's core REST API (``/api/v2``).
     :param answers: ``(option, note)`` per prompt, in the order the prompts appear; a dict in place
         of the note is the whole form (``params_input``), a function of the prompt's details gives it.
@@ -49,15 +62,39 @@ class Reviewer(threading.Thread):
         self.seen: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self.stop = threading.Event()
+        self._between_tasks = threading.Lock()  # held by dag.test() while it runs a task
+        self._patches = contextlib.ExitStack()
 
     #: How long the reviewer keeps trying through failing calls before it gives up and fails the run.
     GIVE_UP_SECONDS = 120.0
+    #: The prompts whose task is parked waiting for input. The list's filter on the task's state is
+    #: ``state`` (a ``ti_state`` parameter is ignored, and a prompt then shows before its task has parked).
+    PARKED = {"state": "awaiting_input"}
+
+    def __enter__(self) -> Self:
+        from airflow.sdk.definitions import dag as dag_module
+
+        run_task = dag_module._run_task
+
+        def run_task_between_answers(**kwargs: Any) -> Any:
+            with self._between_tasks:
+                return run_task(**kwargs)
+
+        self._patches.enter_context(mock.patch.object(dag_module, "_run_task", run_task_between_answers))
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        self.join(10)
+        self._patches.close()
 
     def run(self) -> None:
         failing_since: float | None = None
-        while self.answers and not self.stop.wait(0.5):
+        stuck: str | None = None
+        while stuck is None and not self.stop.wait(0.5):
             try:
-                self._answer_pending()
+                stuck = self._answer_pending()
                 failing_since = None
             except Exception as error:  # reported by the test unless a retry got every answer through
                 # The REST API shares the test's SQLite metadata DB with dag.test(), which writes
@@ -69,14 +106,14 @@ class Reviewer(threading.Thread):
                     return
         if not self.answers:
             self.errors.clear()  # every prompt was answered: what failed on the way was retried
+        if stuck is not None:
+            self.errors.append(stuck)
+            self._fail_the_waiting_tasks()
 
     def _fail_the_waiting_tasks(self) -> None:
         """End the run: dag.test() would otherwise wait for an answer forever (the test then fails)."""
         with contextlib.suppress(Exception):
-            resp = self.client.get(
-                f"/api/v2/dags/{self.dag_id}/dagRuns/~/hitlDetails",
-                params={"response_received": "false", "ti_state": "awaiting_input"},
-            )
+            resp = self.client.get(f"/api/v2/dags/{self.dag_id}/dagRuns/~/hitlDetails", params=self.PARKED)
             for detail in resp.json()["hitl_details"]:
                 ti = detail["task_instance"]
                 self.client.patch(
@@ -84,26 +121,28 @@ class Reviewer(threading.Thread):
                     json={"new_state": "failed"},
                 )
 
-    def _answer_pending(self) -> None:
-        resp = self.client.get(
-            f"/api/v2/dags/{self.dag_id}/dagRuns/~/hitlDetails",
-            params={"response_received": "false", "ti_state": "awaiting_input"},
-        )
+    def _answer_pending(self) -> str | None:
+        """Answer the waiting prompts; what waits that this reviewer will not answer, if anything."""
+        resp = self.client.get(f"/api/v2/dags/{self.dag_id}/dagRuns/~/hitlDetails", params=self.PARKED)
         assert resp.status_code == 200, resp.text
         for detail in resp.json()["hitl_details"]:
             ti = detail["task_instance"]
+            if detail["response_received"]:
+                return f"{ti['task_id']} was answered and still awaits input: dag.test() will not run it"
+            if not self.answers:
+                return f"{ti['task_id']} awaits input ({detail['subject']!r}) and the reviewer has no answer left"
             option, note = self.answers[0]  # taken only once its answer is recorded (a failed call is retried)
             form = note(detail) if callable(note) else note if isinstance(note, dict) else {"note": note or None}
-            patch = self.client.patch(
-                f"/api/v2/dags/{self.dag_id}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/{ti['map_index']}"
-                "/hitlDetails",
-                json={"chosen_options": [option], "params_input": form},
-            )
+            with self._between_tasks:
+                patch = self.client.patch(
+                    f"/api/v2/dags/{self.dag_id}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}"
+                    f"/{ti['map_index']}/hitlDetails",
+                    json={"chosen_options": [option], "params_input": form},
+                )
             assert patch.status_code == 200, patch.text
             self.answers.pop(0)
             self.seen.append({"task_id": ti["task_id"], "subject": detail["subject"], "body": detail["body"]})
-            if not self.answers:
-                return
+        return None
 
 
 @pytest.fixture
@@ -123,9 +162,7 @@ def rest_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def _run_with_reviewer(
     client: Any, answers: list[tuple[str, str]], tmp_path: Path, **conf: Any
 ) -> tuple[Any, Reviewer]:
-    reviewer = Reviewer(client, answers)
-    reviewer.start()
-    try:
+    with Reviewer(client, answers) as reviewer:
         run = _dag(DAG_ID).test(
             run_conf={
                 "prompt": PROMPT,
@@ -135,9 +172,6 @@ def _run_with_reviewer(
                 **conf,
             }
         )
-    finally:
-        reviewer.stop.set()
-        reviewer.join(10)
     assert not reviewer.errors, reviewer.errors
     return run, reviewer
 

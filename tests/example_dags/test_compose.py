@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +26,10 @@ REWORDED = "Cold water at the summit, still."
 
 
 def _run(client: Any, answers: list[tuple[str, Any]], tmp_path: Path) -> tuple[Any, Reviewer]:
-    reviewer = Reviewer(client, answers, dag_id=DAG_ID)
-    reviewer.start()
-    try:
+    with Reviewer(client, answers, dag_id=DAG_ID) as reviewer:
         run = _dag(DAG_ID).test(
             run_conf={"brief": BRIEF, "scene_count": 3, "destination": f"file://{tmp_path}/videos/"}
         )
-    finally:
-        reviewer.stop.set()
-        reviewer.join(10)
     assert not reviewer.errors, reviewer.errors
     return run, reviewer
 
@@ -74,6 +70,37 @@ def test_the_storyboard_as_edited_by_the_reviewer_is_rendered_and_stored(
     [stored] = sorted((tmp_path / "videos").rglob("*.mp4"))
     assert stored.relative_to(tmp_path / "videos").as_posix() == f"{rendered['job_id']}/0.mp4"
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == sim.expected_video_sha256()
+
+
+def test_an_answer_recorded_before_dag_test_has_finished_the_review_task_is_not_lost(
+    empiriolabs_connection: Any, rest_api: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    dag.test() writes the review task's state again once the task has come back (Airflow 3.3's
+    ``_run_task``): an answer recorded after the task parked and before that write was overwritten with
+    ``awaiting_input``, and the run waited for it forever (CI: the worker killed at the 300 s timeout).
+    Here the review task takes 3 s to come back after parking, so a reviewer answering as soon as it can
+    would answer in that window every time.
+    """
+    from airflow.sdk.execution_time import supervisor
+
+    run_task_in_process = supervisor.run_task_in_process
+
+    def slow_to_come_back(*, ti: Any, task: Any) -> Any:
+        result = run_task_in_process(ti=ti, task=task)
+        if ti.task_id == "review":
+            time.sleep(3)
+        return result
+
+    monkeypatch.setattr(supervisor, "run_task_in_process", slow_to_come_back)
+    empiriolabs_connection.configure(render_base_seconds=2.0, render_seconds_per_video_second=0.5)
+
+    run, reviewer = _run(rest_api, [("Approve", _edited)], tmp_path)
+
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert run.state == "success", states
+    assert [seen["task_id"] for seen in reviewer.seen] == ["review"]  # answered once, and that answer used
+    assert _xcom(run, "approved_storyboard")["scenes"][0]["narration"] == REWORDED
 
 
 def test_a_rejected_storyboard_is_never_rendered(empiriolabs_connection: Any, rest_api: Any, tmp_path: Path) -> None:
