@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-BENCHES = ["polling", "triggerer", "rate_budget", "shared_budget", "worker_slots", "import_cost", "transfer", "try_setup"]
+BENCHES = [
+    "polling",
+    "triggerer",
+    "rate_budget",
+    "shared_budget",
+    "worker_slots",
+    "import_cost",
+    "transfer",
+    "try_setup",
+]
 
 
 @pytest.mark.parametrize("bench", BENCHES)

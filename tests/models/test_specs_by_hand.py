@@ -196,8 +196,19 @@ def test_happyhorse_1_0_videoedit() -> None:
     assert _problems("happyhorse-1-0", {"mode": "videoedit", "image": IMG, "video": VID}) == []
     # billed by the input video's length (INFERRED): not priced before sending
     assert _usd("happyhorse-1-0", {"mode": "videoedit", "image": IMG, "video": VID}) is None
+    # auto with a video may be an edit, billed the same way; the mode that takes a video for a reference is priced
+    assert _usd("happyhorse-1-0", {"image": IMG, "video": VID}) is None
+    assert _usd("happyhorse-1-0", {"mode": "r2v", "image": IMG, "video": VID}) == pytest.approx(5 * 0.24)
     assert [n for n, _ in _problems("happyhorse-1-0", {"duration": 16})] == ["duration"]
     assert [n for n, _ in _problems("happyhorse-1-0", {"audio_setting": "none"})] == ["audio_setting"]
+
+
+def test_kling_o3_reference_videos_are_not_priced_as_text_to_video() -> None:
+    # Rows: "T2V/I2V" (no video), "Video Input" (a video); reference videos are neither, by the page's words
+    assert _usd("kling-o3", {"model_tier": "standard", "sound": False, "reference_videos": [VID]}) is None
+    assert _usd("kling-o3", {"model_tier": "standard", "video": VID, "reference_videos": [VID]}) == pytest.approx(
+        5 * 0.252
+    )
 
 
 def test_wan_2_6_ranges_and_flash() -> None:

@@ -237,6 +237,27 @@ GENERATE: tuple[Bad, ...] = (
         "max_cost_usd",
         "input video's length",
     ),
+    Bad(
+        "max-cost-auto-with-a-video",
+        {
+            "model": "happyhorse-1-0",
+            "images": [IMG],
+            "extra_params": {"video": "https://v.example.com/a.mp4"},
+            "max_cost_usd": 10,
+        },
+        "max_cost_usd",
+        "may choose videoedit",
+    ),
+    Bad(
+        "max-cost-kling-o3-reference-videos",
+        {
+            "model": "kling-o3",
+            "extra_params": {"reference_videos": ["https://v.example.com/a.mp4"]},
+            "max_cost_usd": 10,
+        },
+        "max_cost_usd",
+        "Video Input rate",
+    ),
     # ... and what it can price counts: each model by its own rows, a 5.5 s video is billed as 6 s
     Bad("max-cost-wan-2-6", {"model": "wan-2-6", "duration": 10, "max_cost_usd": 1.0}, "max_cost_usd", "$1.38"),
     Bad(
