@@ -209,6 +209,11 @@ class ModelSpec(BaseModel):
             scenes = _scenes(body.get("prompt"))
             if len(scenes) > self.max_scenes:
                 found.append(("prompt", f"at most {self.max_scenes} scenes (got {len(scenes)})"))
+            per_scene = self.parameters.get("duration")  # "Per-scene duration": a scene's own seconds obey it too
+            for number, seconds in enumerate(scenes, 1):
+                problem = None if per_scene is None or seconds is None else per_scene.problem(seconds)
+                if problem:
+                    found.append(("prompt", f"scene {number}'s duration {problem}"))
         if not found and self.priced_combinations_only and self.prices and not self._rates(body):
             first = (self._condition_names() or ["model"])[0]
             found.append(

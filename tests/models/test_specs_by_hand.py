@@ -159,7 +159,7 @@ def test_svi_worst_case_and_default() -> None:
         ("5s: a fox | 10s: a hare", 5, 15),
         ("a fox | a hare | a hound", 4, 12),  # no scene names its seconds: duration each
         ("3s: a fox\na hare", 6, 9),  # new lines separate scenes too
-        ("2.5s: a | 2.5s: b", 5, 6),  # each scene in whole seconds
+        ("3.5s: a | 3.5s: b", 5, 8),  # each scene in whole seconds
         ("a|b|c|d|e|f", 3, 18),  # six scenes: the most
     ],
 )
@@ -201,6 +201,13 @@ def test_happyhorse_1_0_videoedit() -> None:
     assert _usd("happyhorse-1-0", {"mode": "r2v", "image": IMG, "video": VID}) == pytest.approx(5 * 0.24)
     assert [n for n, _ in _problems("happyhorse-1-0", {"duration": 16})] == ["duration"]
     assert [n for n, _ in _problems("happyhorse-1-0", {"audio_setting": "none"})] == ["audio_setting"]
+
+
+def test_kling_o3_scene_seconds_obey_the_per_scene_duration() -> None:
+    # "duration: number, default 5, range 3-15. Per-scene duration"; scenes "optionally prefixed with duration"
+    assert _problems("kling-o3", {"prompt": "5s: a | 15s: b | c"}) == []
+    assert [n for n, _ in _problems("kling-o3", {"prompt": "5s: a | 40s: b"})] == ["prompt"]
+    assert [n for n, _ in _problems("kling-o3", {"prompt": "2s: a"})] == ["prompt"]
 
 
 def test_kling_o3_reference_videos_are_not_priced_as_text_to_video() -> None:
