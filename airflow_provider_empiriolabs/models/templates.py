@@ -77,6 +77,8 @@ class Template(BaseModel):
     :param modality: ``video`` or ``image`` (a template applies only to its own endpoint), when said.
     :param supported_models: the models the API accepts with it; empty when the item did not say.
     :param default_params: merged by the API into the request for every key it did not set.
+    :param unreadable_defaults: how many of ``default_params`` could not be read (no parameter name, or
+        not a JSON value): the API applies them all the same, so they leave the cost unknown.
     :param force_recommended_model: ``metadata.force_recommended_model``: only the recommended model.
     """
 
@@ -89,6 +91,7 @@ class Template(BaseModel):
     recommended_model: str | None = None
     supported_models: tuple[str, ...] = ()
     default_params: dict[str, Any] = {}
+    unreadable_defaults: int = 0
     required_inputs: tuple[str, ...] = ()
     force_recommended_model: bool = False
     featured: bool | None = None
@@ -108,6 +111,12 @@ class Template(BaseModel):
         metadata = item.get("metadata")
         metadata = metadata if isinstance(metadata, Mapping) else {}
         defaults = item.get("default_params")
+        defaults = defaults if isinstance(defaults, Mapping) else {}
+        readable = {
+            key: value
+            for key, value in defaults.items()
+            if isinstance(key, str) and is_param_name(key) and not json_problem(value)
+        }
         inputs = item.get("required_inputs")
         if isinstance(inputs, Mapping):  # {"image": true, ...} or {"image": 1}
             inputs = [key for key, wanted in inputs.items() if wanted]
@@ -118,11 +127,8 @@ class Template(BaseModel):
             modality=_slug(item.get("modality") or item.get("type")),
             recommended_model=_slug(item.get("recommended_model")),
             supported_models=_names(item.get("supported_models")),
-            default_params={
-                key: value
-                for key, value in (defaults.items() if isinstance(defaults, Mapping) else ())
-                if isinstance(key, str) and is_param_name(key) and not json_problem(value)
-            },
+            default_params=readable,
+            unreadable_defaults=len(defaults) - len(readable),
             required_inputs=_names(inputs),
             force_recommended_model=_flag(metadata.get("force_recommended_model", item.get("force_recommended_model")))
             is True,

@@ -53,6 +53,7 @@ from airflow_provider_empiriolabs._templating import is_template
 from airflow_provider_empiriolabs.exceptions import (
     EmpirioLabsNotFoundError,
     EmpirioLabsRateLimitError,
+    EmpirioLabsRequestError,
     EmpirioLabsSubmissionUnknownError,
     naming_the_task,
     where_defined,
@@ -240,7 +241,17 @@ class JobOperator(BaseOperator):
         if getattr(request, "template", None) is None:
             return request
         with task_outcome(), naming_the_task(self, running=True):
-            priced = priced_with_template(request, self.hook.get_template(request.template), self.log)
+            template = self.hook.get_template(request.template)
+            priced = priced_with_template(request, template, self.log)
+            if template.unreadable_defaults:  # the API applies what could not be read: its cost is unknown
+                count = template.unreadable_defaults
+                unreadable = f"template {template.slug!r} has {count} default_params the provider cannot read"
+                if self.max_cost_usd is not None:
+                    raise EmpirioLabsRequestError(
+                        f"max_cost_usd: {unreadable} (no parameter name, or not a JSON value); the API applies "
+                        "them, so the cost is unknown and a cap cannot hold; nothing was sent"
+                    )
+                self.log.warning("%s: the estimate leaves them out (the API applies them)", unreadable)
             check_cost(priced, self.max_cost_usd)
         return priced
 

@@ -119,6 +119,35 @@ def test_the_cap_holds_with_the_template_duration(empiriolabs_connection: Any) -
     assert _posts(empiriolabs_connection) == 0
 
 
+def _with_unreadable_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The template as the API lists it, plus defaults the provider cannot read (the API applies them all)."""
+    read = EmpirioLabsHook.get_template
+
+    def get_template(self: EmpirioLabsHook, name: str) -> Template:
+        item = read(self, name).model_dump()
+        item["default_params"] = {**item["default_params"], "camera move": "orbit", "grain": float("nan")}
+        template = Template.from_api(item)
+        assert template is not None
+        return template
+
+    monkeypatch.setattr(EmpirioLabsHook, "get_template", get_template)
+
+
+def test_defaults_the_provider_cannot_read_leave_the_cost_unknown_so_a_cap_refuses(
+    empiriolabs_connection: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _with_unreadable_defaults(monkeypatch)
+    capped = _operator(template="product-showcase", duration=None, max_cost_usd=5.0)
+    with pytest.raises(AirflowFailException, match=r"max_cost_usd: template 'product-showcase' has 2 default_params"):
+        capped.execute(make_context())
+    assert _posts(empiriolabs_connection) == 0
+    # Without a cap it is sent, and the log says the estimate leaves them out.
+    uncapped = _operator(template="product-showcase", duration=None, wait_for_completion=False)
+    uncapped.execute(make_context())
+    assert _posts(empiriolabs_connection) == 1
+    assert "2 default_params the provider cannot read: the estimate leaves them out" in "".join(capfd.readouterr())
+
+
 def test_an_unknown_template_fails_before_sending(empiriolabs_connection: Any) -> None:
     op = _operator(template="no-such-template")
     with pytest.raises(Exception, match=TEMPLATE_NOT_FOUND):
