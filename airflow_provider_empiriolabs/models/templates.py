@@ -25,6 +25,7 @@ from airflow_provider_empiriolabs.exceptions import EmpirioLabsRequestError
 from airflow_provider_empiriolabs.models.fields import _TEMPLATE_SLUG, json_problem
 from airflow_provider_empiriolabs.models.parsing import safe_text
 from airflow_provider_empiriolabs.models.text import is_param_name, shown
+from airflow_provider_empiriolabs.redaction import redact_log_text
 
 __all__ = [
     "TEMPLATE_MODEL_UNSUPPORTED",
@@ -239,19 +240,20 @@ def priced_with_template(request: R, template: Template, log: Any = None) -> R:
         priced = type(request).build(**values, **_build_options(request))  # type: ignore[attr-defined]
     except EmpirioLabsRequestError as error:
         raise EmpirioLabsRequestError(
-            f"template {template.slug!r}: its default_params {sorted(merged)} make the request invalid: {error}"
+            f"template {template.slug!r}: its default_params {sorted(merged)} make the request invalid: "
+            f"{redact_log_text(str(error))}"
         ) from None
     if log is not None:
         for problem in getattr(priced, "spec_problems", ()):
             log.warning(
                 "Template %s: its default_params: %s (the API applies them; the estimate names it)",
                 template.slug,
-                problem,
+                redact_log_text(problem),
             )
         log.info(
             "Template %s: model %s; default_params merged for the estimate: %s",
             template.slug,
             shown(getattr(priced, "model", "")),
-            ", ".join(f"{key}={shown(template.default_params[key])}" for key in merged) or "none",
+            redact_log_text(", ".join(f"{key}={shown(template.default_params[key])}" for key in merged)) or "none",
         )
     return priced

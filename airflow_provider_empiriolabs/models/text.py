@@ -14,6 +14,8 @@ import reprlib
 import unicodedata
 from typing import Any
 
+from airflow_provider_empiriolabs.redaction import redact_log_text
+
 #: What a job id may be, in words, for error messages.
 JOB_ID_RULE = "1 to 128 letters, digits and . _ : -, starting with a letter or a digit, such as 'job_...'"
 _JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
@@ -119,7 +121,14 @@ def forbidden_prompt_controls(text: str) -> list[str]:
     return list(found)
 
 
-_REPR = reprlib.Repr()
+class _Shown(reprlib.Repr):
+    """``reprlib`` that shows text as a log line may (:func:`.redaction.redact_log_text`), before cutting it."""
+
+    def repr_str(self, x: str, level: int) -> str:
+        return super().repr_str(redact_log_text(x), level)
+
+
+_REPR = _Shown()
 _REPR.maxlevel = 2
 _REPR.maxstring = 57
 _REPR.maxother = 57
@@ -129,7 +138,9 @@ _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 5
 def shown(value: Any) -> str:
     """
     Return a short, escaped ``repr`` of ``value`` for a message: control and bidirectional
-    characters escaped, long text and deep nesting cut (never a ``RecursionError``).
+    characters escaped, long text and deep nesting cut (never a ``RecursionError``), and no
+    secret: a URL's query (a signature) and credentials are masked before text is cut, so a cut
+    never leaves a signature's tail in view.
 
     :param value: what to show.
     """

@@ -148,6 +148,28 @@ def test_defaults_the_provider_cannot_read_leave_the_cost_unknown_so_a_cap_refus
     assert "2 default_params the provider cannot read: the estimate leaves them out" in "".join(capfd.readouterr())
 
 
+SIGNED = "https://cdn.example.com/look.png?X-Amz-Signature=SIGNATURE0123456789"
+
+
+@pytest.mark.parametrize("validation", ["strict", "off"])
+def test_a_signed_url_in_a_templates_defaults_is_in_no_log_line_or_error(
+    empiriolabs_connection: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], validation: str
+) -> None:
+    read = EmpirioLabsHook.get_template
+
+    def get_template(self: EmpirioLabsHook, name: str) -> Template:
+        template = read(self, name)
+        return template.model_copy(update={"default_params": {**template.default_params, "mode": SIGNED}})
+
+    monkeypatch.setattr(EmpirioLabsHook, "get_template", get_template)
+    op = _operator(template="product-showcase", duration=None, validation=validation, wait_for_completion=False)
+    with pytest.raises(Exception) as raised:  # strict: refused before sending; off: sent, and the API refuses it
+        op.execute(make_context())
+    logs = "".join(capfd.readouterr())
+    assert "product-showcase" in logs or "product-showcase" in str(raised.value)
+    assert "SIGNATURE0123456789" not in logs + str(raised.value) + repr(raised.value)
+
+
 def test_an_unknown_template_fails_before_sending(empiriolabs_connection: Any) -> None:
     op = _operator(template="no-such-template")
     with pytest.raises(Exception, match=TEMPLATE_NOT_FOUND):
