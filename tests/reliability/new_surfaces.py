@@ -327,6 +327,36 @@ EVERY_JOB: tuple[tuple[str, str, str, str], ...] = (
         "fails without retries: paid, not stored, not sent again; one POST",
     ),
     (
+        "Pricing: HappyHorse 1.0 in auto mode with a video (it may edit it)",
+        "tests/models/test_specs_by_hand.py::test_happyhorse_1_0_videoedit",
+        "priced as 5 s, passed a cap",
+        "unpriced: a cap refuses it, naming why",
+    ),
+    (
+        "Pricing: Kling O3 reference videos without a video",
+        "tests/models/test_specs_by_hand.py::test_kling_o3_reference_videos_are_not_priced_as_text_to_video",
+        "priced at the T2V rate",
+        "unpriced: a cap refuses it",
+    ),
+    (
+        "Validation: a Kling O3 scene's own seconds outside 3 to 15",
+        "tests/models/test_specs_by_hand.py::test_kling_o3_scene_seconds_obey_the_per_scene_duration",
+        "sent (a 40 s scene)",
+        "refused naming the scene, 0 requests",
+    ),
+    (
+        "Templates: default_params the provider cannot read",
+        "tests/operators/test_templates.py::test_defaults_the_provider_cannot_read_leave_the_cost_unknown_so_a_cap_refuses",
+        "dropped: the estimate left out what the API applies",
+        "a cap refuses; without one, the log says so",
+    ),
+    (
+        "Secrets: a long signed URL cut by shown() in an error",
+        "tests/operators/test_templates.py::test_a_signed_url_in_a_templates_defaults_is_in_no_log_line_or_error",
+        "the signature's tail in the exception text",
+        "masked before the cut",
+    ),
+    (
         "Images: the view serves a PNG for a video job",
         "tests/ui/test_ui_images.py::test_a_png_is_served_for_an_image_job_only",
         "served",
