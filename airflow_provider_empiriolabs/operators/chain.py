@@ -61,6 +61,8 @@ from airflow_provider_empiriolabs.ui.request_record import request_record
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
 
+    from airflow_provider_empiriolabs.models.spec import ModelSpec
+
 __all__ = ["EmpirioLabsVideoChainOperator", "chain_cost_problem", "chain_estimate", "priced_as_generation"]
 
 #: The fields the chain sets on every link itself: a shot may not give them.
@@ -198,6 +200,7 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
         self.regenerate = regenerate
         self._job_id: str | None = None
         self._resumed: Job | None = None  # the job a trigger waited for, when resumed
+        self._live_spec: ModelSpec | None = None  # the live catalogue's spec, where it differs from the shipped one
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
         # Which values are templates (their rendered text is read as the field's type), per shot.
         self._templated_defaults = frozenset(k for k, v in self._mapping(self.shot_defaults).items() if is_template(v))
@@ -231,12 +234,13 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
 
     # -- the links ------------------------------------------------------------------------------------
 
-    def _build_links(self, previous: Sequence[str] = ()) -> list[VideoRequest]:
+    def _build_links(self, previous: Sequence[str] = (), spec: ModelSpec | None = None) -> list[VideoRequest]:
         """
         Every link as a request, checked; bad input fails naming the shot, the field and the rule.
 
         :param previous: the job ids of the links already accepted: link ``i`` extends ``previous[i - 1]``
             (a stand-in job id where it is not known yet).
+        :param spec: the model's spec with the live catalogue's values (``None``: the shipped spec).
         """
         shots = self.shots
         if not isinstance(shots, list) or not shots:
@@ -264,6 +268,7 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
                 links.append(
                     VideoRequest.build(
                         from_templates=templated,
+                        spec=spec,
                         **{**self.shot_defaults, **shot, "model": self.model, "extend_from": source},
                     )
                 )
@@ -278,16 +283,24 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
 
     @cached_property
     def links(self) -> list[VideoRequest]:
-        """The rendered chain, every link checked and the whole estimate held to the cap; nothing sent."""
+        """
+        The rendered chain, every link checked and the whole estimate held to the cap; nothing sent.
+
+        As a single job's request is: checked by the shipped spec first (bad input is refused before
+        the catalogue is read), then by the live catalogue's values, which the estimate and cap use.
+        """
         with task_outcome(), naming_the_task(self, running=True):
             links = self._build_links()
+            if links[0].spec is not None and (live := self.hook.model_spec(links[0].model)) != links[0].spec:
+                self._live_spec = live
+                links = self._build_links(spec=live)
             self._check(links)
         return links
 
     def _link(self, index: int, previous: Sequence[str]) -> VideoRequest:
         """Link ``index`` as it is sent: extending the job of the link before it."""
         with task_outcome(), naming_the_task(self, running=True):
-            return self._build_links(previous)[index]
+            return self._build_links(previous, spec=self._live_spec)[index]
 
     @cached_property
     def hook(self) -> EmpirioLabsHook:

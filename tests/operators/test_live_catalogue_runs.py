@@ -215,3 +215,23 @@ def test_a_hostile_catalogue_never_fails_the_run(
         assert "using the shipped spec" in lines[0]
     assert hostile.key not in text
     assert hostile.key[:18] not in text  # not even cut short
+
+
+def test_a_chain_is_estimated_and_capped_by_the_live_price(live: Any, capfd: pytest.CaptureFixture[str]) -> None:
+    from airflow_provider_empiriolabs.operators.chain import EmpirioLabsVideoChainOperator
+    from tests.operators.test_chain import SHOTS, context
+
+    live.configure(catalogue_changes={HH: {"prices": {"720p": 0.15}}})  # 10 s: $1.50 live, $1.40 shipped
+
+    def film(cap: float) -> EmpirioLabsVideoChainOperator:
+        return EmpirioLabsVideoChainOperator(task_id="film", shots=SHOTS, poll_interval=0.05, max_cost_usd=cap)
+
+    with pytest.raises(AirflowFailException, match=r"max_cost_usd.*\$1\.50"):
+        film(1.45).execute(context())
+    assert live.stats()["posts"] == 0
+    assert DIFFERENCE in "".join(capfd.readouterr())
+
+    ti_context = context()
+    film(1.55).execute(ti_context)
+    assert ti_context["ti"].xcoms["request"]["estimated_cost_usd"] == pytest.approx(1.50)
+    assert live.stats()["posts"] == 3

@@ -357,6 +357,12 @@ EVERY_JOB: tuple[tuple[str, str, str, str], ...] = (
         "masked before the cut",
     ),
     (
+        "Chains: a live price the chain's estimate ignored",
+        "tests/operators/test_live_catalogue_runs.py::test_a_chain_is_estimated_and_capped_by_the_live_price",
+        "capped at the shipped price, 3 POSTs over the cap",
+        "refused at the live price, 0 POSTs",
+    ),
+    (
         "Images: the view serves a PNG for a video job",
         "tests/ui/test_ui_images.py::test_a_png_is_served_for_an_image_job_only",
         "served",
