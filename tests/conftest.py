@@ -100,6 +100,29 @@ def _fresh_request_budgets() -> None:
     rate_budget._budgets.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_secret_masks() -> Iterator[None]:
+    """
+    Each test ends with the secret masks it started with (Airflow's masker and the provider's list).
+
+    Masks are process-wide by design, and an xdist worker runs over a thousand tests that mask signed
+    URLs: Airflow's masker recompiles one pattern of every secret it holds at each new one (2,000
+    held: 125 ms per mask), so a worker's late tests ran several times slower than alone.
+    """
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    from airflow_provider_empiriolabs import redaction
+
+    masker = _secrets_masker()
+    patterns, replacer = set(masker.patterns), masker.replacer
+    with redaction._secrets_lock:
+        ours = set(redaction._secrets)
+    yield
+    masker.patterns, masker.replacer = patterns, replacer
+    with redaction._secrets_lock:
+        redaction._secrets.intersection_update(ours)
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """A migrated metadata DB (about 8 s, once per session) for tests that run DAGs."""
