@@ -44,7 +44,7 @@ from airflow_provider_empiriolabs.models.fields import (
     json_problem,
     templates_read_as_types,
 )
-from airflow_provider_empiriolabs.models.text import forbidden_prompt_controls, has_visible_text, is_http_url, shown
+from airflow_provider_empiriolabs.models.text import is_http_url, shown, text_problem
 from airflow_provider_empiriolabs.redaction import redact_url
 
 __all__ = [
@@ -93,13 +93,9 @@ def _short(value: str) -> str:
 
 
 def _text(value: str) -> str:
-    controls = forbidden_prompt_controls(value)
-    if controls:
-        raise ValueError(
-            f"must not hold control characters (found {', '.join(controls[:3])}); tabs and line breaks are allowed"
-        )
-    if not has_visible_text(value):
-        raise ValueError("must hold at least one visible character")
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 

@@ -49,12 +49,7 @@ from airflow_provider_empiriolabs.models.pricing import (
     unpriced_fields_of,
 )
 from airflow_provider_empiriolabs.models.spec import ModelSpec
-from airflow_provider_empiriolabs.models.text import (
-    forbidden_prompt_controls,
-    has_visible_text,
-    is_param_name,
-    shown,
-)
+from airflow_provider_empiriolabs.models.text import is_param_name, shown, text_problem
 
 #: How a model's spec is applied to a request: ``strict`` refuses what the spec says the model would
 #: refuse, ``warn`` sends it and logs why, ``off`` sends it unchecked. Strict by default.
@@ -161,22 +156,9 @@ class VideoRequest(BaseModel):
     @field_validator("prompt")
     @classmethod
     def _prompt_text(cls, value: str) -> str:
-        controls = forbidden_prompt_controls(value)
-        if controls:
-            raise ValueError(
-                f"must not hold control characters such as NUL (found {', '.join(controls[:3])}); "
-                "tabs and line breaks are allowed"
-            )
-        if len(value) > MAX_PROMPT_CHARS:
-            raise ValueError(
-                f"too long: at most {MAX_PROMPT_CHARS:,} characters (got {len(value):,}); "
-                f"a prompt is 1 to {MAX_PROMPT_CHARS:,} characters"
-            )
-        if not has_visible_text(value):
-            what = f"blank: no visible character among {len(value):,} characters" if value else "empty"
-            raise ValueError(
-                f"{what}; must be 1 to {MAX_PROMPT_CHARS:,} characters, not blank: at least one visible character"
-            )
+        problem = text_problem(value, MAX_PROMPT_CHARS)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("model")

@@ -108,6 +108,32 @@ def has_visible_text(text: str) -> bool:
     return any(is_visible(char) for char in text)
 
 
+def text_problem(text: str, max_chars: int | None = None) -> str | None:
+    """
+    What is wrong with ``text`` as text the API renders from (a prompt, a brief, an instruction), or ``None``.
+
+    The rule: no control character but tabs and line breaks (:func:`forbidden_prompt_controls`), at
+    most ``max_chars`` characters, and at least one visible character (:func:`has_visible_text`).
+
+    :param text: the text.
+    :param max_chars: the most characters allowed; ``None`` for no limit.
+    """
+    controls = forbidden_prompt_controls(text)
+    if controls:
+        return (
+            f"must not hold control characters such as NUL (found {', '.join(controls[:3])}); "
+            "tabs and line breaks are allowed"
+        )
+    if max_chars is not None and len(text) > max_chars:
+        return f"too long: at most {max_chars:,} characters (got {len(text):,}); it is 1 to {max_chars:,} characters"
+    if not has_visible_text(text):
+        count = f"{len(text):,} character{'' if len(text) == 1 else 's'}"
+        what = f"blank: no visible character among {count}" if text else "empty"
+        rule = f"must be 1 to {max_chars:,} characters, not blank" if max_chars is not None else "must not be blank"
+        return f"{what}; {rule}: at least one visible character"
+    return None
+
+
 def forbidden_prompt_controls(text: str) -> list[str]:
     """
     Return the control characters of ``text`` a prompt must not hold (NUL and every other C0 or C1

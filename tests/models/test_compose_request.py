@@ -74,7 +74,7 @@ def test_a_render_keeps_the_storyboards_own_keys_and_counts_its_seconds() -> Non
         ),
         (
             {"mode": "edit", "manifest": MANIFEST, "edits": [{"scene_index": 0, "instruction": " "}]},
-            "edits.0.instruction: must hold at least one visible character",
+            "edits.0.instruction: blank: no visible character among 1 character; must not be blank",
         ),
         ({"brief": "\x00"}, "brief: must not hold control characters"),
         ({"brief": BRIEF, "model_overrides": {"dance": "m"}}, "model_overrides: stages are script, visual"),
