@@ -82,11 +82,11 @@ from airflow_provider_empiriolabs.operators._job_record import Next as _Next
 from airflow_provider_empiriolabs.operators._job_record import RecordUnwritable as _RecordUnwritable
 from airflow_provider_empiriolabs.operators._reference_images import with_stand_ins, with_uploaded_images
 from airflow_provider_empiriolabs.operators._waiting import (
+    WaitsOutRateLimits,
     accepted_job,
     expected_done_at,
     log_eta,
     log_finished,
-    rate_limit_deferral,
     wait_here,
 )
 from airflow_provider_empiriolabs.sealing import seal_summary
@@ -116,7 +116,7 @@ JOB_ARGUMENTS = (
 )
 
 
-class JobOperator(BaseOperator):
+class JobOperator(WaitsOutRateLimits, BaseOperator):
     """
     The job path of a generate operator (private: subclass it, see the module's docstring).
 
@@ -374,17 +374,7 @@ class JobOperator(BaseOperator):
         except _RecordUnwritable as error:
             raise AirflowException(f"{error}; nothing was sent") from None
         except EmpirioLabsRateLimitError as error:
-            since, timeout = self._rate_limited_since, self.timeout
-            wait = rate_limit_deferral(error, self.log, since=since, timeout=timeout, deferrable=self.deferrable)
-            if wait is None:
-                raise
-            from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger  # only when rate limited
-
-            self.defer(
-                trigger=TimeDeltaTrigger(timedelta(seconds=wait)),
-                method_name="execute_after_rate_limit",
-                kwargs={"rate_limited_since": self._rate_limited_since},
-            )
+            self.wait_out_rate_limit(error)
         accepted_at = time.time()
         if isinstance(posted, Job):  # the outputs came in the answer: recorded done as soon as they can be found
             self._job_id = posted.job_id
@@ -398,14 +388,6 @@ class JobOperator(BaseOperator):
         self.log.info("EmpirioLabs accepted the request: job %s", job_id)
         self._push_job(job_id, context)
         return job, accepted_at, None
-
-    def execute_after_rate_limit(
-        self, context: Context, event: Any = None, rate_limited_since: float | None = None
-    ) -> Any:
-        """Resume after waiting out the account's rate limit in the triggerer: the try starts over."""
-        if rate_limited_since is not None:
-            self._rate_limited_since = rate_limited_since
-        return self.execute(context)
 
     def _reattach(self, job_id: str, context: Context) -> Job | None:
         """The stored job of an earlier try, or ``None`` when it failed unbilled and a new one may be sent."""

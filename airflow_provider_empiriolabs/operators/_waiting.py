@@ -1,8 +1,8 @@
 """
 What the video operator says and computes around its waits, on the worker.
 
-* an account's rate limit is waited out in the triggerer for a bounded time
-  (:func:`rate_limit_deferral`);
+* an account's rate limit is waited out in the triggerer for a bounded time, the try starting
+  over after it (:class:`WaitsOutRateLimits`, :func:`rate_limit_deferral`);
 * a new job is waited on from its POST's acceptance, without a GET first (:func:`accepted_job`);
 * a task that does not defer polls here until the job ends or ``timeout`` passes, a new job's
   first 404 being the API not knowing it yet (:func:`wait_here`);
@@ -14,8 +14,8 @@ What the video operator says and computes around its waits, on the worker.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk.exceptions import AirflowException
 
@@ -24,12 +24,15 @@ from airflow_provider_empiriolabs.exceptions import EmpirioLabsNotFoundError, Em
 from airflow_provider_empiriolabs.models import Job, JobStatus
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from airflow_provider_empiriolabs.hooks.empiriolabs import EmpirioLabsHook
     from airflow_provider_empiriolabs.models import VideoRequest
     from airflow_provider_empiriolabs.triggers.polling import PollPlanner
 
 __all__ = [
     "MAX_RATE_LIMIT_DEFERRAL_SECONDS",
+    "WaitsOutRateLimits",
     "accepted_job",
     "expected_done_at",
     "log_eta",
@@ -62,6 +65,45 @@ def rate_limit_deferral(
     wait = min(max(error.retry_after or 60.0, 1.0), MAX_RATE_LIMIT_DEFERRAL_SECONDS)
     log.warning("EmpirioLabs is rate limiting the account (%s): nothing was sent; trying again in %.0f s", error, wait)
     return wait
+
+
+class WaitsOutRateLimits:
+    """
+    What the generate operators share when the account's rate limit refuses their POST: a deferrable
+    one waits it out in the triggerer (:func:`rate_limit_deferral`), then its try starts over, its
+    job records keeping what was already paid; otherwise the error fails the try.
+
+    The operator sets ``_rate_limited_since`` when it is built (a deferral carries it on).
+    """
+
+    _rate_limited_since: float
+
+    def wait_out_rate_limit(self, error: EmpirioLabsRateLimitError) -> NoReturn:
+        """Defer until the rate limit should have lifted, resuming in :meth:`execute_after_rate_limit`; or raise."""
+        operator: Any = self
+        since = self._rate_limited_since
+        wait = rate_limit_deferral(
+            error, operator.log, since=since, timeout=operator.timeout, deferrable=operator.deferrable
+        )
+        if wait is None:
+            raise error
+        from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger  # only when rate limited
+
+        operator.defer(
+            trigger=TimeDeltaTrigger(timedelta(seconds=wait)),
+            method_name="execute_after_rate_limit",
+            kwargs={"rate_limited_since": since},
+        )
+        raise AssertionError("defer() returned")  # it raises TaskDeferred
+
+    def execute_after_rate_limit(
+        self, context: Context, event: Any = None, rate_limited_since: float | None = None
+    ) -> Any:
+        """Resume after waiting out the account's rate limit in the triggerer: the try starts over."""
+        if rate_limited_since is not None:
+            self._rate_limited_since = rate_limited_since
+        operator: Any = self
+        return operator.execute(context)
 
 
 def accepted_job(job_id: str, accepted_at: float) -> Job:

@@ -33,6 +33,7 @@ from airflow.sdk.exceptions import AirflowException
 from airflow_provider_empiriolabs._outcome import JobVerdict, judge_job, raise_for_failed_job, task_outcome
 from airflow_provider_empiriolabs._templating import is_template
 from airflow_provider_empiriolabs.exceptions import (
+    EmpirioLabsRateLimitError,
     EmpirioLabsRequestError,
     EmpirioLabsSubmissionUnknownError,
     naming_the_task,
@@ -46,6 +47,7 @@ from airflow_provider_empiriolabs.operators._checks import check_wait_settings
 from airflow_provider_empiriolabs.operators._fingerprint import request_fingerprint
 from airflow_provider_empiriolabs.operators._job_record import Announced, Ledger, Next, RecordUnwritable, generation
 from airflow_provider_empiriolabs.operators._waiting import (
+    WaitsOutRateLimits,
     accepted_job,
     expected_done_at,
     log_eta,
@@ -135,7 +137,7 @@ def _shot_problem(index: int, shot: Any, allowed: Sequence[str]) -> str | None:
     return None
 
 
-class EmpirioLabsVideoChainOperator(BaseOperator):
+class EmpirioLabsVideoChainOperator(WaitsOutRateLimits, BaseOperator):
     """
     Make a long video as a chain of jobs, each link extending the video of the one before.
 
@@ -152,7 +154,8 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
         ``{"job_id": ...}``; by default the first link starts from its prompt.
     :param shot_defaults: request fields for every shot, which a shot's own value overrides.
     :param empiriolabs_conn_id: the Airflow connection of the account. Templated.
-    :param deferrable: wait for each link in the triggerer, freeing the worker slot.
+    :param deferrable: wait for each link in the triggerer, freeing the worker slot (and wait out the
+        account's rate limit there when it refuses a link, as a single job does).
     :param poll_interval: the longest wait between two polls.
     :param timeout: how long to wait for each link, in seconds or as a timedelta.
     :param max_cost_usd: refuse, before the first link is sent, a chain whose estimate exceeds
@@ -200,6 +203,7 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
         self.regenerate = regenerate
         self._job_id: str | None = None
         self._resumed: Job | None = None  # the job a trigger waited for, when resumed
+        self._rate_limited_since = time.time()  # replaced by the first deferral's when resumed after one
         self._live_spec: ModelSpec | None = None  # the live catalogue's spec, where it differs from the shipped one
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
         # Which values are templates (their rendered text is read as the field's type), per shot.
@@ -409,6 +413,8 @@ class EmpirioLabsVideoChainOperator(BaseOperator):
             job_id = self.hook.submit_video(request, guard=announced)
         except RecordUnwritable as error:
             raise AirflowException(f"shots[{index}]: {error}; nothing was sent") from None
+        except EmpirioLabsRateLimitError as error:  # refused, so not sent: the links before it stay paid once
+            self.wait_out_rate_limit(error)
         accepted_at = time.time()
         ledger.save("accepted", job_id=job_id)  # first, before anything else can fail
         self.log.info("Link %d of %d: EmpirioLabs accepted job %s", index + 1, len(self.links), job_id)

@@ -84,6 +84,33 @@ def test_deferrable_defers_per_link_and_resumes_with_the_next(empiriolabs_connec
     assert len(summary["job_ids"]) == 3 and summary["status"] == "completed"
 
 
+def test_a_rate_limited_link_waits_in_the_triggerer_and_the_chain_goes_on_paying_each_link_once(
+    empiriolabs_connection: Any,
+) -> None:
+    sim = empiriolabs_connection
+    ctx = context()
+    methods = []
+    call: tuple[str, dict[str, Any]] = ("execute", {})
+    while True:
+        operator = chain(deferrable=True, hook_params={"max_attempts": 1})  # a fresh operator per resumption
+        name, kwargs = call
+        try:
+            summary = getattr(operator, name)(ctx, **kwargs)
+            break
+        except TaskDeferred as deferred:
+            methods.append(deferred.method_name)
+            if deferred.method_name == "execute_after_rate_limit":
+                assert type(deferred.trigger).__name__ == "TimeDeltaTrigger"
+                call = (deferred.method_name, {})  # the wait is over: the try starts over, from the records
+                continue
+            if len(methods) == 1:  # link 1 is in flight: link 2's POST will be refused by the rate limit
+                sim.configure(fail_next_requests=[{"match": "post", "status": 429, "retry_after": 1, "count": 1}])
+            call = (deferred.method_name, {"event": event_for(deferred.trigger.serialize()[1]["job_id"])})
+    assert methods == ["execute_complete", "execute_after_rate_limit", "execute_complete", "execute_complete"]
+    assert sim.stats()["posts"] == 4 and sim.stats()["jobs_created"] == 3  # the refused POST made nothing
+    assert len(summary["job_ids"]) == 3 and summary["status"] == "completed"
+
+
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_a_crash_after_link_k_is_accepted_pays_each_link_once(empiriolabs_connection: Any, k: int) -> None:
     sim = empiriolabs_connection

@@ -363,6 +363,12 @@ EVERY_JOB: tuple[tuple[str, str, str, str], ...] = (
         "refused at the live price, 0 POSTs",
     ),
     (
+        "Chains: a link refused by the account's rate limit",
+        "tests/operators/test_chain.py::test_a_rate_limited_link_waits_in_the_triggerer_and_the_chain_goes_on_paying_each_link_once",
+        "the try failed (EmpirioLabsRateLimitError)",
+        "waited out in the triggerer; each link paid once",
+    ),
+    (
         "Images: the view serves a PNG for a video job",
         "tests/ui/test_ui_images.py::test_a_png_is_served_for_an_image_job_only",
         "served",
