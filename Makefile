@@ -86,9 +86,10 @@ test-system: env $(NODE_TOOLS) $(SYSTEM_TOOLS) $(REDIS_SERVER)
 
 # Airflow scaled out (CeleryExecutor: 2 workers, 2 triggerers, Postgres, Redis) running 40+ mapped
 # deferrable jobs while a triggerer and a worker are killed: 5 to 8 minutes on 2 cores, so it is
-# not part of `make test` (tests/distributed is kept out of pytest's default testpaths).
+# not part of `make test` (tests/distributed is kept out of pytest's default testpaths). It is one
+# long test with its own timeout: no stack dump after the suite's 4 minutes (faulthandler_timeout).
 test-distributed: env $(POSTGRES) $(REDIS_SERVER)
-	$(BIN)/pytest -p no:cacheprovider -s tests/distributed
+	$(BIN)/pytest -p no:cacheprovider -s -o faulthandler_timeout=0 tests/distributed
 
 # Plant known bugs one at a time in the money, retry, secret, pricing, trust, commit and polling
 # code and run the tests that guard each (scripts/mutate.py; not in CI, 15 to 30 minutes). Run it
