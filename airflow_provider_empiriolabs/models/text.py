@@ -164,9 +164,9 @@ _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 5
 def shown(value: Any) -> str:
     """
     Return a short, escaped ``repr`` of ``value`` for a message: control and bidirectional
-    characters escaped, long text and deep nesting cut (never a ``RecursionError``), and no
-    secret: a URL's query (a signature) and credentials are masked before text is cut, so a cut
-    never leaves a signature's tail in view.
+    characters escaped, long text and deep nesting cut (never a ``RecursionError``); in each
+    string, URL queries (signatures), credentials and registered secrets are masked before it is
+    cut, so a cut never leaves a signature's tail in view.
 
     :param value: what to show.
     """

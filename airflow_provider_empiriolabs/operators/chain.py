@@ -204,6 +204,9 @@ class EmpirioLabsVideoChainOperator(WaitsOutRateLimits, BaseOperator):
         self._job_id: str | None = None
         self._resumed: Job | None = None  # the job a trigger waited for, when resumed
         self._rate_limited_since = time.time()  # replaced by the first deferral's when resumed after one
+        # Set when resumed: the whole chain was held to max_cost_usd before its first link was sent, and a
+        # price read later (a catalogue read failing back to the shipped spec) must not lose a paid link.
+        self._admitted = False
         self._live_spec: ModelSpec | None = None  # the live catalogue's spec, where it differs from the shipped one
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
         # Which values are templates (their rendered text is read as the field's type), per shot.
@@ -298,11 +301,13 @@ class EmpirioLabsVideoChainOperator(WaitsOutRateLimits, BaseOperator):
             if links[0].spec is not None and (live := self.hook.model_spec(links[0].model)) != links[0].spec:
                 self._live_spec = live
                 links = self._build_links(spec=live)
-            self._check(links)
+            if not self._admitted:  # capped before the first link; a resumed chain is not refused for a later read
+                self._check(links)
         return links
 
     def _link(self, index: int, previous: Sequence[str]) -> VideoRequest:
         """Link ``index`` as it is sent: extending the job of the link before it."""
+        _ = self.links  # the chain checked first, and the live spec read, whatever the caller did before
         with task_outcome(), naming_the_task(self, running=True):
             return self._build_links(previous, spec=self._live_spec)[index]
 
@@ -355,7 +360,15 @@ class EmpirioLabsVideoChainOperator(WaitsOutRateLimits, BaseOperator):
                     "nothing is sent again (set deferrable=False)"
                 )
             self._resumed = finished_job(event, self.hook)
+            self._admitted = True
             return self._run(context)
+
+    def execute_after_rate_limit(
+        self, context: Context, event: Any = None, rate_limited_since: float | None = None
+    ) -> Any:
+        """Resume after a link waited out the account's rate limit: the chain was capped before its first link."""
+        self._admitted = True
+        return super().execute_after_rate_limit(context, event, rate_limited_since)
 
     def _run(self, context: Context) -> dict[str, Any]:
         finished: list[dict[str, Any]] = []

@@ -101,8 +101,8 @@ class Reviewer(threading.Thread):
                 # to it at the same time: a call can fail on a locked database and succeed again.
                 self.errors.append(repr(error))
                 failing_since = failing_since or time.monotonic()
-                if time.monotonic() - failing_since > self.GIVE_UP_SECONDS:
-                    self._fail_the_waiting_tasks()
+                if self.answers and time.monotonic() - failing_since > self.GIVE_UP_SECONDS:
+                    self._fail_the_waiting_tasks()  # answers left that cannot be given: end the run
                     return
         if not self.answers:
             self.errors.clear()  # every prompt was answered: what failed on the way was retried

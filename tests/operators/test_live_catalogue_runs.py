@@ -235,3 +235,30 @@ def test_a_chain_is_estimated_and_capped_by_the_live_price(live: Any, capfd: pyt
     film(1.55).execute(ti_context)
     assert ti_context["ti"].xcoms["request"]["estimated_cost_usd"] == pytest.approx(1.50)
     assert live.stats()["posts"] == 3
+
+
+def test_a_chain_admitted_under_its_cap_is_not_refused_when_it_resumes_to_a_higher_price(live: Any) -> None:
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from airflow_provider_empiriolabs.operators.chain import EmpirioLabsVideoChainOperator
+    from tests.operators.test_chain import SHOTS, context
+    from tests.support import event_for
+
+    ctx = context()
+    call: tuple[str, dict[str, Any]] = ("execute", {})
+    deferrals = 0
+    while True:  # a fresh operator per resumption, as in a new process, each reading the catalogue again
+        _catalogue.forget_catalogue()
+        film = EmpirioLabsVideoChainOperator(
+            task_id="film", shots=SHOTS, poll_interval=0.05, max_cost_usd=1.45, deferrable=True
+        )  # 10 s: $1.40 at the shipped price
+        name, kwargs = call
+        try:
+            summary = getattr(film, name)(ctx, **kwargs)
+            break
+        except TaskDeferred as deferred:
+            deferrals += 1
+            live.configure(catalogue_changes={HH: {"prices": {"720p": 0.15}}})  # $1.50 once the first link is paid
+            call = (deferred.method_name, {"event": event_for(deferred.trigger.serialize()[1]["job_id"])})
+    assert deferrals == 3
+    assert len(summary["job_ids"]) == 3 and live.stats()["posts"] == 3  # every paid link finished, none lost

@@ -369,6 +369,12 @@ EVERY_JOB: tuple[tuple[str, str, str, str], ...] = (
         "waited out in the triggerer; each link paid once",
     ),
     (
+        "Chains: a resumed chain re-capped at a price read after its links were paid",
+        "tests/operators/test_live_catalogue_runs.py::test_a_chain_admitted_under_its_cap_is_not_refused_when_it_resumes_to_a_higher_price",
+        "refused mid-chain: the finished link never recorded done",
+        "capped once, before the first link; every link finishes",
+    ),
+    (
         "Images: the view serves a PNG for a video job",
         "tests/ui/test_ui_images.py::test_a_png_is_served_for_an_image_job_only",
         "served",
