@@ -8,6 +8,7 @@ sends their POSTs again; a bad shot or a chain over its cap is refused before an
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -38,6 +39,28 @@ def context(store: DictStateStore | None = None) -> Any:
     return {"ti": RecordingTI(), "task_state_store": store if store is not None else DictStateStore()}
 
 
+def run_deferring(
+    make: Callable[[], Any], ctx: Any, on_defer: Callable[[TaskDeferred], None] = lambda deferred: None
+) -> tuple[Any, list[str]]:
+    """
+    Run an operator through its deferrals as Airflow does: a fresh operator per resumption (a new
+    process), resumed with the trigger's event and no kwargs (``dag.test()`` drops them), a rate
+    limit's wait with none. The result, and the methods it deferred to in order.
+    """
+    methods: list[str] = []
+    call: tuple[str, dict[str, Any]] = ("execute", {})
+    while True:
+        name, kwargs = call
+        try:
+            return getattr(make(), name)(ctx, **kwargs), methods
+        except TaskDeferred as deferred:
+            methods.append(deferred.method_name)
+            on_defer(deferred)
+            waited = deferred.method_name == "execute_after_rate_limit"  # a timer: no job, no event
+            event = {} if waited else {"event": event_for(deferred.trigger.serialize()[1]["job_id"])}
+            call = (deferred.method_name, event)
+
+
 def test_three_links_each_extend_the_one_before(empiriolabs_connection: Any) -> None:
     sim = empiriolabs_connection
     summary = chain(max_cost_usd=1.40).execute(context())
@@ -66,20 +89,8 @@ def test_the_first_link_may_extend_a_stored_video(empiriolabs_connection: Any) -
 
 def test_deferrable_defers_per_link_and_resumes_with_the_next(empiriolabs_connection: Any) -> None:
     sim = empiriolabs_connection
-    ctx = context()
-    deferrals = 0
-    call: tuple[str, dict[str, Any]] = ("execute", {})
-    while True:
-        operator = chain(deferrable=True)  # a fresh operator per resumption, as in a new process
-        name, kwargs = call
-        try:
-            summary = getattr(operator, name)(ctx, **kwargs)
-            break
-        except TaskDeferred as deferred:
-            deferrals += 1
-            job_id = deferred.trigger.serialize()[1]["job_id"]
-            call = (deferred.method_name, {"event": event_for(job_id)})  # no kwargs: dag.test() drops them
-    assert deferrals == 3
+    summary, methods = run_deferring(lambda: chain(deferrable=True), context())
+    assert methods == ["execute_complete"] * 3
     assert sim.stats()["posts"] == 3
     assert len(summary["job_ids"]) == 3 and summary["status"] == "completed"
 
@@ -88,24 +99,16 @@ def test_a_rate_limited_link_waits_in_the_triggerer_and_the_chain_goes_on_paying
     empiriolabs_connection: Any,
 ) -> None:
     sim = empiriolabs_connection
-    ctx = context()
-    methods = []
-    call: tuple[str, dict[str, Any]] = ("execute", {})
-    while True:
-        operator = chain(deferrable=True, hook_params={"max_attempts": 1})  # a fresh operator per resumption
-        name, kwargs = call
-        try:
-            summary = getattr(operator, name)(ctx, **kwargs)
-            break
-        except TaskDeferred as deferred:
-            methods.append(deferred.method_name)
-            if deferred.method_name == "execute_after_rate_limit":
-                assert type(deferred.trigger).__name__ == "TimeDeltaTrigger"
-                call = (deferred.method_name, {})  # the wait is over: the try starts over, from the records
-                continue
-            if len(methods) == 1:  # link 1 is in flight: link 2's POST will be refused by the rate limit
-                sim.configure(fail_next_requests=[{"match": "post", "status": 429, "retry_after": 1, "count": 1}])
-            call = (deferred.method_name, {"event": event_for(deferred.trigger.serialize()[1]["job_id"])})
+
+    def on_defer(deferred: TaskDeferred) -> None:
+        if deferred.method_name == "execute_after_rate_limit":
+            assert type(deferred.trigger).__name__ == "TimeDeltaTrigger"
+        elif not sim.stats()["jobs_created"] > 1:  # link 1 is in flight: link 2's POST will be refused
+            sim.configure(fail_next_requests=[{"match": "post", "status": 429, "retry_after": 1, "count": 1}])
+
+    summary, methods = run_deferring(
+        lambda: chain(deferrable=True, hook_params={"max_attempts": 1}), context(), on_defer
+    )
     assert methods == ["execute_complete", "execute_after_rate_limit", "execute_complete", "execute_complete"]
     assert sim.stats()["posts"] == 4 and sim.stats()["jobs_created"] == 3  # the refused POST made nothing
     assert len(summary["job_ids"]) == 3 and summary["status"] == "completed"

@@ -238,27 +238,18 @@ def test_a_chain_is_estimated_and_capped_by_the_live_price(live: Any, capfd: pyt
 
 
 def test_a_chain_admitted_under_its_cap_is_not_refused_when_it_resumes_to_a_higher_price(live: Any) -> None:
-    from airflow.sdk.exceptions import TaskDeferred
-
     from airflow_provider_empiriolabs.operators.chain import EmpirioLabsVideoChainOperator
-    from tests.operators.test_chain import SHOTS, context
-    from tests.support import event_for
+    from tests.operators.test_chain import SHOTS, context, run_deferring
 
-    ctx = context()
-    call: tuple[str, dict[str, Any]] = ("execute", {})
-    deferrals = 0
-    while True:  # a fresh operator per resumption, as in a new process, each reading the catalogue again
+    def film() -> EmpirioLabsVideoChainOperator:  # as a new process would: the catalogue read again
         _catalogue.forget_catalogue()
-        film = EmpirioLabsVideoChainOperator(
+        return EmpirioLabsVideoChainOperator(
             task_id="film", shots=SHOTS, poll_interval=0.05, max_cost_usd=1.45, deferrable=True
         )  # 10 s: $1.40 at the shipped price
-        name, kwargs = call
-        try:
-            summary = getattr(film, name)(ctx, **kwargs)
-            break
-        except TaskDeferred as deferred:
-            deferrals += 1
-            live.configure(catalogue_changes={HH: {"prices": {"720p": 0.15}}})  # $1.50 once the first link is paid
-            call = (deferred.method_name, {"event": event_for(deferred.trigger.serialize()[1]["job_id"])})
-    assert deferrals == 3
+
+    def price_rises(deferred: Any) -> None:  # $1.50 once the first link is paid
+        live.configure(catalogue_changes={HH: {"prices": {"720p": 0.15}}})
+
+    summary, methods = run_deferring(film, context(), price_rises)
+    assert methods == ["execute_complete"] * 3
     assert len(summary["job_ids"]) == 3 and live.stats()["posts"] == 3  # every paid link finished, none lost
